@@ -1,0 +1,1 @@
+"""Layer 3: the incremental engine, explanations, sync.Pool checks and quick-fix builders."""

@@ -1,0 +1,316 @@
+"""The incremental engine: what to rebuild, one go command per batch, a content-hash memo.
+
+Knows the go tool (layer 1) and findings (layer 2); knows nothing of LSP. The server and the CLI
+both drive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from escape_lsp.findings.model import CompileError, Finding
+from escape_lsp.findings.parser import build_findings, parse_errors
+from escape_lsp.findings.syntax import GoSource, widen_finding
+from escape_lsp.gotool.build import BuildOutput, BuildRequest, OverlayStore, run_build
+from escape_lsp.gotool.packages import PackageGraph, load_graph
+from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Everything that changes what the compiler says, so everything the memo key includes."""
+
+    tests: bool = False
+    gcflags: tuple[str, ...] = ()
+    build_flags: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[str, ...] = ()
+    timeout: float = 300.0
+    max_processes: int = 2
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Escape analysis of a package could not run: the compiler printed errors instead."""
+
+    package: str
+    errors: tuple[CompileError, ...]
+    #: Set when this package did not fail itself but a package it imports did.
+    because_of: str | None = None
+
+    @property
+    def summary(self) -> str:
+        first = self.errors[0] if self.errors else None
+        if self.because_of:
+            return f"{self.package} depends on {self.because_of}, which does not compile"
+        return str(first) if first else f"{self.package} does not compile"
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    package: str
+    findings: tuple[Finding, ...]
+    blocked: Blocked | None
+    #: Content hash of every file the build read, so callers know which texts these match.
+    file_hashes: Mapping[str, str] = field(default_factory=dict)
+    key: str = ""
+    from_memo: bool = False
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class FileHasher:
+    """Content hashes of files on disk, re-read only when their stat changes."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[tuple[int, int, int], str]] = {}
+
+    def hash(self, path: str) -> str:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "missing"
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        hit = self._cache.get(path)
+        if hit and hit[0] == sig:
+            return hit[1]
+        try:
+            with open(path, "rb") as fh:
+                digest = _sha(fh.read())
+        except OSError:
+            return "unreadable"
+        self._cache[path] = (sig, digest)
+        return digest
+
+
+class Engine:
+    """One module or go.work workspace: its package graph, overlays, memo and go commands."""
+
+    MEMO_SIZE = 512
+
+    def __init__(
+        self, toolchain: Toolchain, context: ModuleContext, settings: AnalysisSettings
+    ) -> None:
+        self.toolchain = toolchain
+        self.context = context
+        self.settings = settings
+        self.overlays = OverlayStore()
+        self.hasher = FileHasher()
+        self._graph: PackageGraph | None = None
+        self._graph_lock = asyncio.Lock()
+        self._memo: OrderedDict[str, PackageResult] = OrderedDict()
+        self._sources: OrderedDict[str, GoSource] = OrderedDict()
+        self._slots = asyncio.Semaphore(settings.max_processes)
+
+    def close(self) -> None:
+        self.overlays.close()
+
+    def configure(self, settings: AnalysisSettings) -> None:
+        if settings != self.settings:
+            self.settings = settings
+            self._slots = asyncio.Semaphore(settings.max_processes)
+            self._graph = None
+
+    # -- package graph ------------------------------------------------------------------------
+
+    def invalidate_graph(self) -> None:
+        self._graph = None
+
+    async def graph(self) -> PackageGraph:
+        async with self._graph_lock:
+            if self._graph is None:
+                self._graph = await load_graph(
+                    self.toolchain,
+                    self.context,
+                    dict(self.settings.env),
+                    list(self.settings.build_flags),
+                )
+            return self._graph
+
+    def is_excluded(self, path: str) -> bool:
+        rel = os.path.relpath(path, self.context.root)
+        return any(
+            rel == ex or rel.startswith(ex.rstrip("/") + "/") for ex in self.settings.excluded
+        )
+
+    # -- sources ------------------------------------------------------------------------------
+
+    def source(self, path: str, overlays: Mapping[str, bytes]) -> GoSource | None:
+        """The parsed file as the build saw it (overlay or disk); cached by content hash."""
+        data = overlays.get(path)
+        if data is None:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                return None
+        key = _sha(data)
+        src = self._sources.get(key)
+        if src is None:
+            src = self._sources[key] = GoSource(data)
+            while len(self._sources) > 256:
+                self._sources.popitem(last=False)
+        return src
+
+    # -- memo ---------------------------------------------------------------------------------
+
+    def _file_hash(self, path: str, overlays: Mapping[str, bytes]) -> str:
+        data = overlays.get(path)
+        return _sha(data) if data is not None else self.hasher.hash(path)
+
+    def _keys(
+        self, graph: PackageGraph, names: Iterable[str], overlays: Mapping[str, bytes]
+    ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """Memo key of each package: its files, its workspace deps' keys, settings, go version."""
+        keys: dict[str, str] = {}
+        hashes: dict[str, dict[str, str]] = {}
+        mod_files = [os.path.join(m, n) for m in graph.modules for n in ("go.mod", "go.sum")]
+        if self.context.gowork:
+            mod_files += [self.context.gowork, self.context.gowork + ".sum"]
+        base = repr(
+            (self.toolchain.version_text, self.settings, [self.hasher.hash(f) for f in mod_files])
+        )
+        tests = self.settings.tests
+
+        def key_of(name: str, stack: frozenset[str]) -> str:
+            if name in keys:
+                return keys[name]
+            pkg = graph.packages[name]
+            files = {f: self._file_hash(f, overlays) for f in pkg.all_files(tests)}
+            extra = [f for f in overlays if os.path.dirname(f) == pkg.dir and f not in files]
+            files.update({f: self._file_hash(f, overlays) for f in extra})
+            deps = pkg.imports | (pkg.test_imports if tests else frozenset())
+            dep_keys = sorted(
+                (d, key_of(d, stack | {name}))
+                for d in deps
+                if d in graph.packages and d not in stack and d != name
+            )
+            hashes[name] = files
+            keys[name] = _sha(repr((base, name, sorted(files.items()), dep_keys)).encode())
+            return keys[name]
+
+        for n in names:
+            if n in graph.packages:
+                key_of(n, frozenset())
+        return keys, hashes
+
+    # -- analysis -----------------------------------------------------------------------------
+
+    async def analyze(
+        self, packages: Iterable[str], overlays: Mapping[str, bytes] | None = None
+    ) -> dict[str, PackageResult]:
+        """Results for `packages` with `overlays` (path -> unsaved bytes) applied.
+
+        Memo hits return at once; the rest are built in one go command. Cancelling the caller's
+        task kills that command.
+        """
+        contents = dict(overlays or {})
+        graph = await self.graph()
+        wanted = sorted(p for p in set(packages) if p in graph.packages)
+        keys, hashes = self._keys(graph, wanted, contents)
+        results: dict[str, PackageResult] = {}
+        missing: list[str] = []
+        for name in wanted:
+            hit = self._memo.get(keys[name])
+            if hit is not None:
+                self._memo.move_to_end(keys[name])
+                results[name] = PackageResult(
+                    name, hit.findings, hit.blocked, hit.file_hashes, hit.key, from_memo=True
+                )
+            else:
+                missing.append(name)
+        if missing:
+            built = await self._build(graph, missing, contents, keys, hashes)
+            for name, res in built.items():
+                results[name] = res
+                self._memo[res.key] = res
+            while len(self._memo) > self.MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return results
+
+    async def _build(
+        self,
+        graph: PackageGraph,
+        names: list[str],
+        contents: Mapping[str, bytes],
+        keys: Mapping[str, str],
+        hashes: Mapping[str, dict[str, str]],
+    ) -> dict[str, PackageResult]:
+        changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != _sha(d)}
+        overlay, path_map = self.overlays.write(changed)
+        s = self.settings
+        req = BuildRequest(
+            packages=tuple(names),
+            cwd=self.context.root,
+            tests=s.tests,
+            gcflags=s.gcflags,
+            build_flags=s.build_flags,
+            env=s.env,
+            overlay=overlay,
+            timeout=s.timeout,
+        )
+        async with self._slots:
+            out = await run_build(self.toolchain, req)
+        return {
+            name: self._result(
+                graph, name, out, contents, path_map, keys[name], hashes.get(name, {})
+            )
+            for name in names
+        }
+
+    def _keep(self, graph: PackageGraph, contents: Mapping[str, bytes]) -> Callable[[str], bool]:
+        """Workspace files the user has; generated ones (`_testmain.go`) and GOROOT go."""
+
+        def keep(path: str) -> bool:
+            known = path in graph.by_file or path in contents or os.path.isfile(path)
+            return (
+                known
+                and graph.is_workspace_file(path)
+                and not self.toolchain.in_goroot(path)
+                and not self.is_excluded(path)
+            )
+
+        return keep
+
+    def _result(
+        self,
+        graph: PackageGraph,
+        name: str,
+        out: BuildOutput,
+        contents: Mapping[str, bytes],
+        path_map: Mapping[str, str],
+        key: str,
+        file_hashes: dict[str, str],
+    ) -> PackageResult:
+        cwd = self.context.root
+        text = out.output.get(name, "")
+        blocked: Blocked | None = None
+        findings: list[Finding] = []
+        if name in out.failed:
+            blocked = Blocked(name, tuple(parse_errors(text, cwd, path_map)))
+        elif out.returncode != 0 and not text:
+            culprit = next(
+                iter(sorted(out.failed & graph.workspace_deps(name, self.settings.tests))), None
+            )
+            if culprit is not None:
+                errors = tuple(parse_errors(out.output.get(culprit, ""), cwd, path_map))
+                blocked = Blocked(name, errors, because_of=culprit)
+            else:
+                detail = out.stderr or f"go exited with status {out.returncode}"
+                blocked = Blocked(name, tuple(parse_errors(detail, cwd, path_map)))
+        else:
+            keep = self._keep(graph, contents)
+            raw = build_findings(text, cwd, keep, path_map)
+
+            def sources(path: str) -> GoSource | None:
+                return self.source(path, contents) if keep(path) else None
+
+            findings = [widen_finding(f, sources) for f in raw]
+        return PackageResult(name, tuple(findings), blocked, file_hashes, key)

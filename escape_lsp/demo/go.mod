@@ -1,0 +1,3 @@
+module example.com/poolleak
+
+go 1.24

@@ -1,0 +1,10 @@
+package render
+
+import "testing"
+
+func BenchmarkFormat(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = Format(NewRecord("INFO", "request served", i))
+	}
+}

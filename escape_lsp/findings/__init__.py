@@ -1,0 +1,1 @@
+"""Layer 2: compiler output to typed findings (pure; no go command, no LSP)."""

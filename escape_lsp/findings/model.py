@@ -1,0 +1,132 @@
+"""The typed model of what the compiler said. No LSP types here: editors and the CLI convert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """One value per message shape of `-gcflags=-m=2`; the value doubles as the diagnostic code."""
+
+    MOVED_TO_HEAP = "moved-to-heap"
+    ESCAPES_TO_HEAP = "escapes-to-heap"
+    LEAKING_PARAM = "leaking-param"
+    LEAKING_PARAM_CONTENT = "leaking-param-content"
+    DOES_NOT_ESCAPE = "does-not-escape"
+    CAPTURE_BY_REF = "capture-by-ref"
+    CAPTURE_BY_VALUE = "capture-by-value"
+    CAN_INLINE = "can-inline"
+    CANNOT_INLINE = "cannot-inline"
+    INLINED_CALL = "inlined-call"
+    DEVIRTUALIZED = "devirtualized"
+    OTHER = "other"
+
+
+HEAP_KINDS = frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP})
+LEAK_KINDS = frozenset({Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT})
+DEFAULT_KINDS = HEAP_KINDS | LEAK_KINDS
+ALL_KINDS = frozenset(Kind)
+
+#: Names accepted wherever a user selects kinds (CLI `--kinds`, server settings).
+KIND_GROUPS: dict[str, frozenset[Kind]] = {
+    "heap": HEAP_KINDS,
+    "leaks": LEAK_KINDS,
+    "default": DEFAULT_KINDS,
+    "inlining": frozenset({Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL}),
+    "captures": frozenset({Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE}),
+    "all": ALL_KINDS,
+}
+
+
+def parse_kinds(names: str | list[str]) -> frozenset[Kind]:
+    """Turn `heap,leaks,does-not-escape` (groups or kind names) into kinds; raises ValueError."""
+    items = names.split(",") if isinstance(names, str) else names
+    kinds: set[Kind] = set()
+    for raw in items:
+        name = raw.strip()
+        if not name:
+            continue
+        if name in KIND_GROUPS:
+            kinds |= KIND_GROUPS[name]
+        else:
+            try:
+                kinds.add(Kind(name))
+            except ValueError:
+                known = ", ".join([*KIND_GROUPS, *(k.value for k in Kind)])
+                raise ValueError(f"unknown kind {name!r} (known: {known})") from None
+    return frozenset(kinds)
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A range in a file: 0-based lines, 0-based *byte* columns, end exclusive."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+
+    @staticmethod
+    def point(line: int, col: int) -> Span:
+        return Span(line, col, line, col)
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One `from <subject> (<reason>) at file:L:C` line of a flow explanation."""
+
+    file: str
+    span: Span
+    subject: str
+    reason: str
+    #: The `flow: dst ← src` line this step belongs to, e.g. `~r0 ← &t`.
+    edge: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.subject} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One compiler verdict about one place in a workspace file."""
+
+    kind: Kind
+    file: str
+    span: Span
+    #: The compiler's own text, verbatim, without the `file:line:col: ` prefix.
+    message: str
+    #: What the message is about: `t`, `&T{...}`, `make([]byte, n)`, a function name.
+    subject: str
+    function: str | None = None
+    flow: tuple[FlowStep, ...] = ()
+    #: Inlining cost for `can inline`, level for leaks; None when the message has none.
+    cost: int | None = None
+    #: Where a leaking parameter goes: `{heap}`, `~r0`, or a named result.
+    leak_to: str | None = None
+    #: For closure captures: whether the variable is assigned after capture, and its width.
+    detail: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def line(self) -> int:
+        """1-based line, as the compiler printed it."""
+        return self.span.start_line + 1
+
+    def sort_key(self) -> tuple[str, Span, str, str]:
+        return (self.file, self.span, self.kind.value, self.message)
+
+
+@dataclass(frozen=True)
+class CompileError:
+    """A compiler or go-command error that stops escape analysis of a package."""
+
+    file: str | None
+    line: int  # 1-based, 0 when unknown
+    col: int  # 1-based byte column, 0 when unknown
+    message: str
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.message
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"

@@ -1,0 +1,86 @@
+"""Byte columns (what the compiler prints) to editor columns (what LSP wants).
+
+The compiler counts 1-based bytes; LSP counts 0-based code units of the negotiated encoding:
+UTF-16 by default, or UTF-8 / UTF-32 when client and server agree on them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Encoding(StrEnum):
+    UTF8 = "utf-8"
+    UTF16 = "utf-16"
+    UTF32 = "utf-32"
+
+
+def units(text: str, encoding: Encoding) -> int:
+    """Length of `text` in code units of `encoding`."""
+    if encoding is Encoding.UTF8:
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding is Encoding.UTF32:
+        return len(text)
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+class LineIndex:
+    """Line starts of one file's bytes, for exact byte <-> code-unit conversion."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        starts = [0]
+        find = data.find
+        pos = find(b"\n")
+        while pos >= 0:
+            starts.append(pos + 1)
+            pos = find(b"\n", pos + 1)
+        self.starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self.starts)
+
+    def line_bytes(self, line: int) -> bytes:
+        """The line's bytes without its newline (and without a CR before it)."""
+        if line < 0 or line >= len(self.starts):
+            return b""
+        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.data)
+        chunk = self.data[self.starts[line] : end]
+        return chunk[:-1] if chunk.endswith(b"\r") else chunk
+
+    def offset(self, line: int, byte_col: int) -> int:
+        """Absolute byte offset of (0-based line, 0-based byte column), clamped to the line."""
+        line = min(max(line, 0), len(self.starts) - 1)
+        return self.starts[line] + min(max(byte_col, 0), len(self.line_bytes(line)))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """(line, byte column) of an absolute byte offset."""
+        lo, hi = 0, len(self.starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo, offset - self.starts[lo]
+
+    def column(self, line: int, byte_col: int, encoding: Encoding) -> int:
+        """Code units of `encoding` before `byte_col` on `line` (clamped to the line's end)."""
+        prefix = self.line_bytes(line)[: max(byte_col, 0)]
+        if encoding is Encoding.UTF8:
+            return len(prefix)
+        return units(prefix.decode("utf-8", "replace"), encoding)
+
+    def byte_column(self, line: int, column: int, encoding: Encoding) -> int:
+        """The inverse of `column`: code units of `encoding` to a byte column."""
+        raw = self.line_bytes(line)
+        if encoding is Encoding.UTF8:
+            return min(column, len(raw))
+        text = raw.decode("utf-8", "replace")
+        count = 0
+        for i, ch in enumerate(text):
+            if count >= column:
+                return len(text[:i].encode("utf-8"))
+            count += 2 if encoding is Encoding.UTF16 and ord(ch) > 0xFFFF else 1
+        return len(raw)

@@ -1,0 +1,145 @@
+"""One go command per batch of packages, with escape flags on exactly those packages.
+
+`go build -json` (Go 1.24+) keeps each package's compiler output apart and says which packages
+failed, so one command serves a whole batch and the go build cache gives early cut-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from escape_lsp.gotool.process import run
+from escape_lsp.gotool.toolchain import Toolchain
+
+ESCAPE_FLAGS = "-m=2"
+
+
+class OverlayStore:
+    """Unsaved buffers as files in a private temp dir, never in the workspace.
+
+    Files are content-addressed, so an unchanged buffer is not rewritten and the go build
+    cache (which hashes contents) still hits for it.
+    """
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="escape-lsp-")
+        self._written: set[str] = set()
+
+    def write(self, contents: Mapping[str, bytes]) -> tuple[str | None, dict[str, str]]:
+        """The `-overlay` JSON path (None when nothing to overlay) and temp path -> real path."""
+        if not contents:
+            return None, {}
+        replace: dict[str, str] = {}
+        for real, data in sorted(contents.items()):
+            digest = hashlib.sha256(data).hexdigest()[:24]
+            tmp = os.path.join(self.dir, digest, os.path.basename(real))
+            if tmp not in self._written:
+                os.makedirs(os.path.dirname(tmp), exist_ok=True)
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                self._written.add(tmp)
+            replace[real] = tmp
+        doc = json.dumps({"Replace": replace}, sort_keys=True).encode()
+        path = os.path.join(self.dir, f"overlay-{hashlib.sha256(doc).hexdigest()[:24]}.json")
+        if not os.path.exists(path):
+            with open(path, "wb") as fh:
+                fh.write(doc)
+        return path, {tmp: real for real, tmp in replace.items()}
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    packages: tuple[str, ...]
+    cwd: str
+    tests: bool = False
+    #: Extra compiler flags for the named packages, e.g. `-l` (the article's `-gcflags="-m -l"`).
+    gcflags: tuple[str, ...] = ()
+    #: Extra go command flags, e.g. `-tags=integration`.
+    build_flags: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    overlay: str | None = None
+    timeout: float = 300.0
+
+
+@dataclass
+class BuildOutput:
+    """What one go command said, split by the package it concerns."""
+
+    returncode: int
+    #: Package import path (test variants folded into their package) -> compiler text.
+    output: dict[str, str] = field(default_factory=dict)
+    failed: set[str] = field(default_factory=set)
+    #: Anything the go command printed outside its JSON (setup errors, `go: …` lines).
+    stderr: str = ""
+    seconds: float = 0.0
+
+
+def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
+    flags = " ".join([ESCAPE_FLAGS, *req.gcflags])
+    argv = [toolchain.go, "test", "-c"] if req.tests else [toolchain.go, "build"]
+    argv += ["-json", "-o", os.devnull]
+    for pkg in req.packages:
+        argv.append(f"-gcflags={pkg}={flags}")
+        if req.tests:
+            argv.append(f"-gcflags={pkg}_test={flags}")
+    if req.overlay:
+        argv.append(f"-overlay={req.overlay}")
+    argv += list(req.build_flags)
+    argv += list(req.packages)
+    return argv
+
+
+def base_package(import_path: str, known: Mapping[str, object] | set[str]) -> str:
+    """`p [p.test]`, `p_test [p.test]` and `p.test` all belong to `p`."""
+    name = import_path.split(" [", 1)[0]
+    if name not in known and name.endswith("_test") and name[: -len("_test")] in known:
+        return name[: -len("_test")]
+    if name not in known and name.endswith(".test") and name[: -len(".test")] in known:
+        return name[: -len(".test")]
+    return name
+
+
+def split_json(stdout: str, known: set[str]) -> tuple[dict[str, str], set[str], list[str]]:
+    """`go build -json` events to per-package text, failed packages, and stray lines."""
+    output: dict[str, list[str]] = {}
+    failed: set[str] = set()
+    stray: list[str] = []
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            if line.strip():
+                stray.append(line)
+            continue
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            stray.append(line)
+            continue
+        path = event.get("ImportPath") or event.get("Package")
+        if not path:
+            continue
+        pkg = base_package(str(path), known)
+        action = event.get("Action")
+        if action == "build-output":
+            output.setdefault(pkg, []).append(str(event.get("Output", "")))
+        elif action == "build-fail":
+            failed.add(pkg)
+    return {k: "".join(v) for k, v in output.items()}, failed, stray
+
+
+async def run_build(toolchain: Toolchain, req: BuildRequest) -> BuildOutput:
+    """Run one batch; raises asyncio.CancelledError (process group killed) or GoTimeout."""
+    started = time.monotonic()
+    proc = await run(build_argv(toolchain, req), req.cwd, dict(req.env), req.timeout)
+    output, failed, stray = split_json(proc.stdout, set(req.packages))
+    stderr = "\n".join([*stray, proc.stderr.strip()]).strip()
+    return BuildOutput(proc.returncode, output, failed, stderr, time.monotonic() - started)

@@ -1,0 +1,53 @@
+"""Shared fixtures: temp Go modules on disk, built by the real go toolchain."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+if shutil.which("go") is None:  # pragma: no cover - the machines have Go; say so clearly if not
+    pytest.exit("these tests need the Go toolchain (go 1.24+) on PATH", returncode=2)
+
+WriteModule = Callable[..., Path]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def gomod(tmp_path: Path) -> WriteModule:
+    """`gomod({"p/p.go": src}, module="example.com/m")` -> the module's root directory."""
+
+    def make(files: dict[str, str], module: str = "example.com/m", sub: str = "") -> Path:
+        root = tmp_path / sub if sub else tmp_path
+        root.mkdir(parents=True, exist_ok=True)
+        write_tree(root, {"go.mod": f"module {module}\n\ngo 1.24\n", **files})
+        return root.resolve()
+
+    return make
+
+
+def live_processes_in_group(pgid: int) -> list[int]:
+    """PIDs of the group that still run; zombies are dead (this sandbox's PID 1 never reaps)."""
+    live: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state not in ("Z", "X"):
+            live.append(int(entry.name))
+    return live

@@ -1,0 +1,107 @@
+"""`escape-lsp check` as users run it: a subprocess, real go, exit codes and output contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import WriteModule
+
+DEMO = Path(__file__).resolve().parent.parent / "escape_lsp" / "demo"
+
+
+def check(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "escape_lsp", "check", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+def test_json_contract_on_the_demo_module() -> None:
+    proc = check("--format", "json", "./...", cwd=DEMO)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) == {"findings", "blocked"} and data["blocked"] == []
+    moved = [f for f in data["findings"] if f["message"] == "moved to heap: r"]
+    assert len(moved) == 1
+    f = moved[0]
+    assert f["file"] == str(DEMO / "render" / "render.go")
+    assert f["kind"] == "moved-to-heap" and f["function"] == "NewRecord"
+    assert f["range"] == {
+        "start": {"line": 25, "character": 1},
+        "end": {"line": 25, "character": 2},
+    }
+    assert [s["message"] for s in f["flow"]] == ["&r (address-of)", "return &r (return)"]
+    assert f["flow"][0]["range"]["start"] == {"line": 26, "character": 8}
+    kinds = {x["kind"] for x in data["findings"]}
+    assert kinds <= {"moved-to-heap", "escapes-to-heap", "leaking-param", "leaking-param-content"}
+
+
+def test_text_is_sorted_stable_and_explains_on_request() -> None:
+    first = check("--explain", cwd=DEMO)
+    second = check("--explain", cwd=DEMO)
+    assert first.returncode == 0 and first.stdout == second.stdout
+    lines = first.stdout.splitlines()
+    i = lines.index("render/render.go:26:2: moved-to-heap: moved to heap: r (in NewRecord)")
+    assert lines[i + 1].startswith("    1. &r — its address is taken  [render/render.go:27:9]")
+    headers = [ln for ln in lines if not ln.startswith("    ")]
+    keys = [(h.split(":")[0], int(h.split(":")[1]), int(h.split(":")[2])) for h in headers]
+    assert keys == sorted(keys)
+
+
+def test_kinds_selection_and_gcflags(gomod: WriteModule) -> None:
+    root = gomod(
+        {"k/k.go": "package k\n\nfunc F() *int { x := 1; return &x }\n\nfunc G() { _ = F() }\n"}
+    )
+    default = check("./...", cwd=root).stdout
+    assert "moved-to-heap" in default and "can-inline" not in default
+    every = check("--kinds", "all", "./...", cwd=root).stdout
+    assert "can-inline: can inline F" in every and "inlined-call" in every
+    no_inline = check("--kinds", "all", "--gcflags=-l", "./...", cwd=root).stdout
+    assert "can-inline" not in no_inline and "moved-to-heap" in no_inline
+    bad = check("--kinds", "heap,nonsense", cwd=root)
+    assert bad.returncode == 2 and "unknown kind 'nonsense'" in bad.stderr
+
+
+def test_tests_flag_covers_test_files(gomod: WriteModule) -> None:
+    root = gomod(
+        {
+            "t/t.go": "package t\n",
+            "t/t_test.go": 'package t\n\nimport "testing"\n\nvar s *int\n\nfunc TestT(t *testing.T) { x := 1; s = &x }\n',
+        }
+    )
+    assert "t_test.go" not in check("./...", cwd=root).stdout
+    assert (
+        "t/t_test.go:7:28: moved-to-heap: moved to heap: x"
+        in check("--tests", "./...", cwd=root).stdout
+    )
+
+
+def test_blocked_package_is_reported_not_raised(gomod: WriteModule) -> None:
+    root = gomod({"b/b.go": "package b\n\nfunc F() { undefined() }\n"})
+    proc = check("--format", "json", cwd=root)
+    assert proc.returncode == 0
+    (blocked,) = json.loads(proc.stdout)["blocked"]
+    assert (
+        blocked["package"] == "example.com/m/b" and "undefined: undefined" in blocked["errors"][0]
+    )
+
+
+def test_clear_errors_for_missing_go_and_missing_module(tmp_path: Path) -> None:
+    no_go = check(cwd=DEMO, env={"PATH": str(tmp_path)})
+    assert no_go.returncode == 2
+    assert "`go` was not found on PATH" in no_go.stderr and "Traceback" not in no_go.stderr
+    old = check("--go", str(tmp_path / "nope"), cwd=DEMO)
+    assert old.returncode == 2 and "not found" in old.stderr
+    outside = check(cwd=tmp_path, env={"GOFLAGS": "", "GOWORK": "off"})
+    assert outside.returncode == 2
+    assert "not inside a Go module or go.work workspace" in outside.stderr
