@@ -120,6 +120,11 @@ class Engine:
 
     # -- package graph ------------------------------------------------------------------------
 
+    @property
+    def current_graph(self) -> PackageGraph | None:
+        """The graph as last listed, without listing again."""
+        return self._graph
+
     def invalidate_graph(self) -> None:
         self._graph = None
 

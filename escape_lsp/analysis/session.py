@@ -1,0 +1,343 @@
+"""A live analysis session: open buffers, debounced rebuilds, cancellation, per-file views.
+
+This is the server's engine room, free of LSP types: the LSP edge feeds it edits and file
+events and is called back with the set of files whose results changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine, PackageResult
+from escape_lsp.findings.model import Finding, Span
+from escape_lsp.findings.syntax import GoSource
+from escape_lsp.gotool.packages import PackageGraph
+from escape_lsp.gotool.process import GoTimeout
+from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError, module_context
+
+log = logging.getLogger(__name__)
+
+#: Files whose change means the package graph must be listed again.
+GRAPH_FILES = ("go.mod", "go.sum", "go.work", "go.work.sum")
+
+
+@dataclass
+class Buffer:
+    """An open document: its unsaved bytes and the version the editor gave them."""
+
+    data: bytes
+    version: int
+
+
+@dataclass
+class FileView:
+    """What to show for one file right now, and the buffer version it was computed for."""
+
+    path: str
+    findings: list[Finding]
+    blocked: Blocked | None
+    version: int | None
+    source: GoSource | None
+
+
+@dataclass
+class _Root:
+    engine: Engine
+    results: dict[str, PackageResult] = field(default_factory=dict)
+    last_good: dict[str, PackageResult] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+    timer: asyncio.TimerHandle | None = None
+    running: set[str] = field(default_factory=set)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+Publish = Callable[[set[str]], Awaitable[None]]
+
+
+class Session:
+    """All module contexts of the editor's workspace folders, and their scheduled builds."""
+
+    def __init__(self, toolchain: Toolchain, settings: AnalysisSettings, publish: Publish) -> None:
+        self.toolchain = toolchain
+        self.settings = settings
+        self.publish = publish
+        self.debounce = 0.3
+        self.scope = "open"
+        self.buffers: dict[str, Buffer] = {}
+        self._roots: dict[ModuleContext, _Root] = {}
+        self._contexts: dict[str, ModuleContext | None] = {}
+        self._problems: dict[str, str] = {}
+        self.builds_started = 0
+
+    # -- contexts -------------------------------------------------------------------------------
+
+    async def _context(self, path: str) -> ModuleContext | None:
+        directory = os.path.dirname(path)
+        if directory not in self._contexts:
+            try:
+                ctx = await asyncio.to_thread(
+                    module_context, self.toolchain, directory, dict(self.settings.env)
+                )
+            except (ToolchainError, OSError) as exc:
+                self._problems[directory] = str(exc)
+                ctx = None
+            self._contexts[directory] = ctx
+        return self._contexts[directory]
+
+    def problem_for(self, path: str) -> str | None:
+        """Why a file cannot be analysed at all (no module), if so."""
+        return self._problems.get(os.path.dirname(path))
+
+    async def _root(self, path: str) -> _Root | None:
+        ctx = await self._context(path)
+        if ctx is None:
+            return None
+        root = self._roots.get(ctx)
+        if root is None:
+            root = self._roots[ctx] = _Root(Engine(self.toolchain, ctx, self.settings))
+        return root
+
+    def configure(self, settings: AnalysisSettings, debounce: float, scope: str) -> None:
+        changed = settings != self.settings
+        self.settings, self.debounce, self.scope = settings, debounce, scope
+        if changed:
+            self._contexts.clear()
+            for root in self._roots.values():
+                root.engine.configure(settings)
+
+    # -- buffers --------------------------------------------------------------------------------
+
+    def overlays(self) -> dict[str, bytes]:
+        return {p: b.data for p, b in self.buffers.items()}
+
+    async def open(self, path: str, data: bytes, version: int) -> None:
+        self.buffers[path] = Buffer(data, version)
+        await self.changed(path, delay=0.0)
+
+    async def edit(self, path: str, data: bytes, version: int) -> None:
+        self.buffers[path] = Buffer(data, version)
+        await self.changed(path, delay=self.debounce)
+
+    async def save(self, path: str) -> None:
+        await self.changed(path, delay=0.0)
+
+    async def close(self, path: str) -> None:
+        self.buffers.pop(path, None)
+        await self.changed(path, delay=self.debounce)
+
+    async def disk_changed(self, paths: Iterable[str]) -> None:
+        """Files changed outside the editor (git checkout, generators): open buffers win."""
+        for path in paths:
+            name = os.path.basename(path)
+            if name in GRAPH_FILES:
+                self._contexts.clear()
+                for each in self._roots.values():
+                    each.engine.invalidate_graph()
+                    scope = self._scope_packages(each, await each.engine.graph())
+                    await self._schedule(each, scope, 0.0)
+                continue
+            if not name.endswith(".go") or path in self.buffers:
+                continue
+            root = await self._root(path)
+            if root is None:
+                continue
+            graph = await root.engine.graph()
+            if graph.package_of(path) is None or not os.path.exists(path):
+                root.engine.invalidate_graph()
+            await self.changed(path, delay=self.debounce)
+
+    # -- scheduling -----------------------------------------------------------------------------
+
+    def _scope_packages(self, root: _Root, graph: PackageGraph) -> set[str]:
+        if self.scope == "workspace":
+            return set(graph.packages)
+        open_pkgs = set()
+        for path in self.buffers:
+            pkg = graph.package_of(path)
+            if pkg is not None:
+                open_pkgs.add(pkg.import_path)
+        return open_pkgs
+
+    async def changed(self, path: str, delay: float) -> None:
+        """A file changed: rebuild its package and the in-scope packages that import it."""
+        root = await self._root(path)
+        if root is None:
+            await self.publish({path})
+            return
+        try:
+            graph = await root.engine.graph()
+        except ToolchainError as exc:
+            self._problems[os.path.dirname(path)] = str(exc)
+            await self.publish({path})
+            return
+        pkg = graph.package_of(path)
+        if pkg is None and path.endswith(".go"):
+            root.engine.invalidate_graph()
+            graph = await root.engine.graph()
+            pkg = graph.package_of(path)
+        if pkg is None:
+            await self.publish({path})
+            return
+        affected = graph.dependents([pkg.import_path], self.settings.tests)
+        await self._schedule(root, affected & self._scope_packages(root, graph), delay)
+
+    async def rebuild_all(self) -> None:
+        for root in self._roots.values():
+            root.engine.invalidate_graph()
+        for path in list(self.buffers):
+            await self.changed(path, delay=0.0)
+
+    async def analyze_workspace(self, paths: Iterable[str]) -> dict[str, PackageResult]:
+        """Analyse every package of the modules holding `paths` now (the command)."""
+        out: dict[str, PackageResult] = {}
+        for path in paths:
+            root = await self._root(path)
+            if root is None:
+                continue
+            graph = await root.engine.graph()
+            results = await root.engine.analyze(set(graph.packages), self.overlays())
+            self._store(root, results)
+            out.update(results)
+            await self.publish(self._files_of(root, results))
+        return out
+
+    async def _schedule(self, root: _Root, packages: set[str], delay: float) -> None:
+        if not packages:
+            return
+        root.pending |= packages
+        if root.task is not None and not root.task.done():
+            # A newer state supersedes the build in flight: kill it, redo its packages too.
+            root.pending |= root.running
+            root.task.cancel()
+        if root.timer is not None:
+            root.timer.cancel()
+        loop = asyncio.get_running_loop()
+        root.timer = loop.call_later(delay, lambda: self._start(root))
+
+    def _start(self, root: _Root) -> None:
+        root.timer = None
+        if root.task is not None and not root.task.done():
+            root.pending |= root.running
+            root.task.cancel()
+        packages, root.pending = root.pending, set()
+        root.running = packages
+        root.task = asyncio.get_running_loop().create_task(self._run(root, packages))
+
+    async def _run(self, root: _Root, packages: set[str]) -> None:
+        snapshot = {p: b.version for p, b in self.buffers.items()}
+        overlays = self.overlays()
+        self.builds_started += 1
+        try:
+            results = await root.engine.analyze(packages, overlays)
+        except asyncio.CancelledError:
+            raise
+        except (GoTimeout, ToolchainError, OSError) as exc:
+            log.warning("analysis of %s failed: %s", ", ".join(sorted(packages)), exc)
+            return
+        except Exception:
+            log.exception("analysis of %s crashed", ", ".join(sorted(packages)))
+            return
+        stale = {
+            p for p, v in snapshot.items() if p in self.buffers and self.buffers[p].version != v
+        }
+        self._store(root, results)
+        changed = self._files_of(root, results) - stale
+        if changed:
+            await self.publish(changed)
+
+    def _store(self, root: _Root, results: dict[str, PackageResult]) -> None:
+        for name, res in results.items():
+            root.results[name] = res
+            if res.blocked is None:
+                root.last_good[name] = res
+
+    def _files_of(self, root: _Root, results: dict[str, PackageResult]) -> set[str]:
+        files: set[str] = set()
+        graph = root.engine.current_graph
+        graph_pkgs = graph.packages if graph else {}
+        for name, res in results.items():
+            files.update(f.file for f in res.findings)
+            pkg = graph_pkgs.get(name)
+            if pkg is not None:
+                files.update(pkg.all_files(tests=True))
+        files.update(p for p in self.buffers if any(p in r.file_hashes for r in results.values()))
+        return files
+
+    async def wait_idle(self) -> None:
+        """Until no build is scheduled or running (tests, benchmarks, `analyze` commands)."""
+        while True:
+            busy = [r.task for r in self._roots.values() if r.task and not r.task.done()]
+            timers = [r for r in self._roots.values() if r.timer is not None]
+            if not busy and not timers:
+                return
+            for task in busy:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(task)
+            await asyncio.sleep(0)
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def _current_hash(self, path: str) -> str | None:
+        buf = self.buffers.get(path)
+        if buf is not None:
+            return _sha(buf.data)
+        try:
+            with open(path, "rb") as fh:
+                return _sha(fh.read())
+        except OSError:
+            return None
+
+    def view(self, path: str) -> FileView:
+        """Findings for `path` from every package whose build mentioned it; blocked state."""
+        buf = self.buffers.get(path)
+        findings: dict[tuple[Span, str], Finding] = {}
+        blocked: Blocked | None = None
+        source: GoSource | None = None
+        current = self._current_hash(path)
+        for root in self._roots.values():
+            graph = root.engine.current_graph
+            owner = graph.package_of(path) if graph else None
+            for name, res in root.results.items():
+                use = res
+                if res.blocked is not None:
+                    if owner is not None and owner.import_path == name:
+                        blocked = res.blocked
+                    good = root.last_good.get(name)
+                    if good is None:
+                        continue
+                    use = good
+                for f in use.findings:
+                    if f.file != path:
+                        continue
+                    # Never show a range computed for other text than the buffer now holds.
+                    if use.file_hashes.get(path, current) != current:
+                        continue
+                    findings.setdefault((f.span, f.message), f)
+            if findings or blocked or owner is not None:
+                source = root.engine.source(path, self.overlays())
+        ordered = sorted(findings.values(), key=Finding.sort_key)
+        return FileView(path, ordered, blocked, buf.version if buf else None, source)
+
+    def source(self, path: str) -> GoSource | None:
+        """The file as the editor holds it (buffer, else disk), parsed."""
+        for root in self._roots.values():
+            return root.engine.source(path, self.overlays())
+        return None
+
+    def close_all(self) -> None:
+        for root in self._roots.values():
+            if root.task is not None:
+                root.task.cancel()
+            if root.timer is not None:
+                root.timer.cancel()
+            root.engine.close()

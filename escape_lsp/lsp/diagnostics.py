@@ -1,0 +1,87 @@
+"""Findings and blocked states as diagnostics (push or pull; never both for one client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lsprotocol import types as lsp
+
+from escape_lsp.analysis.engine import Blocked
+from escape_lsp.analysis.session import FileView
+from escape_lsp.findings.model import Finding, Span
+from escape_lsp.findings.positions import Encoding, LineIndex
+from escape_lsp.findings.syntax import GoSource
+from escape_lsp.lsp.config import ServerSettings
+from escape_lsp.lsp.convert import path_to_uri, to_range
+
+SOURCE = "escape-lsp"
+BLOCKED_CODE = "analysis-blocked"
+NO_MODULE_CODE = "no-module"
+
+Lines = Callable[[str], LineIndex | None]
+
+
+def finding_diagnostic(
+    f: Finding, lines: Lines, encoding: Encoding, settings: ServerSettings
+) -> lsp.Diagnostic:
+    related = [
+        lsp.DiagnosticRelatedInformation(
+            lsp.Location(path_to_uri(step.file), to_range(lines(step.file), step.span, encoding)),
+            f"{i}. {step.message}",
+        )
+        for i, step in enumerate(f.flow, 1)
+    ]
+    return lsp.Diagnostic(
+        range=to_range(lines(f.file), f.span, encoding),
+        message=f.message,
+        severity=settings.severity(f.kind),
+        code=f.kind.value,
+        source=SOURCE,
+        related_information=related or None,
+        data={"kind": f.kind.value, "subject": f.subject, "function": f.function},
+    )
+
+
+def blocked_diagnostic(
+    path: str, blocked: Blocked, source: GoSource | None, encoding: Encoding
+) -> lsp.Diagnostic:
+    """One diagnostic: at the first compiler error if in this file, else the package clause."""
+    first = blocked.errors[0] if blocked.errors else None
+    if first is not None and first.file == path and first.line > 0 and source is not None:
+        span = source.widen(Span.point(first.line - 1, max(first.col - 1, 0)), "")
+    else:
+        span = source.package_clause() if source is not None else Span.point(0, 0)
+    return lsp.Diagnostic(
+        range=to_range(source.lines if source else None, span, encoding),
+        message=f"Escape analysis paused: {blocked.summary}",
+        severity=lsp.DiagnosticSeverity.Information,
+        code=BLOCKED_CODE,
+        source=SOURCE,
+    )
+
+
+def problem_diagnostic(problem: str, source: GoSource | None, encoding: Encoding) -> lsp.Diagnostic:
+    span = source.package_clause() if source is not None else Span.point(0, 0)
+    return lsp.Diagnostic(
+        range=to_range(source.lines if source else None, span, encoding),
+        message=f"Escape analysis unavailable: {problem}",
+        severity=lsp.DiagnosticSeverity.Information,
+        code=NO_MODULE_CODE,
+        source=SOURCE,
+    )
+
+
+def diagnostics_for(
+    view: FileView, problem: str | None, lines: Lines, encoding: Encoding, settings: ServerSettings
+) -> list[lsp.Diagnostic]:
+    out: list[lsp.Diagnostic] = []
+    if problem:
+        out.append(problem_diagnostic(problem, view.source, encoding))
+    if view.blocked is not None:
+        out.append(blocked_diagnostic(view.path, view.blocked, view.source, encoding))
+    out.extend(
+        finding_diagnostic(f, lines, encoding, settings)
+        for f in view.findings
+        if f.kind in settings.kinds
+    )
+    return out

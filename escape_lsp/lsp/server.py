@@ -1,0 +1,368 @@
+"""The pygls server: wiring of LSP messages to the analysis session. Handlers stay thin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import replace
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from escape_lsp import __version__
+from escape_lsp.analysis.session import FileView, Session
+from escape_lsp.findings.model import parse_kinds
+from escape_lsp.findings.positions import Encoding, LineIndex
+from escape_lsp.gotool import process
+from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain
+from escape_lsp.lsp import code_lens, diagnostics, hover, inlay_hints, watching
+from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
+from escape_lsp.lsp.convert import encoding_of, path_to_uri, to_span, uri_to_path
+
+log = logging.getLogger("escape_lsp")
+
+CMD_REBUILD = "escapeLsp.rebuild"
+CMD_SHOW_KIND = "escapeLsp.showKind"
+CMD_HIDE_KIND = "escapeLsp.hideKind"
+CMD_ANALYZE_WORKSPACE = "escapeLsp.analyzeWorkspace"
+
+
+class EscapeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("escape-lsp", __version__)
+        self.settings = ServerSettings()
+        self.session: Session | None = None
+        self.pull = False
+        self.watcher: watching.DiskWatcher | None = None
+        self.toolchain_error: str | None = None
+        #: Set once `initialized` has found go and made the session (or failed to).
+        self.ready = asyncio.Event()
+
+    # -- state helpers used by the handlers -----------------------------------------------------
+
+    @property
+    def encoding(self) -> Encoding:
+        return encoding_of(self.workspace.position_encoding)
+
+    def caps(self) -> lsp.ClientCapabilities:
+        return self.client_capabilities
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, problems = parse_settings(raw)
+        self.settings = settings
+        for problem in problems:
+            self.window_log_message(
+                lsp.LogMessageParams(lsp.MessageType.Warning, f"escape-lsp settings: {problem}")
+            )
+        if self.session is not None:
+            self.session.configure(settings.analysis(), settings.debounce_ms / 1000, settings.scope)
+
+    def lines(self, path: str) -> LineIndex | None:
+        src = self.session.source(path) if self.session else None
+        return src.lines if src else None
+
+    def view(self, uri: str) -> FileView | None:
+        path = uri_to_path(uri)
+        if self.session is None or path is None:
+            return None
+        return self.session.view(path)
+
+    def diagnostics_for(self, path: str) -> list[lsp.Diagnostic]:
+        if self.session is None:
+            return []
+        view = self.session.view(path)
+        problem = self.session.problem_for(path)
+        return diagnostics.diagnostics_for(view, problem, self.lines, self.encoding, self.settings)
+
+    async def publish(self, paths: set[str]) -> None:
+        """Results changed for `paths`: push diagnostics, or ask a pull client to re-pull."""
+        if self.session is None:
+            return
+        shown = [
+            p
+            for p in sorted(paths)
+            if p in self.session.buffers or self.settings.scope == "workspace"
+        ]
+        if self.pull:
+            if shown:
+                self.workspace_diagnostic_refresh(None)
+        else:
+            for path in shown:
+                buf = self.session.buffers.get(path)
+                self.text_document_publish_diagnostics(
+                    lsp.PublishDiagnosticsParams(
+                        path_to_uri(path), self.diagnostics_for(path), buf.version if buf else None
+                    )
+                )
+        ws = self.caps().workspace
+        if shown and ws and ws.inlay_hint and ws.inlay_hint.refresh_support:
+            self.workspace_inlay_hint_refresh(None)
+        if shown and ws and ws.code_lens and ws.code_lens.refresh_support:
+            self.workspace_code_lens_refresh(None)
+
+    def clear(self, uri: str) -> None:
+        if not self.pull:
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
+
+    async def doc_bytes(self, uri: str) -> tuple[str, bytes, int] | None:
+        await self.ready.wait()
+        path = uri_to_path(uri)
+        if path is None or self.session is None:
+            return None
+        doc = self.workspace.get_text_document(uri)
+        return path, doc.source.encode("utf-8", "surrogateescape"), doc.version or 0
+
+
+server = EscapeServer()
+
+
+def _client_pulls(caps: lsp.ClientCapabilities) -> bool:
+    td, ws = caps.text_document, caps.workspace
+    pulls = bool(td and td.diagnostic)
+    refreshes = bool(ws and ws.diagnostics and ws.diagnostics.refresh_support)
+    return pulls and refreshes
+
+
+@server.feature(lsp.INITIALIZE)
+def on_initialize(ls: EscapeServer, params: lsp.InitializeParams) -> None:
+    ls.pull = _client_pulls(params.capabilities)
+    ls.apply_settings(params.initialization_options or {})
+
+
+@server.feature(lsp.INITIALIZED)
+async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> None:
+    try:
+        await _start(ls)
+    finally:
+        ls.ready.set()
+    if ls.session is not None and ls.settings.scope == "workspace":
+        await _analyze_workspace(ls)
+
+
+async def _start(ls: EscapeServer) -> None:
+    try:
+        toolchain = await asyncio.to_thread(
+            find_toolchain, ls.settings.go, dict(ls.settings.env) or None
+        )
+    except ToolchainError as exc:
+        ls.toolchain_error = str(exc)
+        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
+        return
+    ls.session = Session(toolchain, ls.settings.analysis(), ls.publish)
+    await _pull_configuration(ls)
+    ls.session.configure(ls.settings.analysis(), ls.settings.debounce_ms / 1000, ls.settings.scope)
+    roots = [p for f in ls.workspace.folders.values() if (p := uri_to_path(f.uri))]
+    if not (watching.client_can_watch(ls.caps()) and await _register_watchers(ls)):
+        ls.watcher = watching.DiskWatcher(asyncio.get_running_loop(), _on_disk_paths)
+        warning = ls.watcher.start(roots)
+        if warning:
+            ls.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, warning))
+    log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
+
+
+async def _register_watchers(ls: EscapeServer) -> bool:
+    try:
+        await ls.client_register_capability_async(watching.registration())
+    except Exception as exc:  # the client said it could, then refused: watch ourselves
+        log.warning("client refused file watching (%s); using watchdog", exc)
+        return False
+    return True
+
+
+async def _pull_configuration(ls: EscapeServer) -> None:
+    ws = ls.caps().workspace
+    if not (ws and ws.configuration):
+        return
+    try:
+        (raw,) = await ls.workspace_configuration_async(
+            lsp.ConfigurationParams([lsp.ConfigurationItem(section=SECTION)])
+        )
+    except Exception as exc:  # a client that fails the request keeps the defaults
+        log.warning("workspace/configuration failed: %s", exc)
+        return
+    if raw:
+        ls.apply_settings(raw)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _on_disk_paths(paths: list[str]) -> None:
+    if server.session is not None:
+        task = asyncio.ensure_future(server.session.disk_changed(paths))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def on_watched(ls: EscapeServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    paths = [p for c in params.changes if (p := uri_to_path(c.uri)) and watching.is_relevant(p)]
+    if ls.session is not None and paths:
+        await ls.session.disk_changed(paths)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def on_configuration(ls: EscapeServer, params: lsp.DidChangeConfigurationParams) -> None:
+    ws = ls.caps().workspace
+    if ws and ws.configuration:
+        await _pull_configuration(ls)
+    elif params.settings:
+        ls.apply_settings(params.settings)
+    if ls.session is not None:
+        await ls.session.rebuild_all()
+        await ls.publish(set(ls.session.buffers))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+async def on_open(ls: EscapeServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    if (doc := await ls.doc_bytes(params.text_document.uri)) and ls.session is not None:
+        await ls.session.open(*doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+async def on_change(ls: EscapeServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    if (doc := await ls.doc_bytes(params.text_document.uri)) and ls.session is not None:
+        await ls.session.edit(*doc)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+async def on_save(ls: EscapeServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    await ls.ready.wait()
+    path = uri_to_path(params.text_document.uri)
+    if ls.session is not None and path:
+        await ls.session.save(path)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+async def on_close(ls: EscapeServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    await ls.ready.wait()
+    path = uri_to_path(params.text_document.uri)
+    ls.clear(params.text_document.uri)
+    if ls.session is not None and path:
+        await ls.session.close(path)
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+    lsp.DiagnosticOptions(
+        identifier="escape-lsp", inter_file_dependencies=True, workspace_diagnostics=False
+    ),
+)
+def on_pull_diagnostics(
+    ls: EscapeServer, params: lsp.DocumentDiagnosticParams
+) -> lsp.DocumentDiagnosticReport:
+    path = uri_to_path(params.text_document.uri)
+    items = ls.diagnostics_for(path) if ls.pull and path else []
+    return lsp.RelatedFullDocumentDiagnosticReport(items=items)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+def on_inlay_hint(ls: EscapeServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+    view = ls.view(params.text_document.uri)
+    if view is None or view.source is None:
+        return []
+    window = to_span(view.source.lines, params.range, ls.encoding)
+    return inlay_hints.inlay_hints(view, window, ls.encoding, ls.settings)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    view = ls.view(params.text_document.uri)
+    if view is None or view.source is None:
+        return None
+    point = to_span(view.source.lines, lsp.Range(params.position, params.position), ls.encoding)
+    return hover.hover(view, point.start_line, point.start_col, ls.encoding, ls.settings)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    view = ls.view(params.text_document.uri)
+    return code_lens.code_lenses(view, ls.encoding, ls.settings) if view else []
+
+
+@server.command(CMD_REBUILD)
+async def cmd_rebuild(ls: EscapeServer, *args: Any) -> None:
+    if ls.session is not None:
+        await ls.session.rebuild_all()
+
+
+def _toggle(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
+    kinds = parse_kinds([str(n) for n in names])
+    settings = ls.settings
+    new = settings.kinds | kinds if show else settings.kinds - kinds
+    ls.settings = replace(settings, kinds=frozenset(new))
+    return {"kinds": sorted(k.value for k in ls.settings.kinds)}
+
+
+@server.command(CMD_SHOW_KIND)
+async def cmd_show_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
+    result = _toggle(ls, names, show=True)
+    if ls.session is not None:
+        await ls.publish(set(ls.session.buffers))
+    return result
+
+
+@server.command(CMD_HIDE_KIND)
+async def cmd_hide_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
+    result = _toggle(ls, names, show=False)
+    if ls.session is not None:
+        await ls.publish(set(ls.session.buffers))
+    return result
+
+
+@server.command(CMD_ANALYZE_WORKSPACE)
+async def cmd_analyze_workspace(ls: EscapeServer, *args: Any) -> dict[str, int]:
+    return await _analyze_workspace(ls)
+
+
+@server.command(code_lens.SHOW_FINDINGS)
+def cmd_show_findings(ls: EscapeServer, *args: Any) -> Any:
+    """Clients with a references UI intercept this; others get the locations back."""
+    return args[2] if len(args) > 2 else []
+
+
+async def _analyze_workspace(ls: EscapeServer) -> dict[str, int]:
+    if ls.session is None:
+        return {"packages": 0, "findings": 0}
+    roots = [p for f in ls.workspace.folders.values() if (p := uri_to_path(f.uri))]
+    token = "escape-lsp/analyze-workspace"
+    window = ls.caps().window
+    progress = bool(window and window.work_done_progress)
+    if progress:
+        await ls.work_done_progress.create_async(token)
+        ls.work_done_progress.begin(
+            token, lsp.WorkDoneProgressBegin("Escape analysis", message="building")
+        )
+    try:
+        results = await ls.session.analyze_workspace([f"{r}/go.mod" for r in roots])
+    finally:
+        if progress:
+            ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="done"))
+    return {"packages": len(results), "findings": sum(len(r.findings) for r in results.values())}
+
+
+def serve(tcp: str | None = None) -> int:
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="escape-lsp: %(levelname)s %(message)s"
+    )
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            server.start_io()
+    finally:
+        if server.watcher is not None:
+            server.watcher.stop()
+        if server.session is not None:
+            server.session.close_all()
+        process.kill_all()
+        with contextlib.suppress(Exception):
+            logging.shutdown()
+    return 0
