@@ -78,7 +78,7 @@ def open_doc(lc: LanguageClient, path: Path, version: int = 1, text: str | None 
 def change_doc(lc: LanguageClient, path: Path, version: int, text: str) -> None:
     lc.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
-            lsp.VersionedTextDocumentIdentifier(uri(path), version),
+            lsp.VersionedTextDocumentIdentifier(version=version, uri=uri(path)),
             [lsp.TextDocumentContentChangeWholeDocument(text)],
         )
     )

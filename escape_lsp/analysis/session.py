@@ -13,9 +13,10 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine, PackageResult
-from escape_lsp.findings.model import Finding, Span
+from escape_lsp.findings.model import HEAP_KINDS, Finding, Kind, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.process import GoTimeout
@@ -327,6 +328,20 @@ class Session:
                 source = root.engine.source(path, self.overlays())
         ordered = sorted(findings.values(), key=Finding.sort_key)
         return FileView(path, ordered, blocked, buf.version if buf else None, source)
+
+    def status(self, kinds: frozenset[Kind]) -> dict[str, Any]:
+        busy = any((r.task and not r.task.done()) or r.timer for r in self._roots.values())
+        heap = blocked = 0
+        for path in self.buffers:
+            view = self.view(path)
+            heap += sum(1 for f in view.findings if f.kind in HEAP_KINDS and f.kind in kinds)
+            blocked += view.blocked is not None
+        return {
+            "state": "analysing" if busy else "idle",
+            "heapFindings": heap,
+            "blockedFiles": blocked,
+            "buildsStarted": self.builds_started,
+        }
 
     def source(self, path: str) -> GoSource | None:
         """The file as the editor holds it (buffer, else disk), parsed."""

@@ -29,6 +29,7 @@ CMD_REBUILD = "escapeLsp.rebuild"
 CMD_SHOW_KIND = "escapeLsp.showKind"
 CMD_HIDE_KIND = "escapeLsp.hideKind"
 CMD_ANALYZE_WORKSPACE = "escapeLsp.analyzeWorkspace"
+CMD_STATUS = "escapeLsp.status"
 
 
 class EscapeServer(LanguageServer):
@@ -317,6 +318,14 @@ async def cmd_hide_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
 @server.command(CMD_ANALYZE_WORKSPACE)
 async def cmd_analyze_workspace(ls: EscapeServer, *args: Any) -> dict[str, int]:
     return await _analyze_workspace(ls)
+
+
+@server.command(CMD_STATUS)
+async def cmd_status(ls: EscapeServer, *args: Any) -> dict[str, Any]:
+    """For status bars: analysing/idle, heap findings in open files, blocked packages."""
+    if ls.session is None:
+        return {"state": "unavailable", "reason": ls.toolchain_error or "starting"}
+    return ls.session.status(ls.settings.kinds)
 
 
 @server.command(code_lens.SHOW_FINDINGS)
