@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Kind(StrEnum):
@@ -58,8 +59,7 @@ def parse_kinds(names: str | list[str]) -> frozenset[Kind]:
     return frozenset(kinds)
 
 
-@dataclass(frozen=True, order=True)
-class Span:
+class Span(NamedTuple):
     """A range in a file: 0-based lines, 0-based *byte* columns, end exclusive."""
 
     start_line: int
@@ -72,8 +72,7 @@ class Span:
         return Span(line, col, line, col)
 
 
-@dataclass(frozen=True)
-class FlowStep:
+class FlowStep(NamedTuple):
     """One `from <subject> (<reason>) at file:L:C` line of a flow explanation."""
 
     file: str
@@ -88,9 +87,13 @@ class FlowStep:
         return f"{self.subject} ({self.reason})"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Finding:
-    """One compiler verdict about one place in a workspace file."""
+    """One compiler verdict about one place in a workspace file.
+
+    Treat as immutable (use dataclasses.replace); not frozen only because frozen dataclasses
+    are several times slower to build, and big packages produce tens of thousands of these.
+    """
 
     kind: Kind
     file: str
@@ -113,8 +116,17 @@ class Finding:
         """1-based line, as the compiler printed it."""
         return self.span.start_line + 1
 
-    def sort_key(self) -> tuple[str, Span, str, str]:
-        return (self.file, self.span, self.kind.value, self.message)
+    def sort_key(self) -> tuple[str, int, int, int, int, str, str]:
+        s = self.span
+        return (
+            self.file,
+            s.start_line,
+            s.start_col,
+            s.end_line,
+            s.end_col,
+            self.kind,
+            self.message,
+        )
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,17 @@ folded into the verdict printed at the same position, so each verdict is one fin
 
 from __future__ import annotations
 
+import gc
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from escape_lsp.findings.model import CompileError, Finding, FlowStep, Kind, Span
 
 _LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<text>.*)$")
-_FROM = re.compile(r"^from (?P<subject>.*) \((?P<reason>[^()]*)\)(?: at (?P<pos>.+))?$")
-_POS = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+)$")
 _ESCAPE_HEADER = re.compile(r"^(?P<subject>.+) escapes to heap in (?P<fn>.+):$")
 _LEAK_HEADER = re.compile(
     r"^parameter (?P<subject>\S+) leaks to (?P<to>.+) for (?P<fn>.+) with derefs=(?P<d>-?\d+):$"
@@ -50,9 +51,18 @@ _VERDICTS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.DEVIRTUALIZED, re.compile(r"^(?:PGO )?devirtualizing (?P<subject>.+?) to (?P<to>.+)$")),
 ]
 
+_BY_KIND = {kind: [(kind, pattern)] for kind, pattern in _VERDICTS}
+_PREFIXES = [
+    ("moved to heap: ", _BY_KIND[Kind.MOVED_TO_HEAP]),
+    ("leaking param content: ", _BY_KIND[Kind.LEAKING_PARAM_CONTENT]),
+    ("leaking param: ", _BY_KIND[Kind.LEAKING_PARAM]),
+    ("can inline ", _BY_KIND[Kind.CAN_INLINE]),
+    ("cannot inline ", _BY_KIND[Kind.CANNOT_INLINE]),
+    ("inlining call to ", _BY_KIND[Kind.INLINED_CALL]),
+]
 
-@dataclass(frozen=True)
-class Message:
+
+class Message(NamedTuple):
     """One `file:line:col: text` line, path resolved to an absolute real path."""
 
     file: str
@@ -72,17 +82,23 @@ def parse_messages(text: str, cwd: str, path_map: Mapping[str, str] | None = Non
     mapping = path_map or {}
     resolved: dict[str, str] = {}
     out: list[Message] = []
+    append = out.append
     for raw in text.splitlines():
-        m = _LINE.match(raw)
-        if m is None:
-            continue
-        file = m["file"]
+        # Fast path for `file:line:col: text`; the regex handles the rest (no column, C:\).
+        parts = raw.split(":", 3)
+        if len(parts) == 4 and parts[1].isdigit() and parts[2].isdigit() and parts[3][:1] == " ":
+            file, line, col, body = parts[0], int(parts[1]), int(parts[2]), parts[3][1:]
+        else:
+            m = _LINE.match(raw)
+            if m is None:
+                continue
+            file, line, col, body = m["file"], int(m["line"]), int(m["col"] or 0), m["text"]
         if file.startswith("<"):
             continue
         path = resolved.get(file)
         if path is None:
             path = resolved[file] = resolve_path(file, cwd, mapping)
-        out.append(Message(path, int(m["line"]), int(m["col"] or 0), m["text"]))
+        append(Message(path, line, col, body))
     return out
 
 
@@ -100,11 +116,26 @@ def parse_errors(
 
 
 def _point(line: int, col: int) -> Span:
-    return Span.point(line - 1, max(col - 1, 0))
+    c = col - 1 if col > 0 else 0
+    return Span(line - 1, c, line - 1, c)
+
+
+def _candidates(text: str) -> list[tuple[Kind, re.Pattern[str]]]:
+    """The few verdict patterns a line can match, picked by cheap string tests."""
+    if text.endswith(" escapes to heap"):
+        return _BY_KIND[Kind.ESCAPES_TO_HEAP]
+    if text.endswith(" does not escape"):
+        return _BY_KIND[Kind.DOES_NOT_ESCAPE]
+    for prefix, kinds in _PREFIXES:
+        if text.startswith(prefix):
+            return kinds
+    if " capturing by " in text:
+        return _BY_KIND[Kind.CAPTURE_BY_REF] + _BY_KIND[Kind.CAPTURE_BY_VALUE]
+    return _VERDICTS
 
 
 def _verdict(msg: Message) -> Finding:
-    for kind, pattern in _VERDICTS:
+    for kind, pattern in _candidates(msg.text):
         m = pattern.match(msg.text)
         if m is None:
             continue
@@ -146,66 +177,125 @@ class _Explanation:
     steps: list[FlowStep]
 
 
-def _explanations(
-    messages: list[Message], cwd: str, path_map: Mapping[str, str]
-) -> tuple[list[_Explanation], list[Message]]:
-    """Separate explanation blocks from one-line verdicts."""
-    blocks: list[_Explanation] = []
-    verdicts: list[Message] = []
-    current: _Explanation | None = None
-    edge = ""
-    for msg in messages:
-        text = msg.text
-        if text.startswith("  "):
-            body = text.strip()
-            if current is None:
-                continue
-            if body.startswith("flow: "):
-                edge = body[len("flow: ") :].rstrip(":")
-                continue
-            m = _FROM.match(body)
-            if m is None:
-                continue
-            file, line, col = msg.file, msg.line, msg.col
-            if m["pos"]:
-                p = _POS.match(m["pos"])
-                if p is not None:
-                    file = resolve_path(p["file"], cwd, path_map)
-                    line, col = int(p["line"]), int(p["col"])
-            step = FlowStep(file, _point(line, col), m["subject"], m["reason"], edge)
-            current.steps.append(step)
-            continue
-        header = _ESCAPE_HEADER.match(text)
-        leak = None if header else _LEAK_HEADER.match(text)
-        if header or leak:
-            match = header or leak
-            assert match is not None
-            current = _Explanation(msg, match["subject"], match["fn"], leak is not None, [])
-            blocks.append(current)
-            edge = ""
-            continue
-        current = None
-        verdicts.append(msg)
-    return blocks, verdicts
-
-
 def build_findings(
     text: str,
     cwd: str,
     keep: Callable[[str], bool],
     path_map: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """All findings about files `keep` accepts, deduplicated, with flows folded in."""
+    """All findings about files `keep` accepts, deduplicated, with flows folded in.
+
+    One pass over the lines; flow lines of explanations about files not kept are skipped
+    unparsed, and repeated steps (the output repeats whole blocks) are parsed once.
+    """
+    with _gc_paused():
+        return _build_findings(text, cwd, keep, path_map)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The parse allocates many small acyclic objects; cyclic GC passes only slow it down."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build_findings(
+    text: str, cwd: str, keep: Callable[[str], bool], path_map: Mapping[str, str] | None
+) -> list[Finding]:
     mapping = path_map or {}
-    messages = parse_messages(text, cwd, mapping)
-    blocks, verdict_lines = _explanations(messages, cwd, mapping)
-    return merge_findings(
-        [_verdict(m) for m in verdict_lines if keep(m.file)],
-        [b for b in blocks if keep(b.header.file)],
-    )
+    resolved: dict[str, str] = {}
+    blocks: list[_Explanation] = []
+    verdicts: list[Finding] = []
+    steps_seen: dict[tuple[str, str], FlowStep] = {}
+    current: _Explanation | None = None
+    edge = ""
+
+    def path_of(file: str) -> str:
+        path = resolved.get(file)
+        if path is None:
+            path = resolved[file] = resolve_path(file, cwd, mapping)
+        return path
+
+    for raw in text.splitlines():
+        if ":   " in raw:  # an indented flow line: only its explanation block needs it
+            if current is not None:
+                edge = _flow_line(raw, edge, current, steps_seen, path_of)
+            continue
+        parts = raw.split(":", 3)
+        if len(parts) == 4 and parts[3][:1] == " " and parts[2].isdigit() and parts[1].isdigit():
+            file, line, col, body = parts[0], int(parts[1]), int(parts[2]), parts[3][1:]
+        else:
+            m = _LINE.match(raw)
+            if m is None:
+                continue
+            file, line, col, body = m["file"], int(m["line"]), int(m["col"] or 0), m["text"]
+        current = None
+        if file[:1] == "<":
+            continue
+        path = path_of(file)
+        if not keep(path):
+            continue
+        msg = Message(path, line, col, body)
+        if body[-1:] == ":":
+            match = _ESCAPE_HEADER.match(body)
+            leak = None if match else _LEAK_HEADER.match(body)
+            header = match or leak
+            if header is not None:
+                current = _Explanation(msg, header["subject"], header["fn"], leak is not None, [])
+                blocks.append(current)
+                edge = ""
+                continue
+        verdicts.append(_verdict(msg))
+    return merge_findings(verdicts, blocks)
+
+
+def _flow_line(
+    raw: str,
+    edge: str,
+    block: _Explanation,
+    seen: dict[tuple[str, str], FlowStep],
+    path_of: Callable[[str], str],
+) -> str:
+    """Add one `from S (reason) at f.go:L:C` step to `block`; returns the current flow edge.
+
+    String methods, not regexes: flow lines are most of the output, so this is the hot path.
+    """
+    text = raw[raw.index(":   ") + 1 :].strip()
+    if text[:6] == "flow: ":
+        return text[6:].rstrip(":")
+    if text[:5] != "from ":
+        return edge
+    step = seen.get((text, edge))
+    if step is None:
+        head, sep, pos = text.rpartition(" at ")
+        if not sep:
+            head = text
+        where = pos.rsplit(":", 2) if sep else []
+        positioned = len(where) == 3 and where[1].isdigit() and where[2].isdigit()
+        if positioned:
+            file, line, col = path_of(where[0]), int(where[1]), int(where[2])
+        else:  # no position, or `<autogenerated>:1`: the header's position stands in
+            h = block.header
+            file, line, col = h.file, h.line, h.col
+        open_paren = head.rfind(" (")
+        if open_paren < 0 or head[-1:] != ")":
+            return edge
+        c = col - 1 if col > 0 else 0
+        subject, reason = head[5:open_paren], head[open_paren + 2 : -1]
+        step = FlowStep(file, Span(line - 1, c, line - 1, c), subject, reason, edge)
+        if positioned:
+            seen[(text, edge)] = step
+    block.steps.append(step)
+    return edge
 
 
 def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) -> list[Finding]:
+    """Fold each explanation into the verdict at its position; drop exact duplicates."""
     unique: dict[tuple[str, Span, str], Finding] = {}
     for f in verdicts:
         unique.setdefault((f.file, f.span, f.message), f)
@@ -230,8 +320,10 @@ def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) 
             unique[(target.file, target.span, target.message)] = target
             by_pos.setdefault((target.file, span), []).append(target)
         steps = list(target.flow)
+        seen = set(steps)
         for step in block.steps:
-            if step not in steps:
+            if step not in seen:
+                seen.add(step)
                 steps.append(step)
         subject = target.subject if _same_subject(target.subject, block.subject) else block.subject
         merged = replace(

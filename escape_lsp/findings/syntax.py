@@ -198,4 +198,4 @@ def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -
 
 
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:
-    return replace(step, span=source.widen(step.span, step.subject)) if source else step
+    return step._replace(span=source.widen(step.span, step.subject)) if source else step
