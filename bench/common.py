@@ -42,7 +42,11 @@ def median(values: list[float]) -> float:
 def raw_build(cwd: Path, pkg: str, extra: str = "") -> subprocess.CompletedProcess[str]:
     flags = f"{pkg}=-m=2{' ' + extra if extra else ''}"
     return subprocess.run(
-        ["go", "build", f"-gcflags={flags}", pkg], cwd=cwd, capture_output=True, text=True, check=True
+        ["go", "build", f"-gcflags={flags}", pkg],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 

@@ -9,9 +9,9 @@ import argparse
 import random
 import subprocess
 
-from escape_lsp.findings.parser import build_findings
-
 from common import median, timed
+
+from escape_lsp.findings.parser import build_findings
 
 
 def main() -> None:
@@ -20,7 +20,9 @@ def main() -> None:
     ap.add_argument("--package", default="net/http")
     args = ap.parse_args()
     pkg = args.package
-    subprocess.run(["go", "build", pkg], check=True)  # dependencies cached: only pkg recompiles below
+    subprocess.run(
+        ["go", "build", pkg], check=True
+    )  # dependencies cached: only pkg recompiles below
     compiles, text = [], ""
     for _ in range(args.runs):
         # A harmless flag value that differs per run defeats the build cache for pkg only.
@@ -28,7 +30,9 @@ def main() -> None:
 
         def build(flags: str = flags) -> None:
             nonlocal text
-            text = subprocess.run(["go", "build", flags, pkg], capture_output=True, text=True, check=True).stderr
+            text = subprocess.run(
+                ["go", "build", flags, pkg], capture_output=True, text=True, check=True
+            ).stderr
 
         compiles.append(timed(build))
     size = len(text.encode())

@@ -273,14 +273,19 @@ class Engine:
     def _keep(self, graph: PackageGraph, contents: Mapping[str, bytes]) -> Callable[[str], bool]:
         """Workspace files the user has; generated ones (`_testmain.go`) and GOROOT go."""
 
+        answers: dict[str, bool] = {}
+
         def keep(path: str) -> bool:
-            known = path in graph.by_file or path in contents or os.path.isfile(path)
-            return (
-                known
-                and graph.is_workspace_file(path)
-                and not self.toolchain.in_goroot(path)
-                and not self.is_excluded(path)
-            )
+            answer = answers.get(path)
+            if answer is None:
+                known = path in graph.by_file or path in contents or os.path.isfile(path)
+                answer = answers[path] = (
+                    known
+                    and graph.is_workspace_file(path)
+                    and not self.toolchain.in_goroot(path)
+                    and not self.is_excluded(path)
+                )
+            return answer
 
         return keep
 
@@ -314,8 +319,12 @@ class Engine:
             keep = self._keep(graph, contents)
             raw = build_findings(text, cwd, keep, path_map)
 
+            parsed: dict[str, GoSource | None] = {}
+
             def sources(path: str) -> GoSource | None:
-                return self.source(path, contents) if keep(path) else None
+                if path not in parsed:
+                    parsed[path] = self.source(path, contents) if keep(path) else None
+                return parsed[path]
 
             findings = [widen_finding(f, sources) for f in raw]
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)

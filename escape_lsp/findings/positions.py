@@ -6,6 +6,7 @@ UTF-16 by default, or UTF-8 / UTF-32 when client and server agree on them.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from enum import StrEnum
 
 
@@ -56,14 +57,8 @@ class LineIndex:
 
     def position(self, offset: int) -> tuple[int, int]:
         """(line, byte column) of an absolute byte offset."""
-        lo, hi = 0, len(self.starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo, offset - self.starts[lo]
+        line = bisect_right(self.starts, offset) - 1
+        return line, offset - self.starts[line]
 
     def column(self, line: int, byte_col: int, encoding: Encoding) -> int:
         """Code units of `encoding` before `byte_col` on `line` (clamped to the line's end)."""

@@ -23,7 +23,6 @@ _LANGUAGE = Language(tree_sitter_go.language())
 _IDENTIFIERS = {"identifier", "field_identifier", "type_identifier", "package_identifier"}
 _STOP = {"source_file", "block", "statement_list", "function_declaration", "method_declaration"}
 _CALLS = {"call_expression", "type_conversion_expression"}
-_SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +31,7 @@ def _parser() -> Parser:
 
 
 def _norm(text: str) -> str:
-    return _SPACE.sub("", text)
+    return "".join(text.split())
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,7 @@ class GoSource:
         self.data = data
         self.lines = LineIndex(data)
         self._tree: Tree | None = None
+        self._widened: dict[tuple[Span, str, Kind | None], Span] = {}
 
     @property
     def tree(self) -> Tree:
@@ -68,6 +68,13 @@ class GoSource:
 
     def widen(self, span: Span, subject: str, kind: Kind | None = None) -> Span:
         """The range of the node at `span`'s start that `subject` names (or the token there)."""
+        key = (span, subject, kind)
+        hit = self._widened.get(key)
+        if hit is None:
+            hit = self._widened[key] = self._widen(span, subject, kind)
+        return hit
+
+    def _widen(self, span: Span, subject: str, kind: Kind | None) -> Span:
         if not span.start_line < self.lines.line_count:
             return span
         offset = self.lines.offset(span.start_line, span.start_col)
@@ -99,6 +106,9 @@ class GoSource:
             return leaf
         wanted = _norm(subject)
         for candidate in chain:
+            size = candidate.end_byte - candidate.start_byte
+            if size < len(wanted) or size > 4 * len(wanted) + 64:
+                continue  # whitespace removal cannot bridge that gap
             if candidate.is_named and _norm(self._text(candidate)) == wanted:
                 return candidate
         shapes = [_CALLS] if kind in (Kind.INLINED_CALL, Kind.DEVIRTUALIZED) else _shape_of(subject)

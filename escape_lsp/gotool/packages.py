@@ -129,12 +129,15 @@ async def load_graph(
     flags = list(build_flags or [])
     if overlay:
         flags.append(f"-overlay={overlay}")
-    mods = await run([toolchain.go, "list", "-m", "-json"], context.root, env, timeout=120)
-    if mods.returncode != 0:
-        raise ToolchainError(f"`go list -m` failed in {context.root}: {mods.stderr.strip()}")
-    module_dirs = tuple(
-        os.path.normpath(str(m["Dir"])) for m in _decode_stream(mods.stdout) if m.get("Dir")
-    )
+    if context.gowork is None:  # one module: its folder is all there is to list
+        module_dirs: tuple[str, ...] = (os.path.normpath(context.root),)
+    else:
+        mods = await run([toolchain.go, "list", "-m", "-json"], context.root, env, timeout=120)
+        if mods.returncode != 0:
+            raise ToolchainError(f"`go list -m` failed in {context.root}: {mods.stderr.strip()}")
+        module_dirs = tuple(
+            os.path.normpath(str(m["Dir"])) for m in _decode_stream(mods.stdout) if m.get("Dir")
+        )
     graph = PackageGraph(context, module_dirs)
     patterns = [os.path.join(d, "...") for d in module_dirs]
     if not patterns:
