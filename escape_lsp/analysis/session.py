@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine, PackageResult
+from escape_lsp.analysis.fixes.candidates import candidate_fixes
+from escape_lsp.analysis.fixes.model import Fix
+from escape_lsp.analysis.fixes.verify import FixVerifier
 from escape_lsp.findings.model import HEAP_KINDS, Finding, Kind, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.packages import PackageGraph
@@ -58,6 +61,16 @@ class _Root:
     running: set[str] = field(default_factory=set)
 
 
+def _touches(a: Span, b: Span) -> bool:
+    return (a.start_line, a.start_col) <= (b.end_line, b.end_col) and (
+        b.start_line,
+        b.start_col,
+    ) <= (
+        a.end_line,
+        a.end_col,
+    )
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -79,6 +92,7 @@ class Session:
         self._contexts: dict[str, ModuleContext | None] = {}
         self._problems: dict[str, str] = {}
         self.builds_started = 0
+        self.verifier = FixVerifier()
 
     # -- contexts -------------------------------------------------------------------------------
 
@@ -342,6 +356,30 @@ class Session:
             "blockedFiles": blocked,
             "buildsStarted": self.builds_started,
         }
+
+    async def fixes(self, path: str, window: Span) -> list[Fix]:
+        """Verified quick fixes for the findings of `path` that touch `window`."""
+        root = await self._root(path)
+        graph = root.engine.current_graph if root else None
+        pkg = graph.package_of(path) if graph else None
+        view = self.view(path)
+        if root is None or pkg is None or view.source is None:
+            return []
+        others = [
+            src
+            for f in pkg.all_files(self.settings.tests)
+            if f != path and (src := root.engine.source(f, self.overlays())) is not None
+        ]
+        out: list[Fix] = []
+        for finding in view.findings:
+            if not _touches(finding.span, window):
+                continue
+            for fix in candidate_fixes(
+                finding, view.findings, view.source, pkg.import_path, others
+            ):
+                if await self.verifier.verify(root.engine, fix, self.overlays()):
+                    out.append(fix)
+        return out
 
     def source(self, path: str) -> GoSource | None:
         """The file as the editor holds it (buffer, else disk), parsed."""

@@ -19,7 +19,7 @@ from escape_lsp.findings.model import parse_kinds
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.gotool import process
 from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain
-from escape_lsp.lsp import code_lens, diagnostics, hover, inlay_hints, watching
+from escape_lsp.lsp import code_actions, code_lens, diagnostics, hover, inlay_hints, watching
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.convert import encoding_of, path_to_uri, to_span, uri_to_path
 
@@ -65,6 +65,10 @@ class EscapeServer(LanguageServer):
     def lines(self, path: str) -> LineIndex | None:
         src = self.session.source(path) if self.session else None
         return src.lines if src else None
+
+    def version_of(self, path: str) -> int | None:
+        buf = self.session.buffers.get(path) if self.session else None
+        return buf.version if buf else None
 
     def view(self, uri: str) -> FileView | None:
         path = uri_to_path(uri)
@@ -283,6 +287,27 @@ def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
 def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
     view = ls.view(params.text_document.uri)
     return code_lens.code_lenses(view, ls.encoding, ls.settings) if view else []
+
+
+@server.feature(
+    lsp.TEXT_DOCUMENT_CODE_ACTION,
+    lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+)
+async def on_code_action(ls: EscapeServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    path = uri_to_path(params.text_document.uri)
+    src = ls.session.source(path) if ls.session and path else None
+    if ls.session is None or path is None or src is None:
+        return []
+    window = to_span(src.lines, params.range, ls.encoding)
+    fixes = await ls.session.fixes(path, window)
+    ws = ls.caps().workspace
+    versioned = bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
+    return [
+        code_actions.code_action(
+            fix, list(params.context.diagnostics), ls.lines, ls.version_of, ls.encoding, versioned
+        )
+        for fix in fixes
+    ]
 
 
 @server.command(CMD_REBUILD)
