@@ -117,3 +117,22 @@ def text_at(text: str, rng: lsp.Range, encoding: str) -> str:
     width = {"utf-8": 1, "utf-16": 2, "utf-32": 4}[encoding]
     raw = line.encode(codec)
     return raw[rng.start.character * width : rng.end.character * width].decode(codec)
+
+
+def apply_text_edits(text: str, edits: Sequence[lsp.TextEdit], encoding: str = "utf-16") -> str:
+    """Apply LSP edits (columns in `encoding` code units) as a client would."""
+    lines = text.split("\n")
+
+    def offset(pos: lsp.Position) -> int:
+        line = lines[pos.line] if pos.line < len(lines) else ""
+        codec = {"utf-8": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}[encoding]
+        width = {"utf-8": 1, "utf-16": 2, "utf-32": 4}[encoding]
+        prefix = line.encode(codec)[: pos.character * width].decode(codec)
+        return sum(len(ln) + 1 for ln in lines[: pos.line]) + len(prefix)
+
+    spans = sorted(
+        ((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True
+    )
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text
