@@ -1,0 +1,61 @@
+// VS Code settings (escapeLsp.*) to the server's `escapeLsp` section: one-to-one, same names.
+
+/** Server settings, in the order of package.json's contributes.configuration. */
+export const SERVER_SETTINGS = [
+  "go",
+  "kinds",
+  "severity",
+  "inlayHints",
+  "codeLens",
+  "debounceMs",
+  "includeTests",
+  "buildFlags",
+  "buildTags",
+  "gcflags",
+  "env",
+  "exclude",
+  "scope",
+] as const;
+
+export type Getter = (key: string) => unknown;
+
+/** The object sent as initializationOptions and as the `escapeLsp` configuration section. */
+export function serverSettings(get: Getter): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of SERVER_SETTINGS) {
+    const value = get(key);
+    if (value === undefined || value === null || value === "") continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+export const KIND_CHOICES = [
+  "heap",
+  "leaks",
+  "inlining",
+  "captures",
+  "does-not-escape",
+  "moved-to-heap",
+  "escapes-to-heap",
+  "leaking-param",
+  "leaking-param-content",
+  "devirtualized",
+  "all",
+];
+
+export interface Status {
+  state: "idle" | "analysing" | "unavailable";
+  heapFindings?: number;
+  blockedFiles?: number;
+  reason?: string;
+}
+
+/** The status bar text for the server's `escapeLsp.status` answer. */
+export function statusText(status: Status): string {
+  if (status.state === "unavailable") return "$(error) escape: unavailable";
+  if (status.state === "analysing") return "$(sync~spin) escape: analysing";
+  if (status.blockedFiles) return `$(warning) escape: blocked (${status.blockedFiles})`;
+  const n = status.heapFindings ?? 0;
+  return `$(flame) ${n} heap escape${n === 1 ? "" : "s"}`;
+}
