@@ -56,7 +56,11 @@ def test_plugin_end_to_end_in_headless_neovim(gomod: WriteModule, tmp_path: Path
     assert out.get("error") is None, out.get("error")
     assert out["root"] == str(root)
     moved = [d for d in out["diagnostics"] if d["message"] == "moved to heap: p"]
-    assert moved and moved[0]["source"] == "escape-lsp" and (moved[0]["lnum"], moved[0]["col"]) == (6, 1)
+    assert (
+        moved
+        and moved[0]["source"] == "escape-lsp"
+        and (moved[0]["lnum"], moved[0]["col"]) == (6, 1)
+    )
     assert {"line": 6, "character": 2, "label": "heap"} in out["hints"]
     assert out["hover"].startswith("**moved to heap: p** in `newPoint`")
     assert "func newPoint(x, y int) Point {" in out["text"] and "\treturn p\n" in out["text"]
