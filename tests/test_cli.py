@@ -105,3 +105,13 @@ def test_clear_errors_for_missing_go_and_missing_module(tmp_path: Path) -> None:
     outside = check(cwd=tmp_path, env={"GOFLAGS": "", "GOWORK": "off"})
     assert outside.returncode == 2
     assert "not inside a Go module or go.work workspace" in outside.stderr
+
+
+def test_too_old_go_is_a_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "bin" / "go"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'{"GOVERSION": "go1.21.13", "GOROOT": "/opt/go"}\'\n')
+    fake.chmod(0o755)
+    proc = check(cwd=DEMO, env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})
+    assert proc.returncode == 2
+    assert "needs Go 1.24 or newer" in proc.stderr and "go1.21.13" in proc.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from lsprotocol import types as lsp
 
@@ -193,3 +194,49 @@ async def test_burst_of_edits_last_state_wins_with_bounded_builds(gomod: WriteMo
         )
         assert status["state"] == "idle"
         assert status["buildsStarted"] <= 20, status
+
+
+async def test_workspace_scope_reports_progress_and_unopened_files(gomod: WriteModule) -> None:
+    root = gomod({"a/a.go": CROSS_A, "b/b.go": CROSS_B})
+    async with lsp_session(root, VSCODE, settings={"scope": "workspace"}) as lc:
+        # Nothing is opened: the background analysis covers every package.
+        await wait_diagnostics(lc, root / "a" / "a.go", has("moved to heap: t"))
+        await wait_diagnostics(lc, root / "b" / "b.go", has("moved to heap: a.t"))
+        kinds = [p.kind for reports in lc.progress_reports.values() for p in reports]
+        assert kinds[0] == "begin" and kinds[-1] == "end"
+
+
+async def test_multi_root_workspace_keeps_each_module_context(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root, name in ((one, "example.com/one"), (two, "example.com/two")):
+        (root / "p").mkdir(parents=True)
+        (root / "go.mod").write_text(f"module {name}\n\ngo 1.24\n")
+        (root / "p" / "p.go").write_text(ESCAPING)
+
+    def two_folders(caps: lsp.ClientCapabilities) -> None:
+        return None
+
+    async with lsp_session(one, NVIM, tweak=two_folders) as lc:
+        lc.workspace_did_change_workspace_folders(
+            lsp.DidChangeWorkspaceFoldersParams(
+                lsp.WorkspaceFoldersChangeEvent(
+                    added=[lsp.WorkspaceFolder(uri(two), "two")], removed=[]
+                )
+            )
+        )
+        open_doc(lc, one / "p" / "p.go")
+        open_doc(lc, two / "p" / "p.go")
+        await wait_diagnostics(lc, one / "p" / "p.go", has("&T{...} escapes to heap"))
+        await wait_diagnostics(lc, two / "p" / "p.go", has("&T{...} escapes to heap"))
+
+
+async def test_new_package_on_disk_reloads_the_package_graph(gomod: WriteModule) -> None:
+    root = gomod({"b/b.go": CROSS_B})
+    b = root / "b" / "b.go"
+    async with lsp_session(root, NVIM) as lc:
+        open_doc(lc, b)
+        diags = await wait_diagnostics(lc, b, lambda ds: "analysis-blocked" in codes(ds))
+        assert "example.com/m/a" in diags[0].message
+        (root / "a").mkdir()
+        (root / "a" / "a.go").write_text(CROSS_A)  # a generator or git checkout adds the package
+        await wait_diagnostics(lc, b, has("moved to heap: a.t"))

@@ -306,9 +306,7 @@ class Engine:
         if name in out.failed:
             blocked = Blocked(name, tuple(parse_errors(text, cwd, path_map)))
         elif out.returncode != 0 and not text:
-            culprit = next(
-                iter(sorted(out.failed & graph.workspace_deps(name, self.settings.tests))), None
-            )
+            culprit = _culprit(graph, name, out.failed, self.settings.tests)
             if culprit is not None:
                 errors = tuple(parse_errors(out.output.get(culprit, ""), cwd, path_map))
                 blocked = Blocked(name, errors, because_of=culprit)
@@ -328,3 +326,14 @@ class Engine:
 
             findings = [widen_finding(f, sources) for f in raw]
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
+
+
+def _culprit(graph: PackageGraph, name: str, failed: set[str], tests: bool) -> str | None:
+    """The failed package that stopped `name`: an import (workspace or not), else any failure."""
+    deps = graph.workspace_deps(name, tests) | {name}
+    imported = set(deps)
+    for dep in deps:
+        pkg = graph.packages.get(dep)
+        if pkg is not None:
+            imported |= pkg.imports | (pkg.test_imports if tests else frozenset())
+    return next(iter(sorted(failed & imported)), None) or next(iter(sorted(failed)), None)
