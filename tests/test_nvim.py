@@ -10,27 +10,11 @@ import sys
 from pathlib import Path
 
 from tests.conftest import WriteModule
+from tests.samples import POINT
 
 HERE = Path(__file__).resolve().parent
 PLUGIN = HERE.parent / "editors" / "nvim"
 NVIM = shutil.which("nvim", path=str(Path(sys.executable).parent)) or shutil.which("nvim")
-
-POINT = """
-package main
-
-type Point struct{ X, Y int }
-
-//go:noinline
-func newPoint(x, y int) *Point {
-\tp := Point{X: x, Y: y}
-\treturn &p
-}
-
-func main() {
-\tpt := newPoint(1, 2)
-\tprintln(pt.X + pt.Y)
-}
-"""
 
 
 def test_plugin_end_to_end_in_headless_neovim(gomod: WriteModule, tmp_path: Path) -> None:

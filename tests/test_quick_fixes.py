@@ -21,6 +21,7 @@ from tests.lsp_harness import (
     uri,
     wait_diagnostics,
 )
+from tests.samples import POINT
 
 
 async def actions_for(lc: LanguageClient, path: Path, diag: lsp.Diagnostic) -> list[lsp.CodeAction]:
@@ -53,6 +54,14 @@ def go_ok(root: Path) -> None:
     assert unformatted == ""
 
 
+async def opened_with(lc: LanguageClient, path: Path, message: str) -> lsp.Diagnostic:
+    """Open `path` and wait for its one diagnostic with `message`."""
+    open_doc(lc, path)
+    diags = await wait_diagnostics(lc, path, has(message))
+    (diag,) = [d for d in diags if d.message == message]
+    return diag
+
+
 async def apply_fix(
     gomod: WriteModule, files: dict[str, str], target: str, message: str, title_start: str
 ) -> tuple[Path, str]:
@@ -60,9 +69,7 @@ async def apply_fix(
     root = gomod(files)
     path = root / target
     async with lsp_session(root, VSCODE) as lc:
-        open_doc(lc, path)
-        diags = await wait_diagnostics(lc, path, has(message))
-        (diag,) = [d for d in diags if d.message == message]
+        diag = await opened_with(lc, path, message)
         actions = await actions_for(lc, path, diag)
         (action,) = [a for a in actions if a.title.startswith(title_start)]
         assert action.kind == lsp.CodeActionKind.QuickFix and list(action.diagnostics or []) == [
@@ -80,28 +87,8 @@ async def no_fix(gomod: WriteModule, files: dict[str, str], target: str, message
     root = gomod(files)
     path = root / target
     async with lsp_session(root, VSCODE) as lc:
-        open_doc(lc, path)
-        diags = await wait_diagnostics(lc, path, has(message))
-        (diag,) = [d for d in diags if d.message == message]
+        diag = await opened_with(lc, path, message)
         assert await actions_for(lc, path, diag) == []
-
-
-POINT = """
-package main
-
-type Point struct{ X, Y int }
-
-//go:noinline
-func newPoint(x, y int) *Point {
-\tp := Point{X: x, Y: y}
-\treturn &p
-}
-
-func main() {
-\tpt := newPoint(1, 2)
-\tprintln(pt.X + pt.Y)
-}
-"""
 
 
 async def test_return_value_instead_of_pointer(gomod: WriteModule) -> None:

@@ -61,16 +61,6 @@ class _Root:
     running: set[str] = field(default_factory=set)
 
 
-def _touches(a: Span, b: Span) -> bool:
-    return (a.start_line, a.start_col) <= (b.end_line, b.end_col) and (
-        b.start_line,
-        b.start_col,
-    ) <= (
-        a.end_line,
-        a.end_col,
-    )
-
-
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -372,7 +362,7 @@ class Session:
         ]
         out: list[Fix] = []
         for finding in view.findings:
-            if not _touches(finding.span, window):
+            if not finding.span.overlaps(window):
                 continue
             for fix in candidate_fixes(
                 finding, view.findings, view.source, pkg.import_path, others

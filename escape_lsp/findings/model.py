@@ -71,6 +71,15 @@ class Span(NamedTuple):
     def point(line: int, col: int) -> Span:
         return Span(line, col, line, col)
 
+    def contains(self, line: int, col: int) -> bool:
+        return (self.start_line, self.start_col) <= (line, col) <= (self.end_line, self.end_col)
+
+    def overlaps(self, other: Span) -> bool:
+        """Whether the two ranges share a position (touching ends count)."""
+        return other.contains(self.start_line, self.start_col) or self.contains(
+            other.start_line, other.start_col
+        )
+
 
 class FlowStep(NamedTuple):
     """One `from <subject> (<reason>) at file:L:C` line of a flow explanation."""

@@ -8,7 +8,7 @@ from escape_lsp.analysis.session import FileView
 from escape_lsp.findings.model import HEAP_KINDS, LEAK_KINDS, Kind
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.lsp.config import ServerSettings
-from escape_lsp.lsp.convert import contains, path_to_uri, to_range
+from escape_lsp.lsp.convert import path_to_uri, to_range
 from escape_lsp.lsp.labels import plural
 
 SHOW_FINDINGS = "escapeLsp.showFunctionFindings"
@@ -23,7 +23,7 @@ def code_lenses(view: FileView, encoding: Encoding, settings: ServerSettings) ->
         inside = [
             f
             for f in view.findings
-            if contains(decl.span, f.span.start_line, f.span.start_col) and f.kind in settings.kinds
+            if decl.span.contains(f.span.start_line, f.span.start_col) and f.kind in settings.kinds
         ]
         shown = [f for f in inside if f.kind in HEAP_KINDS | LEAK_KINDS]
         if not shown:

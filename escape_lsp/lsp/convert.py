@@ -36,20 +36,6 @@ def to_span(lines: LineIndex, rng: lsp.Range, encoding: Encoding) -> Span:
     )
 
 
-def contains(span: Span, line: int, col: int) -> bool:
-    return (span.start_line, span.start_col) <= (line, col) <= (span.end_line, span.end_col)
-
-
-def overlaps(a: Span, b: Span) -> bool:
-    return (a.start_line, a.start_col) <= (b.end_line, b.end_col) and (
-        b.start_line,
-        b.start_col,
-    ) <= (
-        a.end_line,
-        a.end_col,
-    )
-
-
 def uri_to_path(uri: str) -> str | None:
     return to_fs_path(uri)
 

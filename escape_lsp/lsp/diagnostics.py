@@ -42,6 +42,22 @@ def finding_diagnostic(
     )
 
 
+def _note(
+    span: Span, source: GoSource | None, message: str, code: str, enc: Encoding
+) -> lsp.Diagnostic:
+    return lsp.Diagnostic(
+        range=to_range(source.lines if source else None, span, enc),
+        message=message,
+        severity=lsp.DiagnosticSeverity.Information,
+        code=code,
+        source=SOURCE,
+    )
+
+
+def _package_clause(source: GoSource | None) -> Span:
+    return source.package_clause() if source is not None else Span.point(0, 0)
+
+
 def blocked_diagnostic(
     path: str, blocked: Blocked, source: GoSource | None, encoding: Encoding
 ) -> lsp.Diagnostic:
@@ -50,25 +66,14 @@ def blocked_diagnostic(
     if first is not None and first.file == path and first.line > 0 and source is not None:
         span = source.widen(Span.point(first.line - 1, max(first.col - 1, 0)), "")
     else:
-        span = source.package_clause() if source is not None else Span.point(0, 0)
-    return lsp.Diagnostic(
-        range=to_range(source.lines if source else None, span, encoding),
-        message=f"Escape analysis paused: {blocked.summary}",
-        severity=lsp.DiagnosticSeverity.Information,
-        code=BLOCKED_CODE,
-        source=SOURCE,
-    )
+        span = _package_clause(source)
+    message = f"Escape analysis paused: {blocked.summary}"
+    return _note(span, source, message, BLOCKED_CODE, encoding)
 
 
 def problem_diagnostic(problem: str, source: GoSource | None, encoding: Encoding) -> lsp.Diagnostic:
-    span = source.package_clause() if source is not None else Span.point(0, 0)
-    return lsp.Diagnostic(
-        range=to_range(source.lines if source else None, span, encoding),
-        message=f"Escape analysis unavailable: {problem}",
-        severity=lsp.DiagnosticSeverity.Information,
-        code=NO_MODULE_CODE,
-        source=SOURCE,
-    )
+    message = f"Escape analysis unavailable: {problem}"
+    return _note(_package_clause(source), source, message, NO_MODULE_CODE, encoding)
 
 
 def diagnostics_for(

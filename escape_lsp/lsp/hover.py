@@ -9,7 +9,7 @@ from escape_lsp.analysis.session import FileView
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.lsp.config import ServerSettings
-from escape_lsp.lsp.convert import contains, path_to_uri, to_range
+from escape_lsp.lsp.convert import path_to_uri, to_range
 
 
 def _markdown(f: Finding) -> str:
@@ -31,7 +31,7 @@ def hover(
     view: FileView, line: int, byte_col: int, encoding: Encoding, settings: ServerSettings
 ) -> lsp.Hover | None:
     hits = [
-        f for f in view.findings if f.kind in settings.kinds and contains(f.span, line, byte_col)
+        f for f in view.findings if f.kind in settings.kinds and f.span.contains(line, byte_col)
     ]
     if not hits:
         return None

@@ -8,7 +8,7 @@ from escape_lsp.analysis.session import FileView
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.lsp.config import ServerSettings
-from escape_lsp.lsp.convert import overlaps, to_range
+from escape_lsp.lsp.convert import to_range
 from escape_lsp.lsp.labels import short_label
 
 
@@ -18,7 +18,7 @@ def inlay_hints(
     lines = view.source.lines if view.source else None
     at: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
     for f in view.findings:
-        if f.kind not in settings.inlay_hints or not overlaps(f.span, window):
+        if f.kind not in settings.inlay_hints or not f.span.overlaps(window):
             continue
         label = short_label(f)
         if label is None:

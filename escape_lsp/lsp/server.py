@@ -316,28 +316,26 @@ async def cmd_rebuild(ls: EscapeServer, *args: Any) -> None:
         await ls.session.rebuild_all()
 
 
-def _toggle(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
+async def _toggle(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
+    """Show or hide kinds at once: findings of every kind are kept, so nothing is rebuilt."""
     kinds = parse_kinds([str(n) for n in names])
-    settings = ls.settings
-    new = settings.kinds | kinds if show else settings.kinds - kinds
-    ls.settings = replace(settings, kinds=frozenset(new))
+    current = ls.settings.kinds
+    ls.settings = replace(
+        ls.settings, kinds=frozenset(current | kinds if show else current - kinds)
+    )
+    if ls.session is not None:
+        await ls.publish(set(ls.session.buffers))
     return {"kinds": sorted(k.value for k in ls.settings.kinds)}
 
 
 @server.command(CMD_SHOW_KIND)
 async def cmd_show_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
-    result = _toggle(ls, names, show=True)
-    if ls.session is not None:
-        await ls.publish(set(ls.session.buffers))
-    return result
+    return await _toggle(ls, names, show=True)
 
 
 @server.command(CMD_HIDE_KIND)
 async def cmd_hide_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
-    result = _toggle(ls, names, show=False)
-    if ls.session is not None:
-        await ls.publish(set(ls.session.buffers))
-    return result
+    return await _toggle(ls, names, show=False)
 
 
 @server.command(CMD_ANALYZE_WORKSPACE)
