@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -29,7 +30,10 @@ async def lsp_session(
     env: dict[str, str] | None = None,
     tweak: Callable[[lsp.ClientCapabilities], None] | None = None,
 ) -> AsyncIterator[LanguageClient]:
-    config = ClientServerConfig(server_command=SERVER, server_env=env)
+    # `env` adds to (or overrides) this process's environment for the server.
+    config = ClientServerConfig(
+        server_command=SERVER, server_env={**os.environ, **env} if env else None
+    )
     lc = await config.start()
     assert isinstance(lc, LanguageClient)
     caps = client_capabilities(client)

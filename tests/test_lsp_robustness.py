@@ -12,7 +12,7 @@ from typing import Any
 from lsprotocol import types as lsp
 
 from tests.conftest import WriteModule
-from tests.lsp_harness import NVIM, lsp_session, open_doc, uri
+from tests.lsp_harness import NVIM, lsp_session, open_doc, uri, wait_diagnostics
 
 
 async def test_missing_go_is_one_clear_message_and_the_server_stays_up(
@@ -119,3 +119,22 @@ async def test_client_vanishing_mid_build_leaves_no_go_process_or_temp_dir(
         while _go_processes_of(private_tmp):
             await asyncio.sleep(0.02)
     assert not [p for p in private_tmp.iterdir() if p.name.startswith("escape-lsp-")]
+
+
+async def test_go_mod_init_after_opening_starts_the_analysis(tmp_path: Path) -> None:
+    root = tmp_path / "nomod"
+    (root / "p").mkdir(parents=True)
+    path = root / "p" / "p.go"
+    path.write_text("package p\n\nfunc F() *int { x := 1; return &x }\n")
+    env = {"GOWORK": "off", "GOFLAGS": ""}
+    async with lsp_session(root, NVIM, env=env) as lc:
+        open_doc(lc, path)
+        diags = await wait_diagnostics(lc, path, lambda ds: any(d.code == "no-module" for d in ds))
+        assert "not inside a Go module" in diags[0].message
+        (root / "go.mod").write_text(
+            "module example.com/late\n\ngo 1.24\n"
+        )  # the user runs go mod init
+        diags = await wait_diagnostics(
+            lc, path, lambda ds: any(d.message == "moved to heap: x" for d in ds)
+        )
+        assert [d.code for d in diags] == ["moved-to-heap"]

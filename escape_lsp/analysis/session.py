@@ -99,6 +99,11 @@ class Session:
             self._contexts[directory] = ctx
         return self._contexts[directory]
 
+    def _forget_contexts(self) -> None:
+        """Module contexts (and "not in a module" problems) are looked up again on next use."""
+        self._contexts.clear()
+        self._problems.clear()
+
     def problem_for(self, path: str) -> str | None:
         """Why a file cannot be analysed at all (no module), if so."""
         return self._problems.get(os.path.dirname(path))
@@ -116,7 +121,7 @@ class Session:
         changed = settings != self.settings
         self.settings, self.debounce, self.scope = settings, debounce, scope
         if changed:
-            self._contexts.clear()
+            self._forget_contexts()
             for root in self._roots.values():
                 root.engine.configure(settings)
 
@@ -144,12 +149,9 @@ class Session:
         """Files changed outside the editor (git checkout, generators): open buffers win."""
         for path in paths:
             name = os.path.basename(path)
-            if name in GRAPH_FILES:
-                self._contexts.clear()
-                for each in self._roots.values():
-                    each.engine.invalidate_graph()
-                    scope = self._scope_packages(each, await each.engine.graph())
-                    await self._schedule(each, scope, 0.0)
+            if name in GRAPH_FILES:  # e.g. `go mod init`, a new require, a go.work edit
+                self._forget_contexts()
+                await self.rebuild_all()
                 continue
             if not name.endswith(".go") or path in self.buffers:
                 continue
@@ -197,8 +199,11 @@ class Session:
         await self._schedule(root, affected & self._scope_packages(root, graph), delay)
 
     async def rebuild_all(self) -> None:
+        """List packages again and rebuild everything in scope (open files, or all)."""
         for root in self._roots.values():
             root.engine.invalidate_graph()
+            if self.scope == "workspace":
+                await self._schedule(root, set((await root.engine.graph()).packages), 0.0)
         for path in list(self.buffers):
             await self.changed(path, delay=0.0)
 
@@ -288,7 +293,8 @@ class Session:
             for task in busy:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(task)
-            await asyncio.sleep(0)
+            if timers and not busy:
+                await asyncio.sleep(0.01)  # a debounce timer is about to start a build
 
     # -- views ----------------------------------------------------------------------------------
 
