@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -66,6 +67,17 @@ class EscapeServer(LanguageServer):
         src = self.session.source(path) if self.session else None
         return src.lines if src else None
 
+    def lines_cache(self) -> Callable[[str], LineIndex | None]:
+        """`lines`, remembered for one request: a file is read and hashed once, not per range."""
+        cache: dict[str, LineIndex | None] = {}
+
+        def lookup(path: str) -> LineIndex | None:
+            if path not in cache:
+                cache[path] = self.lines(path)
+            return cache[path]
+
+        return lookup
+
     def version_of(self, path: str) -> int | None:
         buf = self.session.buffers.get(path) if self.session else None
         return buf.version if buf else None
@@ -81,7 +93,8 @@ class EscapeServer(LanguageServer):
             return []
         view = self.session.view(path)
         problem = self.session.problem_for(path)
-        return diagnostics.diagnostics_for(view, problem, self.lines, self.encoding, self.settings)
+        lines = self.lines_cache()
+        return diagnostics.diagnostics_for(view, problem, lines, self.encoding, self.settings)
 
     async def publish(self, paths: set[str]) -> None:
         """Results changed for `paths`: push diagnostics, or ask a pull client to re-pull."""
@@ -302,9 +315,10 @@ async def on_code_action(ls: EscapeServer, params: lsp.CodeActionParams) -> list
     fixes = await ls.session.fixes(path, window)
     ws = ls.caps().workspace
     versioned = bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
+    lines = ls.lines_cache()
     return [
         code_actions.code_action(
-            fix, list(params.context.diagnostics), ls.lines, ls.version_of, ls.encoding, versioned
+            fix, list(params.context.diagnostics), lines, ls.version_of, ls.encoding, versioned
         )
         for fix in fixes
     ]
