@@ -60,10 +60,12 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
     synchronize: { configurationSection: "escapeLsp" },
     middleware: {
       workspace: {
-        configuration: (params, token, next) => {
+        configuration: async (params, token, next) => {
           // Answer `escapeLsp` with the server's settings only (not server.command / pythonPath).
+          const others = await next(params, token);
+          if (!Array.isArray(others)) return others;
           const settings = serverSettings((k) => vscode.workspace.getConfiguration("escapeLsp").get(k));
-          return params.items.map((item) => (item.section === "escapeLsp" ? settings : next(params, token)));
+          return params.items.map((item, i) => (item.section === "escapeLsp" ? settings : others[i]));
         },
       },
       executeCommand: async (command, args, next) => {
