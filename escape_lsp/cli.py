@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from escape_lsp import __version__
 from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine
-from escape_lsp.analysis.explain import describe_reason
+from escape_lsp.analysis.explain import describe_reason, flow_sections
 from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages
 from escape_lsp.findings.model import DEFAULT_KINDS, Finding, Kind, Span, parse_kinds
 from escape_lsp.findings.positions import Encoding
@@ -178,9 +178,11 @@ def report_text(report: Report, kinds: frozenset[Kind], explain: bool) -> str:
         fn = f" (in {f.function})" if f.function else ""
         lines.append(f"{where}: {f.kind.value}: {f.message}{fn}")
         if explain:
-            for i, s in enumerate(f.flow, 1):
-                at = f"{_rel(s.file)}:{s.span.start_line + 1}:{s.span.start_col + 1}"
-                lines.append(f"    {i}. {s.subject} — {describe_reason(s.reason)}  [{at}]")
+            for edge, steps in flow_sections(f):
+                lines.append(f"    flow: {edge}")
+                for i, s in steps:
+                    at = f"{_rel(s.file)}:{s.span.start_line + 1}:{s.span.start_col + 1}"
+                    lines.append(f"      {i}. {s.subject} — {describe_reason(s.reason)}  [{at}]")
     return "\n".join(lines)
 
 

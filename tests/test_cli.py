@@ -52,7 +52,9 @@ def test_text_is_sorted_stable_and_explains_on_request() -> None:
     assert first.returncode == 0 and first.stdout == second.stdout
     lines = first.stdout.splitlines()
     i = lines.index("render/render.go:26:2: moved-to-heap: moved to heap: r (in NewRecord)")
-    assert lines[i + 1].startswith("    1. &r — its address is taken  [render/render.go:27:9]")
+    assert lines[i + 1] == "    flow: ~r0 ← &r"
+    assert lines[i + 2] == "      1. &r — its address is taken  [render/render.go:27:9]"
+    assert lines[i + 3] == "      2. return &r — it is returned  [render/render.go:27:2]"
     headers = [ln for ln in lines if not ln.startswith("    ")]
     keys = [(h.split(":")[0], int(h.split(":")[1]), int(h.split(":")[2])) for h in headers]
     assert keys == sorted(keys)

@@ -6,7 +6,7 @@ decide on their own whether something escapes.
 
 from __future__ import annotations
 
-from escape_lsp.findings.model import Finding, Kind
+from escape_lsp.findings.model import Finding, FlowStep, Kind
 
 #: The escape analyser's flow reasons (cmd/compile/internal/escape), in a user's words.
 REASONS: dict[str, str] = {
@@ -102,6 +102,11 @@ def likely_fix(finding: Finding) -> str | None:
     return None
 
 
-def flow_lines(finding: Finding) -> list[str]:
-    """`from … (reason)` steps as short sentences, in order."""
-    return [f"{step.subject} — {describe_reason(step.reason)}" for step in finding.flow]
+def flow_sections(finding: Finding) -> list[tuple[str, list[tuple[int, FlowStep]]]]:
+    """The flow as the compiler groups it: each `flow: dst ← src` edge with its numbered steps."""
+    sections: list[tuple[str, list[tuple[int, FlowStep]]]] = []
+    for number, step in enumerate(finding.flow, 1):
+        if not sections or sections[-1][0] != step.edge:
+            sections.append((step.edge, []))
+        sections[-1][1].append((number, step))
+    return sections

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from escape_lsp.analysis.explain import describe_reason, likely_fix
+from escape_lsp.analysis.explain import describe_reason, flow_sections, likely_fix
 from escape_lsp.analysis.session import FileView
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.positions import Encoding
@@ -16,11 +16,13 @@ def _markdown(f: Finding) -> str:
     where = f" in `{f.function}`" if f.function else ""
     parts = [f"**{f.message}**{where}  \n*escape-lsp · `{f.kind.value}`*"]
     if f.flow:
-        steps = []
-        for i, s in enumerate(f.flow, 1):
-            link = f"{path_to_uri(s.file)}#L{s.span.start_line + 1},{s.span.start_col + 1}"
-            steps.append(f"{i}. [`{s.subject}`]({link}) — {describe_reason(s.reason)}")
-        parts.append("**Why** (the compiler's flow):\n\n" + "\n".join(steps))
+        lines = []
+        for edge, steps in flow_sections(f):
+            lines.append(f"\n`{edge}`\n")
+            for i, s in steps:
+                link = f"{path_to_uri(s.file)}#L{s.span.start_line + 1},{s.span.start_col + 1}"
+                lines.append(f"{i}. [`{s.subject}`]({link}) — {describe_reason(s.reason)}")
+        parts.append("**Why** (the compiler's flow):\n" + "\n".join(lines))
     fix = likely_fix(f)
     if fix:
         parts.append(f"**Likely fix:** {fix}")
