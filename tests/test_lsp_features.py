@@ -43,6 +43,8 @@ async def _range_text(gomod: WriteModule, client: str, encoding: str) -> None:
         assert d.source == "escape-lsp" and d.code == "escapes-to-heap"
         assert d.severity == lsp.DiagnosticSeverity.Warning
         assert d.related_information and d.related_information[0].location.uri == uri(path)
+        logs = [m.message for m in lc.log_messages]
+        assert any(m.startswith("escape-lsp: escape-lsp 0.1.0 ready with go1.") for m in logs), logs
 
 
 async def test_utf16_ranges_with_chinese_and_emoji(gomod: WriteModule) -> None:

@@ -137,6 +137,25 @@ class EscapeServer(LanguageServer):
 
 server = EscapeServer()
 
+_LOG_TYPES = {
+    logging.ERROR: lsp.MessageType.Error,
+    logging.WARNING: lsp.MessageType.Warning,
+    logging.INFO: lsp.MessageType.Info,
+}
+
+
+class ClientLogHandler(logging.Handler):
+    """escape-lsp's log records also go to the client (window/logMessage), from any thread."""
+
+    def __init__(self, ls: EscapeServer, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.INFO)
+        self.ls, self.loop = ls, loop
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = max((lvl for lvl in _LOG_TYPES if lvl <= record.levelno), default=logging.INFO)
+        params = lsp.LogMessageParams(_LOG_TYPES[level], f"escape-lsp: {self.format(record)}")
+        self.loop.call_soon_threadsafe(self.ls.window_log_message, params)
+
 
 def _client_pulls(caps: lsp.ClientCapabilities) -> bool:
     td, ws = caps.text_document, caps.workspace
@@ -162,6 +181,7 @@ async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> Non
 
 
 async def _start(ls: EscapeServer) -> None:
+    log.addHandler(ClientLogHandler(ls, asyncio.get_running_loop()))
     try:
         toolchain = await asyncio.to_thread(
             find_toolchain, ls.settings.go, dict(ls.settings.env) or None
