@@ -117,3 +117,17 @@ def test_too_old_go_is_a_clear_error(tmp_path: Path) -> None:
     proc = check(cwd=DEMO, env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})
     assert proc.returncode == 2
     assert "needs Go 1.24 or newer" in proc.stderr and "go1.21.13" in proc.stderr
+
+
+def test_build_tags_select_files(gomod: WriteModule) -> None:
+    root = gomod(
+        {
+            "t/t.go": "package t\n",
+            "t/special.go": "//go:build special\n\npackage t\n\nvar S *int\n\nfunc F() { x := 1; S = &x }\n",
+        }
+    )
+    assert "special.go" not in check("./...", cwd=root).stdout
+    assert (
+        "t/special.go:7:12: moved-to-heap: moved to heap: x"
+        in check("--tags", "special", "./...", cwd=root).stdout
+    )

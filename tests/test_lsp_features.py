@@ -187,3 +187,14 @@ async def test_pull_diagnostics_when_the_client_can_refresh(gomod: WriteModule) 
                 while lc.diagnostic_refresh_count == seen:  # the server's refresh request
                     await asyncio.sleep(0.02)
         assert uri(path) not in lc.diagnostics  # pulled, never pushed as well
+
+
+async def test_excluded_paths_are_hidden(gomod: WriteModule) -> None:
+    root = gomod({"p/p.go": SAMPLE, "gen/gen.go": SAMPLE.replace("package p", "package gen")})
+    async with lsp_session(root, VSCODE, settings={"exclude": ["gen"]}) as lc:
+        open_doc(lc, root / "gen" / "gen.go")
+        open_doc(lc, root / "p" / "p.go")
+        await wait_diagnostics(lc, root / "p" / "p.go", has("moved to heap: t"))
+        # Both packages were built in one batch and published together: gen.go's list is empty.
+        assert uri(root / "gen" / "gen.go") in lc.diagnostics
+        assert not lc.diagnostics[uri(root / "gen" / "gen.go")]
