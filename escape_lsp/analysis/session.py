@@ -41,12 +41,11 @@ class Buffer:
 
 @dataclass
 class FileView:
-    """What to show for one file right now, and the buffer version it was computed for."""
+    """What to show for one file right now: findings that match its current text."""
 
     path: str
     findings: list[Finding]
     blocked: Blocked | None
-    version: int | None
     source: GoSource | None
 
 
@@ -310,7 +309,6 @@ class Session:
 
     def view(self, path: str) -> FileView:
         """Findings for `path` from every package whose build mentioned it; blocked state."""
-        buf = self.buffers.get(path)
         findings: dict[tuple[Span, str], Finding] = {}
         blocked: Blocked | None = None
         source: GoSource | None = None
@@ -337,7 +335,7 @@ class Session:
             if findings or blocked or owner is not None:
                 source = root.engine.source(path, self.overlays())
         ordered = sorted(findings.values(), key=Finding.sort_key)
-        return FileView(path, ordered, blocked, buf.version if buf else None, source)
+        return FileView(path, ordered, blocked, source)
 
     def status(self, kinds: frozenset[Kind]) -> dict[str, Any]:
         busy = any((r.task and not r.task.done()) or r.timer for r in self._roots.values())

@@ -63,10 +63,6 @@ class PackageGraph:
         name = self.by_file.get(os.path.normpath(path))
         return self.packages.get(name) if name else None
 
-    def package_in_dir(self, directory: str) -> Package | None:
-        d = os.path.normpath(directory)
-        return next((p for p in self.packages.values() if p.dir == d), None)
-
     def dependents(self, roots: Iterable[str], tests: bool = False) -> set[str]:
         """`roots` and every workspace package that imports them, directly or not."""
         seen: set[str] = set()
