@@ -166,7 +166,8 @@ class Engine:
 
     # -- memo ---------------------------------------------------------------------------------
 
-    def _file_hash(self, path: str, overlays: Mapping[str, bytes]) -> str:
+    def file_hash(self, path: str, overlays: Mapping[str, bytes]) -> str:
+        """The content hash memo keys and `PackageResult.file_hashes` use (overlay, else disk)."""
         data = overlays.get(path)
         return _sha(data) if data is not None else self.hasher.hash(path)
 
@@ -188,9 +189,9 @@ class Engine:
             if name in keys:
                 return keys[name]
             pkg = graph.packages[name]
-            files = {f: self._file_hash(f, overlays) for f in pkg.all_files(tests)}
+            files = {f: self.file_hash(f, overlays) for f in pkg.all_files(tests)}
             extra = [f for f in overlays if os.path.dirname(f) == pkg.dir and f not in files]
-            files.update({f: self._file_hash(f, overlays) for f in extra})
+            files.update({f: self.file_hash(f, overlays) for f in extra})
             deps = pkg.imports | (pkg.test_imports if tests else frozenset())
             dep_keys = sorted(
                 (d, key_of(d, stack | {name}))

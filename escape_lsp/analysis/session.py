@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
@@ -58,10 +57,6 @@ class _Root:
     task: asyncio.Task[None] | None = None
     timer: asyncio.TimerHandle | None = None
     running: set[str] = field(default_factory=set)
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 Publish = Callable[[set[str]], Awaitable[None]]
@@ -297,23 +292,15 @@ class Session:
 
     # -- views ----------------------------------------------------------------------------------
 
-    def _current_hash(self, path: str) -> str | None:
-        buf = self.buffers.get(path)
-        if buf is not None:
-            return _sha(buf.data)
-        try:
-            with open(path, "rb") as fh:
-                return _sha(fh.read())
-        except OSError:
-            return None
-
     def view(self, path: str) -> FileView:
         """Findings for `path` from every package whose build mentioned it; blocked state."""
         findings: dict[tuple[Span, str], Finding] = {}
         blocked: Blocked | None = None
         source: GoSource | None = None
-        current = self._current_hash(path)
+        buf = self.buffers.get(path)
+        current_text = {path: buf.data} if buf else {}
         for root in self._roots.values():
+            current = root.engine.file_hash(path, current_text)
             graph = root.engine.current_graph
             owner = graph.package_of(path) if graph else None
             for name, res in root.results.items():
@@ -359,19 +346,21 @@ class Session:
         view = self.view(path)
         if root is None or pkg is None or view.source is None:
             return []
+        touching = [f for f in view.findings if f.span.overlaps(window)]
+        if not touching:
+            return []
+        overlays = self.overlays()
         others = [
             src
             for f in pkg.all_files(self.settings.tests)
-            if f != path and (src := root.engine.source(f, self.overlays())) is not None
+            if f != path and (src := root.engine.source(f, overlays)) is not None
         ]
         out: list[Fix] = []
-        for finding in view.findings:
-            if not finding.span.overlaps(window):
-                continue
+        for finding in touching:
             for fix in candidate_fixes(
                 finding, view.findings, view.source, pkg.import_path, others
             ):
-                if await self.verifier.verify(root.engine, fix, self.overlays()):
+                if await self.verifier.verify(root.engine, fix, overlays):
                     out.append(fix)
         return out
 

@@ -126,16 +126,7 @@ class Finding:
         return self.span.start_line + 1
 
     def sort_key(self) -> tuple[str, int, int, int, int, str, str]:
-        s = self.span
-        return (
-            self.file,
-            s.start_line,
-            s.start_col,
-            s.end_line,
-            s.end_col,
-            self.kind,
-            self.message,
-        )
+        return (self.file, *self.span, self.kind, self.message)
 
 
 @dataclass(frozen=True)

@@ -287,9 +287,8 @@ def _flow_line(
         open_paren = head.rfind(" (")
         if open_paren < 0 or head[-1:] != ")":
             return edge
-        c = col - 1 if col > 0 else 0
         subject, reason = head[5:open_paren], head[open_paren + 2 : -1]
-        step = FlowStep(file, Span(line - 1, c, line - 1, c), subject, reason, edge)
+        step = FlowStep(file, _point(line, col), subject, reason, edge)
         if positioned:
             seen[(text, edge)] = step
     block.steps.append(step)
