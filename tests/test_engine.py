@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from escape_lsp.analysis.engine import AnalysisSettings, Engine, PackageResult
+from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.results import PackageResult
+from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Kind
 from escape_lsp.findings.parser import parse_messages
 from escape_lsp.gotool import process

@@ -11,55 +11,16 @@ import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
-from escape_lsp.findings.model import CompileError, Finding
+from escape_lsp.analysis.results import Blocked, PackageResult
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, parse_errors
 from escape_lsp.findings.syntax import GoSource, widen_finding
 from escape_lsp.gotool.build import BuildOutput, BuildRequest, OverlayStore, run_build
+from escape_lsp.gotool.modfiles import graph_files
 from escape_lsp.gotool.packages import PackageGraph, load_graph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    """Everything that changes what the compiler says, so everything the memo key includes."""
-
-    tests: bool = False
-    gcflags: tuple[str, ...] = ()
-    build_flags: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    excluded: tuple[str, ...] = ()
-    timeout: float = 300.0
-    max_processes: int = 2
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """Escape analysis of a package could not run: the compiler printed errors instead."""
-
-    package: str
-    errors: tuple[CompileError, ...]
-    #: Set when this package did not fail itself but a package it imports did.
-    because_of: str | None = None
-
-    @property
-    def summary(self) -> str:
-        first = self.errors[0] if self.errors else None
-        if self.because_of:
-            return f"{self.package} depends on {self.because_of}, which does not compile"
-        return str(first) if first else f"{self.package} does not compile"
-
-
-@dataclass(frozen=True)
-class PackageResult:
-    package: str
-    findings: tuple[Finding, ...]
-    blocked: Blocked | None
-    #: Content hash of every file the build read, so callers know which texts these match.
-    file_hashes: Mapping[str, str] = field(default_factory=dict)
-    key: str = ""
-    from_memo: bool = False
 
 
 def _sha(data: bytes) -> str:
@@ -177,9 +138,7 @@ class Engine:
         """Memo key of each package: its files, its workspace deps' keys, settings, go version."""
         keys: dict[str, str] = {}
         hashes: dict[str, dict[str, str]] = {}
-        mod_files = [os.path.join(m, n) for m in graph.modules for n in ("go.mod", "go.sum")]
-        if self.context.gowork:
-            mod_files += [self.context.gowork, self.context.gowork + ".sum"]
+        mod_files = graph_files(graph.modules, self.context.gowork)
         base = repr(
             (self.toolchain.version_text, self.settings, [self.hasher.hash(f) for f in mod_files])
         )
