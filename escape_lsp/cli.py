@@ -103,8 +103,8 @@ async def run_check(
                 if res.blocked:
                     report.blocked.append(res.blocked)
                 for f in res.findings:
-                    if (f.file, f.span, f.message) not in seen:
-                        seen.add((f.file, f.span, f.message))
+                    if (f.file, f.at, f.message) not in seen:
+                        seen.add((f.file, f.at, f.message))
                         report.findings.append(f)
             for f in report.findings:
                 if f.file not in report.sources:
@@ -142,6 +142,8 @@ def report_json(report: Report, kinds: frozenset[Kind]) -> dict[str, object]:
         }
         if f.function:
             item["function"] = f.function
+        if f.inlined_from:
+            item["inlined_from"] = f.inlined_from
         item["flow"] = [
             {
                 "file": s.file,
@@ -176,6 +178,8 @@ def report_text(report: Report, kinds: frozenset[Kind], explain: bool) -> str:
             continue
         where = f"{_rel(f.file)}:{f.span.start_line + 1}:{f.span.start_col + 1}"
         fn = f" (in {f.function})" if f.function else ""
+        if f.inlined_from:
+            fn += f" inside inlined call to {f.inlined_from}"
         lines.append(f"{where}: {f.kind.value}: {f.message}{fn}")
         if explain:
             for edge, steps in flow_sections(f):

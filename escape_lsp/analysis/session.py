@@ -318,7 +318,7 @@ class Session:
                     # Never show a range computed for other text than the buffer now holds.
                     if use.file_hashes.get(path, current) != current:
                         continue
-                    findings.setdefault((f.span, f.message), f)
+                    findings.setdefault((f.at, f.message), f)
             if findings or blocked or owner is not None:
                 source = root.engine.source(path, self.overlays())
         ordered = sorted(findings.values(), key=Finding.sort_key)
