@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from escape_lsp import __version__
 from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine
 from escape_lsp.analysis.explain import describe_reason, flow_sections
-from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages
+from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages, unmatched
 from escape_lsp.findings.model import DEFAULT_KINDS, Finding, Kind, Span, parse_kinds
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.findings.syntax import GoSource
@@ -95,7 +95,7 @@ async def run_check(
             for arg in args:
                 matched = select_packages(graph, arg, cwd)
                 if not matched:
-                    print(f"escape-lsp: warning: {arg} matched no packages", file=sys.stderr)
+                    raise await unmatched(engine, arg)
                 names.update(matched)
             results = await engine.analyze(names)
             seen: set[tuple[str, Span, str]] = set()

@@ -281,7 +281,8 @@ def _owner(leaf: Node) -> Node | None:
         return leaf
     parent = leaf.parent
     if parent is not None and parent.type == "literal_value" and parent.parent is not None:
-        return parent.parent
+        # `T{…}` is the literal; an elided `{…}` inside another literal is its own value.
+        return parent.parent if parent.parent.type == "composite_literal" else parent
     return parent if leaf.type not in _IDENTIFIERS else None
 
 
@@ -313,7 +314,7 @@ def _shape_of(subject: str) -> list[set[str]]:
     if subject.startswith("&"):
         return [{"unary_expression"}]
     if "{" in subject:
-        return [{"composite_literal"}]
+        return [{"composite_literal", "literal_value"}]
     if subject.endswith(")"):
         return [_CALLS]
     if re.search(r"\s[-+*/%|&^<>=!]+\s", subject):
