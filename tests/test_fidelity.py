@@ -141,6 +141,9 @@ def test_new_message_shapes_have_kinds_in_opt_in_groups() -> None:
             "p/p.go:1:8: s does not escape, mutate, or call",
             "p/p.go:1:9: sync.OnceValue[go.shape.func() int] capturing by ref: sync.d (addr=true assign=true width=48)",
             "p/p.go:2:1: convert: using global for interface value: .stmp_0",
+            "p/p.go:2:2: skip inlining within testing.B.loop for for loop",
+            "p/p.go:2:3: function F considered 'big'; reducing max cost of inlinees",
+            "p/p.go:2:4: inlining call to F with score 12",
         ]
     )
     found = build_findings(text, "/m", lambda f: True)
@@ -154,7 +157,11 @@ def test_new_message_shapes_have_kinds_in_opt_in_groups() -> None:
         Kind.DEBUG_NOTE,
         Kind.CAPTURE_BY_REF,
         Kind.DEBUG_NOTE,
+        Kind.INLINING_NOTE,
+        Kind.INLINING_NOTE,
+        Kind.INLINED_CALL,
     ]
+    assert found[-1].subject == "F" and found[-2].subject == "F"
     assert found[2].function == "F" and found[2].subject == "l.start = l.pos"
     assert found[7].function == "sync.OnceValue[go.shape.func() int]"
     optimizations = parse_kinds("optimizations")

@@ -63,7 +63,7 @@ async def unmatched(engine: Engine, arg: str) -> PatternError:
     )
     rows = [line.split("\t") for line in proc.stdout.splitlines() if line.strip()]
     std = [r[0] for r in rows if len(r) > 1 and r[1] == "true"]
-    deps = sorted({r[2] for r in rows if len(r) > 2 and r[2] and r[1] != "true"})
+    deps = sorted({r[2].rstrip("@") for r in rows if len(r) > 2 and r[2] and r[1] != "true"})
     command = f"go build -gcflags='{arg}=-m=2' {arg}"
     if std:
         return PatternError(
@@ -72,7 +72,7 @@ async def unmatched(engine: Engine, arg: str) -> PatternError:
         )
     if deps:
         return PatternError(
-            f"{arg} is in the dependency {', '.join(deps)} (module cache), not in the workspace "
+            f"{arg} is in the dependency {', '.join(deps)}, not in the workspace "
             f"at {root}; escape-lsp analyses workspace packages only: check out that module and "
             f"run escape-lsp there (for the compiler's own view: {command})"
         )

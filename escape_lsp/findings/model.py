@@ -21,16 +21,21 @@ class Kind(StrEnum):
     CANNOT_INLINE = "cannot-inline"
     INLINED_CALL = "inlined-call"
     DEVIRTUALIZED = "devirtualized"
+    #: `function F considered 'big'; reducing max cost of inlinees`, and Go 1.24's
+    #: `skip inlining within testing.B.loop for …`.
+    INLINING_NOTE = "inlining-note"
     #: `F ignoring self-assignment in x.f = x.f[1:]`: escape analysis skips that assignment.
     SELF_ASSIGNMENT = "self-assignment"
     #: `index bounds check elided`: a constant index the compiler proved in range.
     BOUNDS_CHECK_ELIDED = "bounds-check-elided"
     #: `zero-copy string->[]byte conversion`: the conversion shares the string's bytes.
     ZERO_COPY = "zero-copy-conversion"
-    #: `function result will be kept alive` and the like, inside a `testing.B.Loop` body.
+    #: `function result will be kept alive` and the like, inside a `testing.B.Loop` body
+    #: (Go 1.26+).
     KEPT_ALIVE = "kept-alive"
     #: Extra notes only `-d=` debug flags print: `mutates param: b derefs=0`,
-    #: `s does not escape, mutate, or call`, `convert: using global for …`.
+    #: `s does not escape, mutate, or call`, `convert: using global for …`,
+    #: `closure converted to global`, `slice: omit slice operation`.
     DEBUG_NOTE = "debug-note"
     OTHER = "other"
 
@@ -45,7 +50,9 @@ KIND_GROUPS: dict[str, frozenset[Kind]] = {
     "heap": HEAP_KINDS,
     "leaks": LEAK_KINDS,
     "default": DEFAULT_KINDS,
-    "inlining": frozenset({Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL}),
+    "inlining": frozenset(
+        {Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL, Kind.INLINING_NOTE}
+    ),
     "captures": frozenset({Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE}),
     "optimizations": frozenset(
         {Kind.SELF_ASSIGNMENT, Kind.BOUNDS_CHECK_ELIDED, Kind.ZERO_COPY, Kind.KEPT_ALIVE}

@@ -52,7 +52,17 @@ _VERDICTS: list[tuple[Kind, re.Pattern[str]]] = [
         re.compile(r"^can inline (?P<subject>.+?) with cost (?P<n>\d+)(?: as: .*)?$"),
     ),
     (Kind.CANNOT_INLINE, re.compile(r"^cannot inline (?P<subject>.+?): (?P<reason>.*)$")),
-    (Kind.INLINED_CALL, re.compile(r"^inlining call to (?P<subject>.+)$")),
+    (
+        Kind.INLINED_CALL,
+        re.compile(r"^inlining call to (?P<subject>.+?)(?: with score -?\d+)?$"),
+    ),
+    (
+        Kind.INLINING_NOTE,
+        re.compile(
+            r"^(?:function (?P<subject>.+) considered 'big'; reducing max cost of inlinees"
+            r"|skip inlining within testing\.B\.loop for (?P<loop>.+))$"
+        ),
+    ),
     (
         Kind.DEVIRTUALIZED,
         re.compile(r"^(?:PGO )?(?:partially )?devirtualizing (?P<subject>.+?) to (?P<to>.+)$"),
@@ -69,7 +79,8 @@ _VERDICTS: list[tuple[Kind, re.Pattern[str]]] = [
         re.compile(
             r"^(?:(?:mutates|calls) param: (?P<subject>\S+) derefs=-?\d+"
             r"|(?P<quiet>\S+) does not escape, mutate, or call"
-            r"|convert: .*|rewriting OCONVIFACE value .*|alias analysis: .*)$"
+            r"|convert: .*|rewriting OCONVIFACE value .*|alias analysis: .*"
+            r"|closure converted to global|slice: omit slice operation)$"
         ),
     ),
 ]
@@ -195,7 +206,7 @@ def _verdict(msg: Message) -> Finding:
             file=msg.file,
             span=_point(msg.line, msg.col),
             message=msg.text,
-            subject=groups.get("subject") or groups.get("quiet") or "",
+            subject=groups.get("subject") or groups.get("quiet") or groups.get("loop") or "",
             function=groups.get("fn") if kind in _FUNCTION_FIRST else None,
             cost=int(groups["n"]) if groups.get("n") else None,
             leak_to=leak_to,
@@ -434,6 +445,19 @@ def explained_verdict(block: _Explanation, here: Iterable[Finding]) -> Finding |
     else:
         order = [content, plain, moved, captures]
     for group in order:
-        if group:
+        if len(group) == 1:
             return group[0]
+        if group:  # one per instantiation of a generic function: only its name can tell
+            return next((f for f in group if _same_function(f, block.function)), None)
     return None
+
+
+def _same_function(verdict: Finding, function: str | None) -> bool:
+    """Closures captured in two instantiations of one generic function print the same
+    subject at the same place; the header's function (`New[go.shape.*uint8]`) tells them
+    apart (verdicts qualify it: `pool.New[go.shape.*uint8]`). Go 1.24's headers name no
+    function: such an explanation stays unattached rather than risk the wrong verdict."""
+    name = verdict.function
+    if not function or not name:
+        return False
+    return name == function or name.endswith("." + function)

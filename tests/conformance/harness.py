@@ -43,7 +43,8 @@ FAILURES = COLUMNS[1:-1]
 _POSITIONED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<text>.*)$")
 _ESCAPE_HEADER = re.compile(r"^(?P<subject>.+) escapes to heap(?: in .+)?:$")
 _LEAK_HEADER = re.compile(
-    r"^parameter (?P<subject>\S+) leaks to (?P<to>\{.*\}|\S+)(?: for .+)? with derefs=(?P<d>-?\d+):$"
+    r"^parameter (?P<subject>\S+) leaks to (?P<to>\{.*\}|\S+)(?: for (?P<fn>.+))?"
+    r" with derefs=(?P<d>-?\d+):$"
 )
 _STEP = re.compile(r"^from (?P<message>.+) at (?P<file>[^:]+):(?P<line>\d+)(?::(?P<col>\d+))?$")
 
@@ -100,6 +101,11 @@ class Target:
     root: Path
     packages: tuple[str, ...]  # import paths
     gcflags: tuple[str, ...] = ()
+    module: str = ""  # the module path; default: the first element of the import paths
+
+    def dir(self, package: str) -> Path:
+        module = self.module or package.split("/", 1)[0]
+        return self.root / package[len(module) :].lstrip("/")
 
 
 @dataclass
@@ -240,6 +246,7 @@ class Header:
     leak: bool
     to: str = ""
     derefs: int = 0
+    function: str = ""
     steps: list[Step] = field(default_factory=list)
 
 
@@ -277,7 +284,9 @@ def read_raw(text: str, root: Path) -> tuple[dict[Pos, set[str]], list[Header]]:
         if escape is not None:
             current = Header(pos, escape["subject"], False)
         elif leak is not None:
-            current = Header(pos, leak["subject"], True, leak["to"], int(leak["d"]))
+            current = Header(
+                pos, leak["subject"], True, leak["to"], int(leak["d"]), leak["fn"] or ""
+            )
         if current is not None:
             headers.append(current)
             continue
@@ -317,9 +326,19 @@ def owner(header: Header, texts: set[str]) -> str | None:
     for text in [*order, f"moved to heap: {p}"]:
         if text in texts:
             return text
-    for text in sorted(texts):
-        if re.fullmatch(rf".+ capturing by (?:value|ref): {re.escape(p)} \(.*\)", text):
-            return text
+    captures = [
+        m
+        for m in (
+            re.fullmatch(rf"(.+) capturing by (?:value|ref): {re.escape(p)} \(.*\)", t)
+            for t in sorted(texts)
+        )
+        if m
+    ]
+    if len(captures) == 1:
+        return captures[0][0]
+    for m in captures:  # two instantiations of one generic function: the header names which
+        if header.function and (m[1] == header.function or m[1].endswith("." + header.function)):
+            return m[0]
     return None
 
 
@@ -356,7 +375,7 @@ class Checked:
 
 def checked(go: str, target: Target) -> tuple[list[Checked], list[str]]:
     """`escape-lsp check --format json --kinds all <dirs>` for the target, in-process."""
-    dirs = sorted({str(target.root / p.split("/", 1)[1]) for p in target.packages})
+    dirs = sorted({str(target.dir(p)) for p in target.packages})
     settings = AnalysisSettings(gcflags=target.gcflags)
     report = asyncio.run(run_check(dirs, settings, go))
     data = report_json(report, ALL_KINDS)
@@ -480,8 +499,7 @@ def run_target(go: str, target: Target, rows: dict[str, Row], skipped: list[Skip
     findings, blocked = checked(go, target)
     verdicts, headers = read_raw(text, target.root)
     for pkg in target.packages:
-        rel = pkg.split("/", 1)[1]
-        pdir = str(target.root / rel) + os.sep
+        pdir = str(target.dir(pkg)) + os.sep
         if pkg in failed:
             errors = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
             skipped.append(Skipped(pkg, errors[0] if errors else "does not build"))
@@ -517,4 +535,41 @@ def table(rows: Iterable[Row], title: str) -> str:
         for c in COLUMNS:
             total.counts[c] += r.counts[c]
     lines.append(f"{'total':<{width}}  " + " ".join(f"{total.counts[c]:>12}" for c in COLUMNS))
+    return "\n".join(lines)
+
+
+def tests_dir(go: str) -> Path | None:
+    """Go's own `test/` directory: the toolchain's, else the machine's (toolchains fetched from
+    the module proxy ship without it)."""
+    for candidate in (go, machine_go()):
+        path = Path(go_version_root(candidate)) / "test"
+        if path.is_dir() and any(path.glob("escape*.go")):
+            return path
+    return None
+
+
+STD = ("encoding/json", "text/template/parse")
+
+
+def conform(go: str, work: Path, std: Iterable[str] = STD) -> tuple[list[Row], list[Skipped]]:
+    """Every harness package for one toolchain: the std copies and Go's escape tests."""
+    rows: dict[str, Row] = {}
+    skipped: list[Skipped] = []
+    for target in std_module(go, work / "std", std):
+        run_target(go, target, rows, skipped)
+    test_dir = tests_dir(go)
+    if test_dir is None:
+        skipped.append(Skipped("go/test", "no $GOROOT/test with escape*.go"))
+    else:
+        targets, more = escape_tests(go, work / "esc", test_dir)
+        skipped += more
+        for target in targets:
+            run_target(go, target, rows, skipped)
+    return list(rows.values()), skipped
+
+
+def report(rows: list[Row], skipped: list[Skipped], title: str) -> str:
+    lines = [table(rows, title)]
+    lines += [f"  skipped {s.name}: {s.reason}" for s in skipped]
+    lines += [f"  {r.package} {e}" for r in rows for e in r.examples]
     return "\n".join(lines)
