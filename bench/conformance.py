@@ -4,11 +4,12 @@ For each toolchain (default: go1.24.11, go1.25.5, the machine's go, go1.27.3 —
 module proxy with `GOTOOLCHAIN=<version> go version` when missing) it compares, package by
 package, the raw `go build -gcflags=<pkg>=-m=2` verdicts with `check --format json --kinds all`:
 copies of encoding/json and text/template/parse, Go's errorcheck escape tests ($GOROOT/test),
-and third-party modules (default: go.uber.org/zap, go.uber.org/zap/zapcore), copied from the
-module cache into a throw-away module in a temp dir (their dependencies via `go mod download`).
+and every package of third-party modules (default: go.uber.org/zap, golang.org/x/sync), copied
+from the module cache into a throw-away module in a temp dir (their dependencies via
+`go mod download`).
 
 Run: .venv/bin/python bench/conformance.py [--versions go1.24.11,go1.25.5,machine,go1.27.3]
-                                           [--modules go.uber.org/zap@v1.27.0] [--examples]
+                                           [--modules go.uber.org/zap@v1.27.0,…] [--examples]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from tests.conformance.harness import (
 )
 
 VERSIONS = "go1.24.11,go1.25.5,machine,go1.27.3"
-MODULES = "go.uber.org/zap@v1.27.0"
+MODULES = "go.uber.org/zap@v1.27.0,golang.org/x/sync@v0.10.0"
 
 
 def third_party(go: str, spec: str, work: Path) -> Target:
@@ -70,8 +71,7 @@ def third_party(go: str, spec: str, work: Path) -> Target:
             "-e",
             "-f",
             "{{if not .Error}}{{.ImportPath}}{{end}}",
-            path,
-            f"{path}/zapcore",
+            "./...",
         ],
         cwd=root,
         env=env,

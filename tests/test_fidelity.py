@@ -194,3 +194,10 @@ def test_a_constant_verdict_takes_the_variables_explanation() -> None:
     )
     (f,) = build_findings(text, "/m", lambda f: True)
     assert f.message == '"abc" escapes to heap' and f.flow[0].reason == "interface-converted"
+
+
+def test_hover_names_the_inlined_call() -> None:
+    from escape_lsp.lsp.hover import _markdown
+
+    (err,) = _at(_findings("go1.25.5"), "&errors.errorString{...} escapes to heap", 30)
+    assert "in `Missing`, inside inlined call to `errors.New`" in _markdown(err)

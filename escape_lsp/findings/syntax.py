@@ -135,13 +135,19 @@ class GoSource:
         """The smallest node around the point whose text is the subject (as the compiler
         prints it: no spaces, `T{...}` for literals, extra parentheses around types)."""
         wanted = _norm(subject)
+        elided = "{...}" in subject
+        head = _unparen(wanted).split("{...}")[0] if elided else ""
         loose: re.Pattern[str] | None = None
         for candidate in chain:
             size = candidate.end_byte - candidate.start_byte
-            if size > 4 * len(wanted) + 64 and "{...}" not in subject:
+            if size > 4 * len(wanted) + 64 and not elided:
                 break  # ancestors only grow: whitespace removal cannot bridge that gap
             if not candidate.is_named and candidate.type not in _IDENTIFIERS:
                 continue
+            if elided:  # `&T{...}`: cheap test of the start before reading a big literal
+                start = self.data[candidate.start_byte : candidate.start_byte + 4 * len(head) + 64]
+                if not _unparen(_norm(start.decode("utf-8", "replace"))).startswith(head):
+                    continue
             text = _norm(self._text(candidate))
             if text == wanted:
                 return candidate

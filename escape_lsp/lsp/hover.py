@@ -14,6 +14,8 @@ from escape_lsp.lsp.convert import path_to_uri, to_range
 
 def _markdown(f: Finding) -> str:
     where = f" in `{f.function}`" if f.function else ""
+    if f.inlined_from:
+        where += f", inside inlined call to `{f.inlined_from}`"
     parts = [f"**{f.message}**{where}  \n*escape-lsp · `{f.kind.value}`*"]
     if f.flow:
         lines = []
