@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages
+from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages, unmatched
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.toolchain import (
@@ -27,8 +27,6 @@ class CheckReport:
     blocked: list[Blocked] = field(default_factory=list)
     #: The parsed text of every file a finding is in (for positions in other encodings).
     sources: dict[str, GoSource] = field(default_factory=dict)
-    #: Patterns that matched no package.
-    unmatched: list[str] = field(default_factory=list)
 
 
 def _groups(
@@ -61,7 +59,7 @@ async def run_check(
             for arg in args:
                 matched = select_packages(graph, arg, cwd)
                 if not matched:
-                    report.unmatched.append(arg)
+                    raise await unmatched(engine, arg)
                 names.update(matched)
             results = await engine.analyze(names)
             seen: set[tuple[str, Span, str]] = set()
@@ -69,8 +67,8 @@ async def run_check(
                 if res.blocked:
                     report.blocked.append(res.blocked)
                 for f in res.findings:
-                    if (f.file, f.span, f.message) not in seen:
-                        seen.add((f.file, f.span, f.message))
+                    if (f.file, f.at, f.message) not in seen:
+                        seen.add((f.file, f.at, f.message))
                         report.findings.append(f)
             for f in report.findings:
                 if f.file not in report.sources:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 
+from escape_lsp.analysis.engine import Engine
 from escape_lsp.gotool.packages import PackageGraph
+from escape_lsp.gotool.process import run
+from escape_lsp.gotool.toolchain import ToolchainError
 
 
 def pattern_dir(arg: str, cwd: str) -> str:
@@ -33,3 +36,44 @@ def select_packages(graph: PackageGraph, arg: str, cwd: str) -> list[str]:
         return sorted(p.import_path for p in graph.packages.values() if p.dir == root)
     regex = re.compile("^" + re.escape(arg).replace(r"\.\.\.", ".*") + "$")
     return sorted(name for name in graph.packages if regex.match(name))
+
+
+class PatternError(ToolchainError):
+    """A CLI pattern that names no package escape-lsp can analyse; the message says why."""
+
+
+_LIST_FORMAT = "{{.ImportPath}}\t{{.Standard}}\t{{with .Module}}{{.Path}}@{{.Version}}{{end}}"
+
+
+async def unmatched(engine: Engine, arg: str) -> PatternError:
+    """Why `arg` matched no workspace package, asking the go command what it does name.
+
+    escape-lsp reports on workspace code only: findings in the standard library or the module
+    cache would point at files the user does not edit (verdicts about std or dependency code
+    inlined into the workspace already show up at the call sites).
+    """
+    root = engine.context.root
+    if is_path_pattern(arg, os.getcwd()):
+        return PatternError(f"{arg}: no Go package there (in the workspace at {root})")
+    proc = await run(
+        [engine.toolchain.go, "list", "-e", "-f", _LIST_FORMAT, *engine.settings.build_flags, arg],
+        root,
+        dict(engine.settings.env),
+        timeout=120,
+    )
+    rows = [line.split("\t") for line in proc.stdout.splitlines() if line.strip()]
+    std = [r[0] for r in rows if len(r) > 1 and r[1] == "true"]
+    deps = sorted({r[2].rstrip("@") for r in rows if len(r) > 2 and r[2] and r[1] != "true"})
+    command = f"go build -gcflags='{arg}=-m=2' {arg}"
+    if std:
+        return PatternError(
+            f"{arg} is in the standard library, not in the workspace at {root}; escape-lsp "
+            f"analyses workspace packages only (for the compiler's own view: {command})"
+        )
+    if deps:
+        return PatternError(
+            f"{arg} is in the dependency {', '.join(deps)}, not in the workspace "
+            f"at {root}; escape-lsp analyses workspace packages only: check out that module and "
+            f"run escape-lsp there (for the compiler's own view: {command})"
+        )
+    return PatternError(f"{arg} matches no package in the workspace at {root}")

@@ -55,7 +55,7 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
                 continue
             for f in use.findings:
                 if f.file == path:
-                    findings.setdefault((f.span, f.message), f)
+                    findings.setdefault((f.at, f.message), f)
         if findings or blocked or owner is not None:
             source = root.engine.source(path, snapshot.overlays)
     ordered = tuple(sorted(findings.values(), key=Finding.sort_key))

@@ -21,6 +21,22 @@ class Kind(StrEnum):
     CANNOT_INLINE = "cannot-inline"
     INLINED_CALL = "inlined-call"
     DEVIRTUALIZED = "devirtualized"
+    #: `function F considered 'big'; reducing max cost of inlinees`, and Go 1.24's
+    #: `skip inlining within testing.B.loop for …`.
+    INLINING_NOTE = "inlining-note"
+    #: `F ignoring self-assignment in x.f = x.f[1:]`: escape analysis skips that assignment.
+    SELF_ASSIGNMENT = "self-assignment"
+    #: `index bounds check elided`: a constant index the compiler proved in range.
+    BOUNDS_CHECK_ELIDED = "bounds-check-elided"
+    #: `zero-copy string->[]byte conversion`: the conversion shares the string's bytes.
+    ZERO_COPY = "zero-copy-conversion"
+    #: `function result will be kept alive` and the like, inside a `testing.B.Loop` body
+    #: (Go 1.26+).
+    KEPT_ALIVE = "kept-alive"
+    #: Extra notes only `-d=` debug flags print: `mutates param: b derefs=0`,
+    #: `s does not escape, mutate, or call`, `convert: using global for …`,
+    #: `closure converted to global`, `slice: omit slice operation`.
+    DEBUG_NOTE = "debug-note"
     OTHER = "other"
 
 
@@ -34,8 +50,14 @@ KIND_GROUPS: dict[str, frozenset[Kind]] = {
     "heap": HEAP_KINDS,
     "leaks": LEAK_KINDS,
     "default": DEFAULT_KINDS,
-    "inlining": frozenset({Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL}),
+    "inlining": frozenset(
+        {Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL, Kind.INLINING_NOTE}
+    ),
     "captures": frozenset({Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE}),
+    "optimizations": frozenset(
+        {Kind.SELF_ASSIGNMENT, Kind.BOUNDS_CHECK_ELIDED, Kind.ZERO_COPY, Kind.KEPT_ALIVE}
+    ),
+    "debug": frozenset({Kind.DEBUG_NOTE}),
     "all": ALL_KINDS,
 }
 
@@ -119,14 +141,26 @@ class Finding:
     leak_to: str | None = None
     #: For closure captures: whether the variable is assigned after capture, and its width.
     detail: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: The call (as written, e.g. `zapcore.Lock`) whose inlined body the verdict is about: the
+    #: compiler reports such verdicts at the call's `(` with the callee's own expression text.
+    inlined_from: str | None = None
+    #: The compiler's own point (0-based line and byte column), kept when `span` is widened;
+    #: None means `span` is still that point.
+    point: Span | None = None
+
+    @property
+    def at(self) -> Span:
+        """The compiler's point, whatever range the finding now covers."""
+        return self.point if self.point is not None else self.span
 
     @property
     def line(self) -> int:
         """1-based line, as the compiler printed it."""
-        return self.span.start_line + 1
+        return self.at.start_line + 1
 
-    def sort_key(self) -> tuple[str, int, int, int, int, str, str]:
-        return (self.file, *self.span, self.kind, self.message)
+    def sort_key(self) -> tuple[str, int, int, int, int, str, str, int, int]:
+        at = self.at
+        return (self.file, *self.span, self.kind, self.message, at.start_line, at.start_col)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Compiler text (`-gcflags=-m=2`) in, findings out. Pure: no I/O, no go command, no LSP.
 
-The `-m=2` output has two layers: one-line verdicts (`moved to heap: t`) and explanations
-(`t escapes to heap in F:` followed by indented `flow:`/`from … at …` lines). Explanations are
-folded into the verdict printed at the same position, so each verdict is one finding.
+The `-m=2` output has two layers: one-line verdicts (`moved to heap: t`) and explanation
+headers (`t escapes to heap in F:`, `parameter p leaks to ~r0 for F with derefs=0:`; Go 1.24
+prints both without ` in F` / ` for F`) followed by indented `flow:`/`from … at …` lines.
+Headers are never findings: each is folded into the verdict it explains (same position, the
+same subject, a compatible destination), so every distinct verdict is exactly one finding.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from typing import NamedTuple
 from escape_lsp.findings.model import CompileError, Finding, FlowStep, Kind, Span
 
 _LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<text>.*)$")
-_ESCAPE_HEADER = re.compile(r"^(?P<subject>.+) escapes to heap in (?P<fn>.+):$")
+_ESCAPE_HEADER = re.compile(r"^(?P<subject>.+) escapes to heap(?: in (?P<fn>.+))?:$")
+#: The destination is a name (`~r0`, `pkg.~r0`, `y`) or a braced location that may hold spaces
+#: (`{heap}`, `{storage for func literal}`).
 _LEAK_HEADER = re.compile(
-    r"^parameter (?P<subject>\S+) leaks to (?P<to>.+) for (?P<fn>.+) with derefs=(?P<d>-?\d+):$"
+    r"^parameter (?P<subject>\S+) leaks to (?P<to>\{.*\}|\S+)(?: for (?P<fn>.+))?"
+    r" with derefs=(?P<d>-?\d+):$"
 )
 
 _VERDICTS: list[tuple[Kind, re.Pattern[str]]] = [
@@ -36,20 +41,52 @@ _VERDICTS: list[tuple[Kind, re.Pattern[str]]] = [
     (Kind.DOES_NOT_ESCAPE, re.compile(r"^(?P<subject>.+) does not escape$")),
     (
         Kind.CAPTURE_BY_REF,
-        re.compile(r"^(?P<fn>\S+) capturing by ref: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"),
+        re.compile(r"^(?P<fn>.+) capturing by ref: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"),
     ),
     (
         Kind.CAPTURE_BY_VALUE,
-        re.compile(r"^(?P<fn>\S+) capturing by value: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"),
+        re.compile(r"^(?P<fn>.+) capturing by value: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"),
     ),
     (
         Kind.CAN_INLINE,
         re.compile(r"^can inline (?P<subject>.+?) with cost (?P<n>\d+)(?: as: .*)?$"),
     ),
     (Kind.CANNOT_INLINE, re.compile(r"^cannot inline (?P<subject>.+?): (?P<reason>.*)$")),
-    (Kind.INLINED_CALL, re.compile(r"^inlining call to (?P<subject>.+)$")),
-    (Kind.DEVIRTUALIZED, re.compile(r"^(?:PGO )?devirtualizing (?P<subject>.+?) to (?P<to>.+)$")),
+    (
+        Kind.INLINED_CALL,
+        re.compile(r"^inlining call to (?P<subject>.+?)(?: with score -?\d+)?$"),
+    ),
+    (
+        Kind.INLINING_NOTE,
+        re.compile(
+            r"^(?:function (?P<subject>.+) considered 'big'; reducing max cost of inlinees"
+            r"|skip inlining within testing\.B\.loop for (?P<loop>.+))$"
+        ),
+    ),
+    (
+        Kind.DEVIRTUALIZED,
+        re.compile(r"^(?:PGO )?(?:partially )?devirtualizing (?P<subject>.+?) to (?P<to>.+)$"),
+    ),
+    (
+        Kind.SELF_ASSIGNMENT,
+        re.compile(r"^(?P<fn>.+?) ignoring self-assignment in (?P<subject>.+)$"),
+    ),
+    (Kind.BOUNDS_CHECK_ELIDED, re.compile(r"^index bounds check elided$")),
+    (Kind.ZERO_COPY, re.compile(r"^zero-copy string->\[\]byte conversion$")),
+    (Kind.KEPT_ALIVE, re.compile(r"^(?P<subject>.+) will be kept alive$")),
+    (
+        Kind.DEBUG_NOTE,
+        re.compile(
+            r"^(?:(?:mutates|calls) param: (?P<subject>\S+) derefs=-?\d+"
+            r"|(?P<quiet>\S+) does not escape, mutate, or call"
+            r"|convert: .*|rewriting OCONVIFACE value .*|alias analysis: .*"
+            r"|closure converted to global|slice: omit slice operation)$"
+        ),
+    ),
 ]
+
+#: Kinds whose message names the enclosing function before the subject.
+_FUNCTION_FIRST = frozenset({Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE, Kind.SELF_ASSIGNMENT})
 
 _BY_KIND = {kind: [(kind, pattern)] for kind, pattern in _VERDICTS}
 _PREFIXES = [
@@ -59,6 +96,8 @@ _PREFIXES = [
     ("can inline ", _BY_KIND[Kind.CAN_INLINE]),
     ("cannot inline ", _BY_KIND[Kind.CANNOT_INLINE]),
     ("inlining call to ", _BY_KIND[Kind.INLINED_CALL]),
+    ("index bounds check elided", _BY_KIND[Kind.BOUNDS_CHECK_ELIDED]),
+    ("zero-copy ", _BY_KIND[Kind.ZERO_COPY]),
 ]
 
 
@@ -137,6 +176,10 @@ def _candidates(text: str) -> list[tuple[Kind, re.Pattern[str]]]:
             return kinds
     if " capturing by " in text:
         return _BY_KIND[Kind.CAPTURE_BY_REF] + _BY_KIND[Kind.CAPTURE_BY_VALUE]
+    if " ignoring self-assignment in " in text:
+        return _BY_KIND[Kind.SELF_ASSIGNMENT]
+    if text.endswith(" will be kept alive"):
+        return _BY_KIND[Kind.KEPT_ALIVE]
     return _VERDICTS
 
 
@@ -163,10 +206,8 @@ def _verdict(msg: Message) -> Finding:
             file=msg.file,
             span=_point(msg.line, msg.col),
             message=msg.text,
-            subject=groups["subject"],
-            function=groups.get("fn")
-            if kind in (Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE)
-            else None,
+            subject=groups.get("subject") or groups.get("quiet") or groups.get("loop") or "",
+            function=groups.get("fn") if kind in _FUNCTION_FIRST else None,
             cost=int(groups["n"]) if groups.get("n") else None,
             leak_to=leak_to,
             detail=detail,
@@ -178,9 +219,13 @@ def _verdict(msg: Message) -> Finding:
 class _Explanation:
     header: Message
     subject: str
-    function: str
+    #: None for Go 1.24's headers, which do not name the function.
+    function: str | None
     is_leak: bool
     steps: list[FlowStep]
+    #: Leak headers: where the parameter goes (`{heap}`, `~r0`, `{storage for …}`) and derefs.
+    to: str = ""
+    derefs: int = 0
 
 
 def build_findings(
@@ -249,6 +294,8 @@ def _build_findings(
             header = match or leak
             if header is not None:
                 current = _Explanation(msg, header["subject"], header["fn"], leak is not None, [])
+                if leak is not None:
+                    current.to, current.derefs = leak["to"], int(leak["d"])
                 blocks.append(current)
                 edge = ""
                 continue
@@ -269,7 +316,10 @@ def _flow_line(
     """
     text = raw[raw.index(":   ") + 1 :].strip()
     if text[:6] == "flow: ":
-        return text[6:].rstrip(":")
+        edge = text[6:].rstrip(":")
+        if " ← " not in edge:  # Go 1.24 writes `dst = src`
+            edge = edge.replace(" = ", " ← ", 1)
+        return edge
     if text[:5] != "from ":
         return edge
     step = seen.get((text, edge))
@@ -296,7 +346,12 @@ def _flow_line(
 
 
 def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) -> list[Finding]:
-    """Fold each explanation into the verdict at its position; drop exact duplicates."""
+    """Fold each explanation into the verdict it explains; drop exact duplicates.
+
+    An explanation whose verdict the compiler did not print (the implicit closure of a
+    `defer f(x)` in a loop, a generic body instantiated elsewhere) is dropped: it is not a
+    verdict, and attaching it to another one would show one allocation's flow under another.
+    """
     unique: dict[tuple[str, Span, str], Finding] = {}
     for f in verdicts:
         unique.setdefault((f.file, f.span, f.message), f)
@@ -304,39 +359,105 @@ def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) 
     for f in unique.values():
         by_pos.setdefault((f.file, f.span), []).append(f)
 
+    flows: dict[tuple[str, Span, str], list[FlowStep]] = {}
+    functions: dict[tuple[str, Span, str], str] = {}
+    unexplained: list[tuple[_Explanation, list[Finding]]] = []
+
+    def attach(block: _Explanation, target: Finding) -> None:
+        key = (target.file, target.span, target.message)
+        flows.setdefault(key, []).extend(block.steps)
+        if block.function:
+            functions.setdefault(key, block.function)
+
     for block in blocks:
-        span = _point(block.header.line, block.header.col)
-        wanted = (
-            (Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT)
-            if block.is_leak
-            else (Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP)
+        here = by_pos.get((block.header.file, _point(block.header.line, block.header.col)), [])
+        target = explained_verdict(block, here)
+        if target is not None:
+            attach(block, target)
+        elif not block.is_leak:
+            unexplained.append((block, here))
+    explained = set(flows)
+    for block, here in unexplained:
+        # `v escapes to heap` explaining `"abc" escapes to heap`: the verdict prints the
+        # constant the variable holds. Only the sole heap verdict there, if nothing else
+        # explains it, can be meant.
+        heap = [f for f in here if f.kind in _ESCAPE_TARGETS]
+        if len(heap) == 1 and (heap[0].file, heap[0].span, heap[0].message) not in explained:
+            attach(block, heap[0])
+    for key, steps in flows.items():
+        f = unique[key]
+        unique[key] = replace(
+            f, flow=tuple(dict.fromkeys(steps)), function=f.function or functions.get(key)
         )
-        candidates = [f for f in by_pos.get((block.header.file, span), []) if f.kind in wanted]
-        same = [f for f in candidates if _same_subject(f.subject, block.subject)]
-        target = same[0] if same else (candidates[0] if len(candidates) == 1 else None)
-        if target is None:
-            # An explanation whose verdict was not printed: keep the header as the finding.
-            kind = Kind.LEAKING_PARAM if block.is_leak else Kind.ESCAPES_TO_HEAP
-            target = Finding(kind, block.header.file, span, block.header.text, block.subject)
-            unique[(target.file, target.span, target.message)] = target
-            by_pos.setdefault((target.file, span), []).append(target)
-        steps = list(target.flow)
-        seen = set(steps)
-        for step in block.steps:
-            if step not in seen:
-                seen.add(step)
-                steps.append(step)
-        subject = target.subject if _same_subject(target.subject, block.subject) else block.subject
-        merged = replace(
-            target, flow=tuple(steps), function=target.function or block.function, subject=subject
-        )
-        unique[(target.file, target.span, target.message)] = merged
-        by_pos[(target.file, span)] = [
-            merged if f.message == target.message else f for f in by_pos[(target.file, span)]
-        ]
     return sorted(unique.values(), key=Finding.sort_key)
 
 
-def _same_subject(verdict: str, header: str) -> bool:
-    """`moved to heap: x` explains `x`; inlined code may qualify one side (`pkg.x`)."""
-    return verdict == header or verdict.split(".")[-1] == header.split(".")[-1]
+_ESCAPE_TARGETS = (Kind.ESCAPES_TO_HEAP, Kind.MOVED_TO_HEAP)
+_LEAK_TARGETS = (
+    Kind.LEAKING_PARAM,
+    Kind.LEAKING_PARAM_CONTENT,
+    Kind.MOVED_TO_HEAP,
+    Kind.CAPTURE_BY_VALUE,
+    Kind.CAPTURE_BY_REF,
+)
+
+
+def explained_verdict(block: _Explanation, here: Iterable[Finding]) -> Finding | None:
+    """The verdict at the header's position that the header explains, if the compiler printed it.
+
+    Escape headers explain `S escapes to heap` or `moved to heap: S` with the same subject S
+    (`append(s, x)` explains `append escapes to heap`). Leak headers explain the leak of the
+    same parameter with a compatible destination: `~rN` (or a named result) the
+    `to result` leak, `{heap}` the plain leak (derefs=0) or the content leak (derefs>0), then
+    `moved to heap: p` (the parameter itself lives on the heap) or its closure capture.
+    """
+    subject = block.subject
+    if not block.is_leak:
+        cands = [f for f in here if f.kind in _ESCAPE_TARGETS]
+        for f in cands:
+            if f.subject == subject:
+                return f
+        if subject.startswith("append("):
+            for f in cands:
+                if f.subject == "append":
+                    return f
+        return None
+    cands = [f for f in here if f.kind in _LEAK_TARGETS and f.subject == subject]
+    if not cands and "." in subject:  # inlined or instantiated code qualifies the parameter
+        bare = subject.rsplit(".", 1)[1]
+        cands = [f for f in here if f.kind in _LEAK_TARGETS and f.subject == bare]
+    if not cands:
+        return None
+    to = block.to
+    if not to.startswith("{"):
+        result = to.rsplit(".", 1)[-1]
+        for f in cands:
+            if f.kind is Kind.LEAKING_PARAM and f.leak_to in (to, result):
+                return f
+    plain = [f for f in cands if f.kind is Kind.LEAKING_PARAM and f.leak_to == "{heap}"]
+    content = [f for f in cands if f.kind is Kind.LEAKING_PARAM_CONTENT]
+    moved = [f for f in cands if f.kind is Kind.MOVED_TO_HEAP]
+    captures = [f for f in cands if f.kind in (Kind.CAPTURE_BY_VALUE, Kind.CAPTURE_BY_REF)]
+    if block.derefs < 0:
+        order = [moved, plain, content, captures]
+    elif block.derefs == 0:
+        order = [plain, content, moved, captures]
+    else:
+        order = [content, plain, moved, captures]
+    for group in order:
+        if len(group) == 1:
+            return group[0]
+        if group:  # one per instantiation of a generic function: only its name can tell
+            return next((f for f in group if _same_function(f, block.function)), None)
+    return None
+
+
+def _same_function(verdict: Finding, function: str | None) -> bool:
+    """Closures captured in two instantiations of one generic function print the same
+    subject at the same place; the header's function (`New[go.shape.*uint8]`) tells them
+    apart (verdicts qualify it: `pool.New[go.shape.*uint8]`). Go 1.24's headers name no
+    function: such an explanation stays unattached rather than risk the wrong verdict."""
+    name = verdict.function
+    if not function or not name:
+        return False
+    return name == function or name.endswith("." + function)

@@ -50,7 +50,7 @@ class GoSource:
         self.data = data
         self.lines = LineIndex(data)
         self._tree: Tree | None = None
-        self._widened: dict[tuple[Span, str, Kind | None], Span] = {}
+        self._located: dict[tuple[Span, str, Kind | None], tuple[Span, str | None]] = {}
 
     @property
     def tree(self) -> Tree:
@@ -68,73 +68,157 @@ class GoSource:
 
     def widen(self, span: Span, subject: str, kind: Kind | None = None) -> Span:
         """The range of the node at `span`'s start that `subject` names (or the token there)."""
+        return self.locate(span, subject, kind)[0]
+
+    def locate(self, span: Span, subject: str, kind: Kind | None = None) -> tuple[Span, str | None]:
+        """The range `subject` covers around the compiler's point, and the inlined call, if any.
+
+        The range always contains the point. When the point is the `(` of a call and the
+        subject is not written there, the verdict is about the body the compiler inlined at
+        that call: the range is the whole call, and the second value names it as written.
+        """
         key = (span, subject, kind)
-        hit = self._widened.get(key)
+        hit = self._located.get(key)
         if hit is None:
-            hit = self._widened[key] = self._widen(span, subject, kind)
+            hit = self._located[key] = self._locate(span, subject, kind)
         return hit
 
-    def _widen(self, span: Span, subject: str, kind: Kind | None) -> Span:
+    def _locate(self, span: Span, subject: str, kind: Kind | None) -> tuple[Span, str | None]:
         if not span.start_line < self.lines.line_count:
-            return span
+            return span, None
         offset = self.lines.offset(span.start_line, span.start_col)
         leaf = self.tree.root_node.descendant_for_byte_range(offset, offset + 1)
         if leaf is None:
-            return span
-        node = self._pick(leaf, subject, kind)
-        return self._clip(node)
+            return span, None
+        node, inlined = self._pick(leaf, subject, kind)
+        return self._clip(node, offset, leaf), inlined
 
-    def _pick(self, leaf: Node, subject: str, kind: Kind | None) -> Node:
+    def _pick(self, leaf: Node, subject: str, kind: Kind | None) -> tuple[Node, str | None]:
         if kind in (Kind.CAN_INLINE, Kind.CANNOT_INLINE):
             method = leaf.parent if leaf.type == "(" else None
             if method is not None and method.parent is not None:
                 method = method.parent if method.type == "parameter_list" else method
             name = method.child_by_field_name("name") if method is not None else None
-            return (
-                name
-                if method is not None and method.type == "method_declaration" and name
-                else leaf
-            )
+            if method is not None and method.type == "method_declaration" and name:
+                return name, None
+            return leaf, None
         chain: list[Node] = []
         node: Node | None = leaf
         while node is not None and node.type not in _STOP:
             chain.append(node)
             node = node.parent
         if not chain:
-            return leaf
-        if leaf.type in _IDENTIFIERS and _norm(self._text(leaf)) == _norm(subject):
-            return leaf
+            return leaf, None
+        call = _call_at_paren(leaf)
+        if kind in (Kind.INLINED_CALL, Kind.DEVIRTUALIZED):
+            return call or _first(chain, _CALLS) or leaf, None
+        if subject:
+            found = self._named_by(chain, subject)
+            if found is not None:
+                return found, None
+        special = self._special(leaf, chain, call, subject, kind)
+        if special is not None:
+            return special, None
+        if call is not None and _may_be_inlined(subject, kind):
+            return call, self._callee(call)
+        owner = _owner(leaf)
+        if owner is not None:
+            for types in _shape_of(subject):
+                if owner.type in types:
+                    return self._whole_concatenation(owner, subject), None
+        if leaf.type in _IDENTIFIERS:
+            return leaf, None
+        named = next((c for c in chain if c.is_named), None)
+        return named or leaf, None
+
+    def _named_by(self, chain: list[Node], subject: str) -> Node | None:
+        """The smallest node around the point whose text is the subject (as the compiler
+        prints it: no spaces, `T{...}` for literals, extra parentheses around types)."""
         wanted = _norm(subject)
+        elided = "{...}" in subject
+        head = _unparen(wanted).split("{...}")[0] if elided else ""
+        loose: re.Pattern[str] | None = None
         for candidate in chain:
             size = candidate.end_byte - candidate.start_byte
-            if size < len(wanted) or size > 4 * len(wanted) + 64:
-                continue  # whitespace removal cannot bridge that gap
-            if candidate.is_named and _norm(self._text(candidate)) == wanted:
+            if size > 4 * len(wanted) + 64 and not elided:
+                break  # ancestors only grow: whitespace removal cannot bridge that gap
+            if not candidate.is_named and candidate.type not in _IDENTIFIERS:
+                continue
+            if elided:  # `&T{...}`: cheap test of the start before reading a big literal
+                start = self.data[candidate.start_byte : candidate.start_byte + 4 * len(head) + 64]
+                if not _unparen(_norm(start.decode("utf-8", "replace"))).startswith(head):
+                    continue
+            text = _norm(self._text(candidate))
+            if text == wanted:
                 return candidate
-        shapes = [_CALLS] if kind in (Kind.INLINED_CALL, Kind.DEVIRTUALIZED) else _shape_of(subject)
-        for types in shapes:
-            for candidate in chain:
-                if candidate.type in types:
-                    return candidate
-        if leaf.type in _IDENTIFIERS:
-            return leaf
-        named = next((c for c in chain if c.is_named), None)
-        return named or leaf
+            if loose is None:
+                loose = _loose_pattern(subject)
+            if loose.fullmatch(_unparen(text)):
+                return candidate
+        return None
 
-    def _clip(self, node: Node) -> Span:
-        """Keep multi-line nodes to their head: a func literal's signature, else the first line."""
+    def _special(
+        self, leaf: Node, chain: list[Node], call: Node | None, subject: str, kind: Kind | None
+    ) -> Node | None:
+        """Subjects that are not source text but name the construct at the point."""
+        if subject == "append" and call is not None:
+            fn = call.child_by_field_name("function")
+            return call if fn is not None and self._text(fn) == "append" else None
+        if subject.startswith("... argument") and call is not None:
+            return leaf.parent
+        if subject == "func literal" and leaf.type == "func" and leaf.parent is not None:
+            return leaf.parent if leaf.parent.type == "func_literal" else None
+        if kind is Kind.ZERO_COPY:
+            return _first(chain, _CALLS)
+        if kind is Kind.BOUNDS_CHECK_ELIDED and call is None:
+            return _first(chain, {"index_expression", "slice_expression"})
+        return None
+
+    def _callee(self, call: Node) -> str:
+        """The inlined call as written: `zapcore.Lock`, `l.emit`, `func literal`."""
+        fn = call.child_by_field_name("function")
+        if fn is None:
+            return " ".join(self._text(call).split())[:80]
+        if fn.type == "func_literal":
+            return "func literal"
+        text = " ".join(self._text(fn).split())
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    def _whole_concatenation(self, node: Node, subject: str) -> Node:
+        """`a + b + c` is one node for the compiler, nested binary nodes for tree-sitter."""
+        if node.type != "binary_expression":
+            return node
+        wanted = subject.count(" + ")
+        have = self._text(node).count("+")
+        while have < wanted and node.parent is not None and node.parent.type == node.type:
+            operator = node.parent.child_by_field_name("operator")
+            if operator is None or operator.type != "+":
+                break
+            node = node.parent
+            have = self._text(node).count("+")
+        return node
+
+    def _clip(self, node: Node, offset: int, leaf: Node) -> Span:
+        """Keep multi-line nodes to one line: the head (a func literal's signature, else the
+        first line) when the point is there, else the line holding the point."""
         start, end = node.start_byte, node.end_byte
         if node.type == "func_literal":
             body = node.child_by_field_name("body")
-            if body is not None:
+            if body is not None and offset < body.start_byte:
                 end = body.start_byte
         sl, _ = self.lines.position(start)
         el, _ = self.lines.position(end)
         if el != sl:
-            line_end = self.lines.offset(sl, len(self.lines.line_bytes(sl)))
-            end = min(end, line_end)
-        while end > start and self.data[end - 1 : end] in (b" ", b"\t"):
+            pl, _ = self.lines.position(offset)
+            line_start = self.lines.starts[pl]
+            start = max(start, line_start)
+            end = min(end, self.lines.offset(pl, len(self.lines.line_bytes(pl))))
+            while start < offset and self.data[start : start + 1] in (b" ", b"\t"):
+                start += 1
+        while end > start and end > offset + 1 and self.data[end - 1 : end] in (b" ", b"\t"):
             end -= 1
+        if not start <= offset < end and not start == offset == end:
+            return self._span(leaf.start_byte, max(leaf.end_byte, leaf.start_byte))
         return self._span(start, end)
 
     def declarations(self) -> list[Declaration]:
@@ -162,7 +246,7 @@ class GoSource:
     def package_clause(self) -> Span:
         for node in self.tree.root_node.named_children:
             if node.type == "package_clause":
-                return self._clip(node)
+                return self._clip(node, node.start_byte, node)
         return Span.point(0, 0)
 
 
@@ -172,6 +256,51 @@ def _receiver_type(receiver: str) -> str:
     typ = inner.split()[-1] if inner else inner
     typ = typ.split("[")[0]
     return f"({typ})" if typ.startswith("*") else typ
+
+
+def _first(chain: list[Node], types: set[str]) -> Node | None:
+    return next((c for c in chain if c.type in types), None)
+
+
+def _call_at_paren(leaf: Node) -> Node | None:
+    """The call whose argument list opens at `leaf`, when `leaf` is that `(`."""
+    args = leaf.parent
+    if leaf.type != "(" or args is None or args.type != "argument_list":
+        return None
+    call = args.parent
+    if call is None or call.type != "call_expression" or args.start_byte != leaf.start_byte:
+        return None
+    return call
+
+
+def _may_be_inlined(subject: str, kind: Kind | None) -> bool:
+    """Whether a verdict at a call's `(` whose subject is not written there can come from the
+    inlined body. Compiler temporaries (`.autotmp_3`, `~r0`) name no source text anywhere."""
+    if kind in (Kind.BOUNDS_CHECK_ELIDED, Kind.ZERO_COPY):
+        return True
+    return bool(subject) and not subject.startswith((".", "~"))
+
+
+def _owner(leaf: Node) -> Node | None:
+    """The node an operator or keyword token at the point belongs to (`{` -> its literal)."""
+    if leaf.is_named and leaf.type not in _IDENTIFIERS:
+        return leaf
+    parent = leaf.parent
+    if parent is not None and parent.type == "literal_value" and parent.parent is not None:
+        # `T{…}` is the literal; an elided `{…}` inside another literal is its own value.
+        return parent.parent if parent.parent.type == "composite_literal" else parent
+    return parent if leaf.type not in _IDENTIFIERS else None
+
+
+def _unparen(text: str) -> str:
+    return text.replace("(", "").replace(")", "")
+
+
+@lru_cache(maxsize=4096)
+def _loose_pattern(subject: str) -> re.Pattern[str]:
+    """`&T{...}` matches any literal of T; parentheses and spaces do not count."""
+    parts = _unparen(_norm(subject)).split("{...}")
+    return re.compile(r"\{.*\}".join(re.escape(p) for p in parts), re.S)
 
 
 def _shape_of(subject: str) -> list[set[str]]:
@@ -191,7 +320,7 @@ def _shape_of(subject: str) -> list[set[str]]:
     if subject.startswith("&"):
         return [{"unary_expression"}]
     if "{" in subject:
-        return [{"composite_literal"}]
+        return [{"composite_literal", "literal_value"}]
     if subject.endswith(")"):
         return [_CALLS]
     if re.search(r"\s[-+*/%|&^<>=!]+\s", subject):
@@ -202,9 +331,10 @@ def _shape_of(subject: str) -> list[set[str]]:
 def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -> Finding:
     """The finding with its range, and its flow steps' ranges, widened where sources exist."""
     own = sources(finding.file)
-    span = own.widen(finding.span, finding.subject, finding.kind) if own else finding.span
+    point = finding.at
+    span, inlined = own.locate(point, finding.subject, finding.kind) if own else (point, None)
     steps = tuple(_widen_step(step, sources(step.file)) for step in finding.flow)
-    return replace(finding, span=span, flow=steps)
+    return replace(finding, span=span, flow=steps, point=point, inlined_from=inlined)
 
 
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:

@@ -40,6 +40,8 @@ def finding_data(f: Finding, ranges: Ranges) -> dict[str, object]:
     }
     if f.function:
         item["function"] = f.function
+    if f.inlined_from:
+        item["inlined_from"] = f.inlined_from
     item["flow"] = [
         {"file": s.file, "range": ranges(s.file, s.span), "message": s.message} for s in f.flow
     ]

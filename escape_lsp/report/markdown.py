@@ -14,6 +14,8 @@ Link = Callable[[str, Span], str]
 
 def finding_markdown(f: Finding, link: Link) -> str:
     fn = f" in `{f.function}`" if f.function else ""
+    if f.inlined_from:
+        fn += f", inside inlined call to `{f.inlined_from}`"
     parts = [f"**{f.message}**{fn}  \n*escape-lsp · `{f.kind.value}`*"]
     if f.flow:
         lines = []

@@ -22,6 +22,8 @@ def location(file: str, span: Span) -> str:
 
 def finding_lines(f: Finding, explain: bool) -> list[str]:
     fn = f" (in {f.function})" if f.function else ""
+    if f.inlined_from:
+        fn += f" inside inlined call to {f.inlined_from}"
     lines = [f"{location(f.file, f.span)}: {f.kind.value}: {f.message}{fn}"]
     if not explain:
         return lines
