@@ -63,7 +63,11 @@ def version_specific(libs: Path) -> dict[str, str]:
     """Distributions in `libs` whose wheel is tagged for one CPython version: name -> version."""
     found: dict[str, str] = {}
     for wheel in libs.glob("*.dist-info/WHEEL"):
-        tags = [ln.split(":", 1)[1].strip() for ln in wheel.read_text().splitlines() if ln.startswith("Tag:")]
+        tags = [
+            ln.split(":", 1)[1].strip()
+            for ln in wheel.read_text().splitlines()
+            if ln.startswith("Tag:")
+        ]
         if any(re.match(r"cp3\d+-cp3\d+", t) for t in tags):
             name, version = wheel.parent.name.removesuffix(".dist-info").rsplit("-", 1)
             found[name] = version
@@ -75,7 +79,14 @@ def add_other_pythons(libs: Path, target: str, work: Path) -> None:
     for name, version in sorted(version_specific(libs).items()):
         for python in PYTHONS[1:]:
             dest = work / f"{name}-{python}"
-            pip("download", "--no-deps", "-d", str(dest), *platform_args(target, python), f"{name}=={version}")
+            pip(
+                "download",
+                "--no-deps",
+                "-d",
+                str(dest),
+                *platform_args(target, python),
+                f"{name}=={version}",
+            )
             (wheel,) = dest.glob("*.whl")
             with zipfile.ZipFile(wheel) as zf:
                 members = [m for m in zf.namelist() if _VERSIONED_EXT.search(m)]

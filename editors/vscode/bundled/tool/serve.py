@@ -15,12 +15,13 @@ LIBS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 def main():
     with open(os.path.join(LIBS, "bundle.json")) as fh:
         pythons = json.load(fh)["pythons"]
-    here = "%d.%d" % sys.version_info[:2]
+    here = "{}.{}".format(*sys.version_info[:2])
     if sys.implementation.name != "cpython" or here not in pythons:
         sys.stderr.write(
-            "escape-lsp: the bundled server runs on CPython %s; %s is %s %s. Set "
-            "escapeLsp.server.pythonPath to one of those.\n"
-            % (", ".join(pythons), sys.executable, sys.implementation.name, here)
+            "escape-lsp: the bundled server runs on CPython {}; {} is {} {}. Set "
+            "escapeLsp.server.pythonPath to one of those.\n".format(
+                ", ".join(pythons), sys.executable, sys.implementation.name, here
+            )
         )
         return 2
     sys.path.insert(0, LIBS)
