@@ -59,7 +59,7 @@ test("nothing found without a bundle: a clear error with a command that works", 
   assert.deepEqual(resolveServer(none), { error: NO_BUNDLE_HINT });
   assert.match(NO_BUNDLE_HINT, /npm run package/);
   assert.match(NO_BUNDLE_HINT, /python3 -m venv \.venv && \.venv\/bin\/pip install -e \./);
-  assert.doesNotMatch(NO_BUNDLE_HINT, /pip install escape-lsp/);
+  assert.doesNotMatch(NO_BUNDLE_HINT, /pip install escape[-]lsp/, "not on PyPI");
 });
 
 test("contributes.configuration maps one-to-one onto the server's settings", () => {
