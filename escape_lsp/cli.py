@@ -25,6 +25,7 @@ from escape_lsp.gotool.toolchain import (
     find_toolchain,
     module_context,
 )
+from escape_lsp.terminal import ProgressLine, serve_from_terminal
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -82,7 +83,10 @@ def _groups(
 
 
 async def run_check(
-    patterns: Sequence[str], settings: AnalysisSettings, go: str | None = None
+    patterns: Sequence[str],
+    settings: AnalysisSettings,
+    go: str | None = None,
+    progress: ProgressLine | None = None,
 ) -> Report:
     toolchain, groups = _groups(patterns, go)
     cwd = os.getcwd()
@@ -97,7 +101,15 @@ async def run_check(
                 if not matched:
                     print(f"escape-lsp: warning: {arg} matched no packages", file=sys.stderr)
                 names.update(matched)
-            results = await engine.analyze(names)
+            if progress:
+                progress.start(len(names))
+            try:
+                results = await engine.analyze(
+                    names, on_package=progress.advance if progress else None
+                )
+            finally:
+                if progress:
+                    progress.close()
             seen: set[tuple[str, Span, str]] = set()
             for res in results.values():
                 if res.blocked:
@@ -198,7 +210,7 @@ def _check(ns: argparse.Namespace) -> int:
         build_flags=(f"-tags={ns.tags}",) if ns.tags else (),
     )
     try:
-        report = asyncio.run(run_check(ns.patterns, settings, ns.go))
+        report = asyncio.run(run_check(ns.patterns, settings, ns.go, ProgressLine.for_stderr()))
     except ToolchainError as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -212,8 +224,22 @@ def _check(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Options whose values start with `-` (`--gcflags -l`), which argparse would take for options.
+_DASH_VALUED = ("--gcflags",)
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """`--gcflags -l` -> `--gcflags=-l`, so both spellings work."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        value = next(args, None) if arg in _DASH_VALUED else None
+        out.append(f"{arg}={value}" if value is not None else arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    ns = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if ns.command == "check":
         try:
             return _check(ns)
@@ -222,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
     from escape_lsp.lsp.server import serve
 
+    if ns.tcp is None and sys.stdin.isatty():
+        return serve_from_terminal(serve)
     return serve(tcp=ns.tcp)
 
 
