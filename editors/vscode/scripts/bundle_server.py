@@ -27,14 +27,13 @@ HERE = Path(__file__).resolve().parent.parent
 REPO = HERE.parent.parent
 LIBS = HERE / "bundled" / "libs"
 
-#: VS Code target -> pip platform tags (the wheels escape-lsp's dependencies publish).
+#: VS Code target -> pip platform tags (the wheels escape-lsp's dependencies publish). No Windows:
+#: the server manages go processes with POSIX process groups.
 PLATFORMS: dict[str, list[str]] = {
     "linux-x64": ["manylinux2014_x86_64", "manylinux_2_28_x86_64"],
     "linux-arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64"],
-    "alpine-x64": ["musllinux_1_2_x86_64"],
-    "darwin-x64": ["macosx_10_13_x86_64"],
+    "darwin-x64": [f"macosx_{v}_x86_64" for v in ("10_9", "10_13", "10_15", "11_0")],
     "darwin-arm64": ["macosx_11_0_arm64"],
-    "win32-x64": ["win_amd64"],
 }
 #: CPython versions whose extension modules are bundled; the first resolves the dependencies.
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
@@ -112,8 +111,8 @@ def prune(libs: Path) -> None:
 def strip_debug_info(libs: Path) -> None:
     """Drop the debug sections of ELF extension modules (tree-sitter's: 2 MB -> 0.35 MB each).
 
-    Only debug sections go (`strip --strip-debug`, as distributions do); skipped where binutils'
-    strip is missing, which only makes the package bigger.
+    Only debug sections go (`strip --strip-debug`, as distributions do). Best effort: without
+    binutils' strip, or for another architecture than strip's, the package is only bigger.
     """
     strip = shutil.which("strip")
     if strip is None:
@@ -122,7 +121,7 @@ def strip_debug_info(libs: Path) -> None:
         with lib.open("rb") as fh:
             if fh.read(4) != b"\x7fELF":
                 continue
-        subprocess.run([strip, "--strip-debug", str(lib)], check=True)
+        subprocess.run([strip, "--strip-debug", str(lib)], check=False, capture_output=True)
 
 
 def bundle(target: str) -> None:
