@@ -62,8 +62,8 @@ def serve_from_terminal(serve: Callable[[], int]) -> int:
     server through a pipe; Ctrl-C closes that pipe, and the server sees the end of its input and
     shuts down exactly as when an editor goes away.
     """
-    print(SERVE_NOTICE, file=sys.stderr, flush=True)
     if os.name != "posix":
+        print(SERVE_NOTICE, file=sys.stderr, flush=True)
         return serve()
     terminal = os.dup(0)
     server_in, feed = os.pipe()
@@ -95,6 +95,8 @@ def serve_from_terminal(serve: Callable[[], int]) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     threading.Thread(target=pump, name="escape-lsp-terminal", daemon=True).start()
+    # Only now, with Ctrl-C handled: a person may press it as soon as they read this.
+    print(SERVE_NOTICE, file=sys.stderr, flush=True)
     try:
         code = serve()
     finally:
