@@ -17,6 +17,7 @@ from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
 from escape_lsp.gotool.toolchain import ToolchainError
 from escape_lsp.report.data import report_data
 from escape_lsp.report.text import report_text
+from escape_lsp.terminal import ProgressLine, serve_from_terminal
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -60,7 +61,7 @@ def _check(ns: argparse.Namespace) -> int:
         tests=ns.tests, gcflags=tuple(shlex.split(ns.gcflags)), build_flags=with_tags((), ns.tags)
     )
     try:
-        report = asyncio.run(run_check(ns.patterns, settings, ns.go))
+        report = asyncio.run(run_check(ns.patterns, settings, ns.go, ProgressLine.for_stderr()))
     except ToolchainError as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -74,8 +75,22 @@ def _check(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Options whose values start with `-` (`--gcflags -l`), which argparse would take for options.
+_DASH_VALUED = ("--gcflags",)
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """`--gcflags -l` -> `--gcflags=-l`, so both spellings work."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        value = next(args, None) if arg in _DASH_VALUED else None
+        out.append(f"{arg}={value}" if value is not None else arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    ns = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if ns.command == "check":
         try:
             return _check(ns)
@@ -84,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
     from escape_lsp.lsp.server import serve
 
+    if ns.tcp is None and sys.stdin.isatty():
+        return serve_from_terminal(serve)
     return serve(tcp=ns.tcp)
 
 

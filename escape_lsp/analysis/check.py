@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import Blocked
@@ -45,8 +46,19 @@ def _groups(
     return toolchain, groups
 
 
+class Progress(Protocol):
+    """Hears how many packages a run builds and each one as the compiler finishes it."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self, package: str) -> None: ...
+    def close(self) -> None: ...
+
+
 async def run_check(
-    patterns: Sequence[str], settings: AnalysisSettings, go: str | None = None
+    patterns: Sequence[str],
+    settings: AnalysisSettings,
+    go: str | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
     toolchain, groups = _groups(patterns, go)
     cwd = os.getcwd()
@@ -61,7 +73,14 @@ async def run_check(
                 if not matched:
                     raise await unmatched(engine, arg)
                 names.update(matched)
-            results = await engine.analyze(names)
+            if progress:
+                progress.start(len(names))
+            try:
+                on_package = progress.advance if progress else None
+                results = await engine.analyze(names, on_package=on_package)
+            finally:
+                if progress:
+                    progress.close()
             seen: set[tuple[str, Span, str]] = set()
             for res in results.values():
                 if res.blocked:

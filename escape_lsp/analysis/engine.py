@@ -169,12 +169,16 @@ class Engine:
     # -- analysis -----------------------------------------------------------------------------
 
     async def analyze(
-        self, packages: Iterable[str], overlays: Mapping[str, bytes] | None = None
+        self,
+        packages: Iterable[str],
+        overlays: Mapping[str, bytes] | None = None,
+        on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         """Results for `packages` with `overlays` (path -> unsaved bytes) applied.
 
         Memo hits return at once; the rest are built in one go command. Cancelling the caller's
-        task kills that command.
+        task kills that command. `on_package` hears of each package as the compiler finishes it
+        (progress lines).
         """
         contents = dict(overlays or {})
         graph = await self.graph()
@@ -192,7 +196,7 @@ class Engine:
             else:
                 missing.append(name)
         if missing:
-            built = await self._build(graph, missing, contents, keys, hashes)
+            built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
                 results[name] = res
                 self._memo[res.key] = res
@@ -207,6 +211,7 @@ class Engine:
         contents: Mapping[str, bytes],
         keys: Mapping[str, str],
         hashes: Mapping[str, dict[str, str]],
+        on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != _sha(d)}
         overlay, path_map = self.overlays.write(changed)
@@ -222,7 +227,7 @@ class Engine:
             timeout=s.timeout,
         )
         async with self._slots:
-            out = await run_build(self.toolchain, req)
+            out = await run_build(self.toolchain, req, on_package)
         return {
             name: self._result(
                 graph, name, out, contents, path_map, keys[name], hashes.get(name, {})
