@@ -14,12 +14,18 @@ from tree_sitter import Node
 
 from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.model import FileEdit, Fix
-from escape_lsp.analysis.fixes.syntax_util import enclosing, indentation, span_of, text, walk
+from escape_lsp.analysis.fixes.syntax_util import (
+    FUNCTIONS,
+    enclosing,
+    indentation,
+    span_of,
+    text,
+    walk,
+)
 from escape_lsp.findings.model import Kind
 from escape_lsp.findings.syntax import GoSource
 
 _PUT = re.compile(r"^\(\*sync\.Pool\)\.Put\((?P<pool>[\w.]+), (?P<arg>\w+)\)$")
-FUNCS = ("function_declaration", "method_declaration", "func_literal")
 
 
 def _pool_decl(src: GoSource, name: str) -> tuple[Node, Node] | None:
@@ -87,7 +93,7 @@ def pool_pointer_fix(ctx: FixContext) -> Fix | None:
         )
         if call is None or method is None or call.type != "call_expression":
             return None
-        fn = enclosing(call, FUNCS)
+        fn = enclosing(call, FUNCTIONS)
         if fn is None:
             return None
         if text(src, method) == "Get":

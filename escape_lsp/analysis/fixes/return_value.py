@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.model import FileEdit, Fix
-from escape_lsp.analysis.fixes.syntax_util import enclosing, node_at, span_of, text, walk
+from escape_lsp.analysis.fixes.syntax_util import FUNCTIONS, enclosing, node_at, span_of, text, walk
 from escape_lsp.findings.model import HEAP_KINDS
 
 
@@ -17,9 +17,7 @@ def return_value_fix(ctx: FixContext) -> Fix | None:
     finding, src = ctx.finding, ctx.source
     if finding.kind not in HEAP_KINDS or not any(s.reason == "return" for s in finding.flow):
         return None
-    fn = enclosing(
-        node_at(src, finding.span), ("function_declaration", "method_declaration", "func_literal")
-    )
+    fn = enclosing(node_at(src, finding.span), FUNCTIONS)
     if fn is None or fn.type == "func_literal":
         return None
     name = fn.child_by_field_name("name")
