@@ -124,13 +124,24 @@ def strip_debug_info(libs: Path) -> None:
         subprocess.run([strip, "--strip-debug", str(lib)], check=False, capture_output=True)
 
 
+def source_copy(dest: Path) -> Path:
+    """The package's sources alone, built apart from the checkout: setuptools' in-tree `build/`
+    keeps modules that were since deleted, and would put them in the wheel."""
+    dest.mkdir(parents=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, dest / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "escape_lsp", dest / "escape_lsp", ignore=ignore)
+    return dest
+
+
 def bundle(target: str) -> None:
     if target not in PLATFORMS:
         raise SystemExit(f"unknown target {target!r}; one of: {', '.join(PLATFORMS)}")
     shutil.rmtree(LIBS, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="escape-lsp-bundle-") as tmp:
         work = Path(tmp)
-        pip("wheel", "--no-deps", "-w", str(work / "wheel"), str(REPO))
+        pip("wheel", "--no-deps", "-w", str(work / "wheel"), str(source_copy(work / "src")))
         (server,) = (work / "wheel").glob("escape_lsp-*.whl")
         pip(
             "install", "--target", str(LIBS), "--no-compile", "--upgrade",

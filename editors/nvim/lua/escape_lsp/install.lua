@@ -83,14 +83,27 @@ function M.find_python(python)
     .. '. Install one, then run :EscapeLspInstall (or :EscapeLspInstall /path/to/python3.11).'
 end
 
+-- Copies the package's sources out of the checkout: pip builds them there, not in the checkout
+-- (setuptools' in-tree build/ would also keep modules deleted since and install them).
+local COPY_SOURCES = [[
+import os, shutil, sys
+root, dest = sys.argv[1:]
+os.makedirs(dest)
+for name in ("pyproject.toml", "README.md"):
+    shutil.copy2(os.path.join(root, name), dest)
+shutil.copytree(os.path.join(root, "escape_lsp"), os.path.join(dest, "escape_lsp"),
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+]]
+
 --- The steps: venv (kept when it still runs), then the checkout's package and its dependencies.
-local function steps(python, root)
+local function steps(python, root, sources)
   local list = {}
   if not M.python_version(venv_python()) then
     table.insert(list, { python, '-m', 'venv', '--clear', M.venv() })
   end
+  table.insert(list, { venv_python(), '-c', COPY_SOURCES, root, sources })
   table.insert(list, {
-    venv_python(), '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', root,
+    venv_python(), '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--upgrade', sources,
   })
   table.insert(list, { M.server(), '--version' })
   return list
@@ -102,8 +115,10 @@ end
 function M.run(opts)
   opts = opts or {}
   local job = { done = false, ok = false, message = nil }
+  local sources = vim.fn.tempname()
   local function finish(ok, message)
     vim.schedule(function()
+      vim.fn.delete(sources, 'rf')
       vim.notify(message, ok and vim.log.levels.INFO or vim.log.levels.ERROR)
       if opts.on_done then
         opts.on_done(ok, message)
@@ -124,7 +139,7 @@ function M.run(opts)
     finish(false, err)
     return job
   end
-  local todo = steps(python, root)
+  local todo = steps(python, root, sources)
   vim.notify('escape-lsp: installing the server from ' .. root .. ' into ' .. M.venv() .. ' …')
 
   local function step(i)
