@@ -202,8 +202,14 @@ async def test_workspace_scope_reports_progress_and_unopened_files(gomod: WriteM
         # Nothing is opened: the background analysis covers every package.
         await wait_diagnostics(lc, root / "a" / "a.go", has("moved to heap: t"))
         await wait_diagnostics(lc, root / "b" / "b.go", has("moved to heap: a.t"))
-        kinds = [p.kind for reports in lc.progress_reports.values() for p in reports]
-        assert kinds[0] == "begin" and kinds[-1] == "end"
+
+        def kinds() -> list[str]:
+            return [p.kind for reports in lc.progress_reports.values() for p in reports]
+
+        async with asyncio.timeout(30):  # the end follows the last diagnostics it published
+            while "end" not in kinds():
+                await lc.wait_for_notification(lsp.PROGRESS)
+        assert kinds()[0] == "begin" and kinds()[-1] == "end"
 
 
 async def test_multi_root_workspace_keeps_each_module_context(tmp_path: Path) -> None:
