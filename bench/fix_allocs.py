@@ -14,9 +14,9 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from escape_lsp.analysis.engine import AnalysisSettings
 from escape_lsp.analysis.fixes.model import apply_edits
 from escape_lsp.analysis.session import Session
+from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Span
 from escape_lsp.gotool.toolchain import find_toolchain
 
@@ -101,7 +101,7 @@ async def one(name: str, source: str, bench: str) -> None:
         session = Session(find_toolchain(), AnalysisSettings(), publish)
         await session.open(str(path), path.read_bytes(), 1)
         await session.wait_idle()
-        (fix,) = await session.fixes(str(path), Span(0, 0, 10_000, 0))
+        (fix,) = await session.fixes(session.snapshot, str(path), Span(0, 0, 10_000, 0))
         session.close_all()
         path.write_bytes(apply_edits(path.read_bytes(), fix.edits))
         print(f"fix {name}: {before} -> {allocs(root)}   [{fix.title}]")

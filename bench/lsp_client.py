@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -20,11 +21,13 @@ class Client:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, settings: dict[str, Any]) -> Client:
+    async def start(cls, settings: dict[str, Any], repo: str | None = None) -> Client:
+        """Start the server; `repo` runs another checkout's escape_lsp (e.g. an older commit)."""
+        env = {**os.environ, "PYTHONPATH": repo} if repo else None
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "escape_lsp", "serve",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, env=env, cwd=repo,
         )  # fmt: skip
         return cls(proc, settings)
 
@@ -66,6 +69,7 @@ class Client:
         caps = {
             "workspace": {"configuration": True},
             "textDocument": {"publishDiagnostics": {"versionSupport": True}},
+            "workspaceEdit": {"documentChanges": True},
             "general": {"positionEncodings": ["utf-16"]},
         }
         await self.request(

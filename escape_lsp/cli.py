@@ -9,32 +9,18 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from escape_lsp import __version__
-from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine
-from escape_lsp.analysis.explain import describe_reason, flow_sections
-from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages, unmatched
-from escape_lsp.findings.model import DEFAULT_KINDS, Finding, Kind, Span, parse_kinds
-from escape_lsp.findings.positions import Encoding
-from escape_lsp.findings.syntax import GoSource
-from escape_lsp.gotool.toolchain import (
-    ModuleContext,
-    Toolchain,
-    ToolchainError,
-    find_toolchain,
-    module_context,
-)
+from escape_lsp.analysis.check import run_check
+from escape_lsp.analysis.settings import AnalysisSettings, with_tags
+from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
+from escape_lsp.gotool.toolchain import ToolchainError
+from escape_lsp.report.data import report_data
+from escape_lsp.report.text import report_text
+from escape_lsp.terminal import ProgressLine, serve_from_terminal
 
 EXIT_OK = 0
 EXIT_USAGE = 2
-
-
-@dataclass
-class Report:
-    findings: list[Finding]
-    blocked: list[Blocked]
-    sources: dict[str, GoSource]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,131 +51,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _groups(
-    patterns: Sequence[str], toolchain_go: str | None
-) -> tuple[Toolchain, dict[ModuleContext, list[str]]]:
-    toolchain = find_toolchain(toolchain_go)
-    cwd = os.getcwd()
-    groups: dict[ModuleContext, list[str]] = {}
-    for arg in patterns:
-        is_path = is_path_pattern(arg, cwd)
-        start = pattern_dir(arg, cwd) if is_path else cwd
-        if is_path and not os.path.isdir(start):
-            raise ToolchainError(f"{arg}: no such directory")
-        ctx = module_context(toolchain, start)
-        groups.setdefault(ctx, []).append(arg)
-    return toolchain, groups
-
-
-async def run_check(
-    patterns: Sequence[str], settings: AnalysisSettings, go: str | None = None
-) -> Report:
-    toolchain, groups = _groups(patterns, go)
-    cwd = os.getcwd()
-    report = Report([], [], {})
-    for ctx, args in groups.items():
-        engine = Engine(toolchain, ctx, settings)
-        try:
-            graph = await engine.graph()
-            names: set[str] = set()
-            for arg in args:
-                matched = select_packages(graph, arg, cwd)
-                if not matched:
-                    raise await unmatched(engine, arg)
-                names.update(matched)
-            results = await engine.analyze(names)
-            seen: set[tuple[str, Span, str]] = set()
-            for res in results.values():
-                if res.blocked:
-                    report.blocked.append(res.blocked)
-                for f in res.findings:
-                    if (f.file, f.at, f.message) not in seen:
-                        seen.add((f.file, f.at, f.message))
-                        report.findings.append(f)
-            for f in report.findings:
-                if f.file not in report.sources:
-                    src = engine.source(f.file, {})
-                    if src is not None:
-                        report.sources[f.file] = src
-        finally:
-            engine.close()
-    report.findings.sort(key=Finding.sort_key)
-    report.blocked.sort(key=lambda b: b.package)
-    return report
-
-
-def _lsp_range(sources: dict[str, GoSource], file: str, span: Span) -> dict[str, dict[str, int]]:
-    src = sources.get(file)
-
-    def pos(line: int, col: int) -> dict[str, int]:
-        char = src.lines.column(line, col, Encoding.UTF16) if src else col
-        return {"line": line, "character": char}
-
-    return {"start": pos(span.start_line, span.start_col), "end": pos(span.end_line, span.end_col)}
-
-
-def report_json(report: Report, kinds: frozenset[Kind]) -> dict[str, object]:
-    """The documented, stable `--format json` contract (see README)."""
-    findings = []
-    for f in report.findings:
-        if f.kind not in kinds:
-            continue
-        item: dict[str, object] = {
-            "file": f.file,
-            "range": _lsp_range(report.sources, f.file, f.span),
-            "kind": f.kind.value,
-            "message": f.message,
-        }
-        if f.function:
-            item["function"] = f.function
-        if f.inlined_from:
-            item["inlined_from"] = f.inlined_from
-        item["flow"] = [
-            {
-                "file": s.file,
-                "range": _lsp_range(report.sources, s.file, s.span),
-                "message": s.message,
-            }
-            for s in f.flow
-        ]
-        findings.append(item)
-    blocked = [
-        {
-            "package": b.package,
-            "errors": [str(e) for e in b.errors],
-            **({"because_of": b.because_of} if b.because_of else {}),
-        }
-        for b in report.blocked
-    ]
-    return {"findings": findings, "blocked": blocked}
-
-
-def _rel(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("../../") else rel
-
-
-def report_text(report: Report, kinds: frozenset[Kind], explain: bool) -> str:
-    lines: list[str] = []
-    for b in report.blocked:
-        lines.append(f"{b.package}: escape analysis blocked: {b.summary}")
-    for f in report.findings:
-        if f.kind not in kinds:
-            continue
-        where = f"{_rel(f.file)}:{f.span.start_line + 1}:{f.span.start_col + 1}"
-        fn = f" (in {f.function})" if f.function else ""
-        if f.inlined_from:
-            fn += f" inside inlined call to {f.inlined_from}"
-        lines.append(f"{where}: {f.kind.value}: {f.message}{fn}")
-        if explain:
-            for edge, steps in flow_sections(f):
-                lines.append(f"    flow: {edge}")
-                for i, s in steps:
-                    at = f"{_rel(s.file)}:{s.span.start_line + 1}:{s.span.start_col + 1}"
-                    lines.append(f"      {i}. {s.subject} — {describe_reason(s.reason)}  [{at}]")
-    return "\n".join(lines)
-
-
 def _check(ns: argparse.Namespace) -> int:
     try:
         kinds = parse_kinds(ns.kinds) if ns.kinds != "default" else DEFAULT_KINDS
@@ -197,17 +58,15 @@ def _check(ns: argparse.Namespace) -> int:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     settings = AnalysisSettings(
-        tests=ns.tests,
-        gcflags=tuple(shlex.split(ns.gcflags)),
-        build_flags=(f"-tags={ns.tags}",) if ns.tags else (),
+        tests=ns.tests, gcflags=tuple(shlex.split(ns.gcflags)), build_flags=with_tags((), ns.tags)
     )
     try:
-        report = asyncio.run(run_check(ns.patterns, settings, ns.go))
+        report = asyncio.run(run_check(ns.patterns, settings, ns.go, ProgressLine.for_stderr()))
     except ToolchainError as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if ns.format == "json":
-        json.dump(report_json(report, kinds), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(report_data(report, kinds), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         text = report_text(report, kinds, ns.explain)
@@ -216,8 +75,22 @@ def _check(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Options whose values start with `-` (`--gcflags -l`), which argparse would take for options.
+_DASH_VALUED = ("--gcflags",)
+
+
+def _join_dash_values(argv: Sequence[str]) -> list[str]:
+    """`--gcflags -l` -> `--gcflags=-l`, so both spellings work."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        value = next(args, None) if arg in _DASH_VALUED else None
+        out.append(f"{arg}={value}" if value is not None else arg)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(argv)
+    ns = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if ns.command == "check":
         try:
             return _check(ns)
@@ -226,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
     from escape_lsp.lsp.server import serve
 
+    if ns.tcp is None and sys.stdin.isatty():
+        return serve_from_terminal(serve)
     return serve(tcp=ns.tcp)
 
 

@@ -11,6 +11,7 @@ import pytest
 from escape_lsp.findings.model import Finding, Kind, parse_kinds
 from escape_lsp.findings.parser import build_findings
 from escape_lsp.findings.syntax import GoSource, widen_finding
+from escape_lsp.report.markdown import finding_markdown
 from tests.conformance.harness import Checked, Row, compare, read_raw
 
 DATA = Path(__file__).parent / "data" / "versions"
@@ -197,7 +198,6 @@ def test_a_constant_verdict_takes_the_variables_explanation() -> None:
 
 
 def test_hover_names_the_inlined_call() -> None:
-    from escape_lsp.lsp.hover import _markdown
-
     (err,) = _at(_findings("go1.25.5"), "&errors.errorString{...} escapes to heap", 30)
-    assert "in `Missing`, inside inlined call to `errors.New`" in _markdown(err)
+    text = finding_markdown(err, lambda file, span: file)
+    assert "in `Missing`, inside inlined call to `errors.New`" in text

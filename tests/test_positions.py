@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from escape_lsp.analysis.engine import AnalysisSettings, Engine
+from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Kind
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.gotool.toolchain import find_toolchain, module_context

@@ -11,55 +11,16 @@ import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 
-from escape_lsp.findings.model import CompileError, Finding
+from escape_lsp.analysis.results import Blocked, PackageResult
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, parse_errors
 from escape_lsp.findings.syntax import GoSource, widen_finding
 from escape_lsp.gotool.build import BuildOutput, BuildRequest, OverlayStore, run_build
+from escape_lsp.gotool.modfiles import graph_files
 from escape_lsp.gotool.packages import PackageGraph, load_graph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    """Everything that changes what the compiler says, so everything the memo key includes."""
-
-    tests: bool = False
-    gcflags: tuple[str, ...] = ()
-    build_flags: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    excluded: tuple[str, ...] = ()
-    timeout: float = 300.0
-    max_processes: int = 2
-
-
-@dataclass(frozen=True)
-class Blocked:
-    """Escape analysis of a package could not run: the compiler printed errors instead."""
-
-    package: str
-    errors: tuple[CompileError, ...]
-    #: Set when this package did not fail itself but a package it imports did.
-    because_of: str | None = None
-
-    @property
-    def summary(self) -> str:
-        first = self.errors[0] if self.errors else None
-        if self.because_of:
-            return f"{self.package} depends on {self.because_of}, which does not compile"
-        return str(first) if first else f"{self.package} does not compile"
-
-
-@dataclass(frozen=True)
-class PackageResult:
-    package: str
-    findings: tuple[Finding, ...]
-    blocked: Blocked | None
-    #: Content hash of every file the build read, so callers know which texts these match.
-    file_hashes: Mapping[str, str] = field(default_factory=dict)
-    key: str = ""
-    from_memo: bool = False
 
 
 def _sha(data: bytes) -> str:
@@ -177,9 +138,7 @@ class Engine:
         """Memo key of each package: its files, its workspace deps' keys, settings, go version."""
         keys: dict[str, str] = {}
         hashes: dict[str, dict[str, str]] = {}
-        mod_files = [os.path.join(m, n) for m in graph.modules for n in ("go.mod", "go.sum")]
-        if self.context.gowork:
-            mod_files += [self.context.gowork, self.context.gowork + ".sum"]
+        mod_files = graph_files(graph.modules, self.context.gowork)
         base = repr(
             (self.toolchain.version_text, self.settings, [self.hasher.hash(f) for f in mod_files])
         )
@@ -210,12 +169,16 @@ class Engine:
     # -- analysis -----------------------------------------------------------------------------
 
     async def analyze(
-        self, packages: Iterable[str], overlays: Mapping[str, bytes] | None = None
+        self,
+        packages: Iterable[str],
+        overlays: Mapping[str, bytes] | None = None,
+        on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         """Results for `packages` with `overlays` (path -> unsaved bytes) applied.
 
         Memo hits return at once; the rest are built in one go command. Cancelling the caller's
-        task kills that command.
+        task kills that command. `on_package` hears of each package as the compiler finishes it
+        (progress lines).
         """
         contents = dict(overlays or {})
         graph = await self.graph()
@@ -233,7 +196,7 @@ class Engine:
             else:
                 missing.append(name)
         if missing:
-            built = await self._build(graph, missing, contents, keys, hashes)
+            built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
                 results[name] = res
                 self._memo[res.key] = res
@@ -248,6 +211,7 @@ class Engine:
         contents: Mapping[str, bytes],
         keys: Mapping[str, str],
         hashes: Mapping[str, dict[str, str]],
+        on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != _sha(d)}
         overlay, path_map = self.overlays.write(changed)
@@ -263,7 +227,7 @@ class Engine:
             timeout=s.timeout,
         )
         async with self._slots:
-            out = await run_build(self.toolchain, req)
+            out = await run_build(self.toolchain, req, on_package)
         return {
             name: self._result(
                 graph, name, out, contents, path_map, keys[name], hashes.get(name, {})

@@ -6,7 +6,7 @@ decide on their own whether something escapes.
 
 from __future__ import annotations
 
-from escape_lsp.findings.model import Finding, FlowStep, Kind
+from escape_lsp.findings.model import Finding, Kind
 
 #: The escape analyser's flow reasons (cmd/compile/internal/escape), in a user's words.
 REASONS: dict[str, str] = {
@@ -100,13 +100,3 @@ def likely_fix(finding: Finding) -> str | None:
     if any(step.edge.startswith("{heap}") for step in finding.flow) and "assign" in reasons:
         return "Stored where the heap can reach it (a global or a long-lived structure)."
     return None
-
-
-def flow_sections(finding: Finding) -> list[tuple[str, list[tuple[int, FlowStep]]]]:
-    """The flow as the compiler groups it: each `flow: dst ← src` edge with its numbered steps."""
-    sections: list[tuple[str, list[tuple[int, FlowStep]]]] = []
-    for number, step in enumerate(finding.flow, 1):
-        if not sections or sections[-1][0] != step.edge:
-            sections.append((step.edge, []))
-        sections[-1][1].append((number, step))
-    return sections

@@ -1,63 +1,31 @@
-"""A live analysis session: open buffers, debounced rebuilds, cancellation, per-file views.
+"""The live editor session: events in, snapshots and "these files changed" callbacks out.
 
-This is the server's engine room, free of LSP types: the LSP edge feeds it edits and file
-events and is called back with the set of files whose results changed.
+It wires the parts that each have one job: `Workspace` (snapshots), one `BuildScheduler` per
+module context (debounce, supersede), the engines (memo, go commands) and `FixService`. It knows
+no LSP types; the edge reads snapshots and is told which files to re-publish.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from escape_lsp.analysis.engine import AnalysisSettings, Blocked, Engine, PackageResult
-from escape_lsp.analysis.fixes.candidates import candidate_fixes
+from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.errors import EXPECTED_FAILURES
 from escape_lsp.analysis.fixes.model import Fix
-from escape_lsp.analysis.fixes.verify import FixVerifier
-from escape_lsp.findings.model import HEAP_KINDS, Finding, Kind, Span
-from escape_lsp.findings.syntax import GoSource
-from escape_lsp.gotool.packages import PackageGraph
-from escape_lsp.gotool.process import GoTimeout
-from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError, module_context
+from escape_lsp.analysis.fixes.service import FixService
+from escape_lsp.analysis.results import PackageResult
+from escape_lsp.analysis.scheduler import BuildScheduler
+from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings
+from escape_lsp.analysis.snapshot import Snapshot
+from escape_lsp.analysis.status import Status, status_of
+from escape_lsp.analysis.workspace import Workspace
+from escape_lsp.findings.model import Kind, Span
+from escape_lsp.gotool.modfiles import is_graph_file
+from escape_lsp.gotool.toolchain import Toolchain
 
 log = logging.getLogger(__name__)
-
-#: Files whose change means the package graph must be listed again.
-GRAPH_FILES = ("go.mod", "go.sum", "go.work", "go.work.sum")
-
-
-@dataclass
-class Buffer:
-    """An open document: its unsaved bytes and the version the editor gave them."""
-
-    data: bytes
-    version: int
-
-
-@dataclass
-class FileView:
-    """What to show for one file right now: findings that match its current text."""
-
-    path: str
-    findings: list[Finding]
-    blocked: Blocked | None
-    source: GoSource | None
-
-
-@dataclass
-class _Root:
-    engine: Engine
-    results: dict[str, PackageResult] = field(default_factory=dict)
-    last_good: dict[str, PackageResult] = field(default_factory=dict)
-    pending: set[str] = field(default_factory=set)
-    task: asyncio.Task[None] | None = None
-    timer: asyncio.TimerHandle | None = None
-    running: set[str] = field(default_factory=set)
-
 
 Publish = Callable[[set[str]], Awaitable[None]]
 
@@ -66,314 +34,169 @@ class Session:
     """All module contexts of the editor's workspace folders, and their scheduled builds."""
 
     def __init__(self, toolchain: Toolchain, settings: AnalysisSettings, publish: Publish) -> None:
-        self.toolchain = toolchain
-        self.settings = settings
+        self.workspace = Workspace(toolchain, settings)
         self.publish = publish
-        self.debounce = 0.3
+        self.debounce = DEFAULT_DEBOUNCE_MS / 1000
         self.scope = "open"
-        self.buffers: dict[str, Buffer] = {}
-        self._roots: dict[ModuleContext, _Root] = {}
-        self._contexts: dict[str, ModuleContext | None] = {}
-        self._problems: dict[str, str] = {}
+        self.fix_service = FixService()
         self.builds_started = 0
-        self.verifier = FixVerifier()
+        self._schedulers: dict[Engine, BuildScheduler] = {}
 
-    # -- contexts -------------------------------------------------------------------------------
-
-    async def _context(self, path: str) -> ModuleContext | None:
-        directory = os.path.dirname(path)
-        if directory not in self._contexts:
-            try:
-                ctx = await asyncio.to_thread(
-                    module_context, self.toolchain, directory, dict(self.settings.env)
-                )
-            except (ToolchainError, OSError) as exc:
-                self._problems[directory] = str(exc)
-                ctx = None
-            self._contexts[directory] = ctx
-        return self._contexts[directory]
-
-    def _forget_contexts(self) -> None:
-        """Module contexts (and "not in a module" problems) are looked up again on next use."""
-        self._contexts.clear()
-        self._problems.clear()
-
-    def problem_for(self, path: str) -> str | None:
-        """Why a file cannot be analysed at all (no module), if so."""
-        return self._problems.get(os.path.dirname(path))
-
-    async def _root(self, path: str) -> _Root | None:
-        ctx = await self._context(path)
-        if ctx is None:
-            return None
-        root = self._roots.get(ctx)
-        if root is None:
-            root = self._roots[ctx] = _Root(Engine(self.toolchain, ctx, self.settings))
-        return root
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current state; a request takes it once and reads only from it."""
+        return self.workspace.snapshot
 
     def configure(self, settings: AnalysisSettings, debounce: float, scope: str) -> None:
-        changed = settings != self.settings
-        self.settings, self.debounce, self.scope = settings, debounce, scope
-        if changed:
-            self._forget_contexts()
-            for root in self._roots.values():
-                root.engine.configure(settings)
+        self.debounce, self.scope = debounce, scope
+        self.workspace.configure(settings)
 
-    # -- buffers --------------------------------------------------------------------------------
-
-    def overlays(self) -> dict[str, bytes]:
-        return {p: b.data for p, b in self.buffers.items()}
+    # -- events ---------------------------------------------------------------------------------
 
     async def open(self, path: str, data: bytes, version: int) -> None:
-        self.buffers[path] = Buffer(data, version)
+        self.workspace.set_buffer(path, data, version)
         await self.changed(path, delay=0.0)
 
     async def edit(self, path: str, data: bytes, version: int) -> None:
-        self.buffers[path] = Buffer(data, version)
+        self.workspace.set_buffer(path, data, version)
         await self.changed(path, delay=self.debounce)
 
     async def save(self, path: str) -> None:
         await self.changed(path, delay=0.0)
 
     async def close(self, path: str) -> None:
-        self.buffers.pop(path, None)
+        self.workspace.drop_buffer(path)
         await self.changed(path, delay=self.debounce)
 
     async def disk_changed(self, paths: Iterable[str]) -> None:
         """Files changed outside the editor (git checkout, generators): open buffers win."""
         for path in paths:
-            name = os.path.basename(path)
-            if name in GRAPH_FILES:  # e.g. `go mod init`, a new require, a go.work edit
-                self._forget_contexts()
+            if is_graph_file(path):  # e.g. `go mod init`, a new require, a go.work edit
+                self.workspace.forget_contexts()
                 await self.rebuild_all()
                 continue
-            if not name.endswith(".go") or path in self.buffers:
+            if not path.endswith(".go") or path in self.snapshot.buffers:
                 continue
-            root = await self._root(path)
-            if root is None:
+            engine = await self.workspace.engine_for(path)
+            if engine is None:
                 continue
-            graph = await root.engine.graph()
+            graph = await engine.graph()
             if graph.package_of(path) is None or not os.path.exists(path):
-                root.engine.invalidate_graph()
+                engine.invalidate_graph()
             await self.changed(path, delay=self.debounce)
 
     # -- scheduling -----------------------------------------------------------------------------
 
-    def _scope_packages(self, root: _Root, graph: PackageGraph) -> set[str]:
+    def _scheduler(self, engine: Engine) -> BuildScheduler:
+        sched = self._schedulers.get(engine)
+        if sched is None:
+            sched = self._schedulers[engine] = BuildScheduler(
+                lambda packages: self._run(engine, packages)
+            )
+        return sched
+
+    async def _in_scope(self, engine: Engine) -> set[str]:
+        graph = await engine.graph()
         if self.scope == "workspace":
             return set(graph.packages)
-        open_pkgs = set()
-        for path in self.buffers:
-            pkg = graph.package_of(path)
-            if pkg is not None:
-                open_pkgs.add(pkg.import_path)
-        return open_pkgs
+        return {p.import_path for path in self.snapshot.buffers if (p := graph.package_of(path))}
 
     async def changed(self, path: str, delay: float) -> None:
         """A file changed: rebuild its package and the in-scope packages that import it."""
-        root = await self._root(path)
-        if root is None:
+        self.fix_service.cancel()
+        engine = await self.workspace.engine_for(path)
+        if engine is None:
             await self.publish({path})
             return
         try:
-            graph = await root.engine.graph()
-        except ToolchainError as exc:
-            self._problems[os.path.dirname(path)] = str(exc)
+            graph = await engine.graph()
+            pkg = graph.package_of(path)
+            if pkg is None and path.endswith(".go"):  # a new file: list packages again
+                engine.invalidate_graph()
+                graph = await engine.graph()
+                pkg = graph.package_of(path)
+        except EXPECTED_FAILURES as exc:
+            self.workspace.note_problem(path, str(exc))
             await self.publish({path})
             return
-        pkg = graph.package_of(path)
-        if pkg is None and path.endswith(".go"):
-            root.engine.invalidate_graph()
-            graph = await root.engine.graph()
-            pkg = graph.package_of(path)
         if pkg is None:
             await self.publish({path})
             return
-        affected = graph.dependents([pkg.import_path], self.settings.tests)
-        await self._schedule(root, affected & self._scope_packages(root, graph), delay)
+        affected = graph.dependents([pkg.import_path], self.snapshot.settings.tests)
+        self._scheduler(engine).schedule(affected & await self._in_scope(engine), delay)
 
     async def rebuild_all(self) -> None:
         """List packages again and rebuild everything in scope (open files, or all)."""
-        for root in self._roots.values():
-            root.engine.invalidate_graph()
+        for engine in self.workspace.engines():
+            engine.invalidate_graph()
             if self.scope == "workspace":
-                await self._schedule(root, set((await root.engine.graph()).packages), 0.0)
-        for path in list(self.buffers):
+                self._scheduler(engine).schedule(set((await engine.graph()).packages), 0.0)
+        for path in list(self.snapshot.buffers):
             await self.changed(path, delay=0.0)
 
     async def analyze_workspace(self, paths: Iterable[str]) -> dict[str, PackageResult]:
         """Analyse every package of the modules holding `paths` now (the command)."""
         out: dict[str, PackageResult] = {}
         for path in paths:
-            root = await self._root(path)
-            if root is None:
+            engine = await self.workspace.engine_for(path)
+            if engine is None:
                 continue
-            graph = await root.engine.graph()
-            results = await root.engine.analyze(set(graph.packages), self.overlays())
-            self._store(root, results)
+            graph = await engine.graph()
+            results = await engine.analyze(set(graph.packages), self.snapshot.overlays)
+            self.workspace.store(engine, results)
             out.update(results)
-            await self.publish(self._files_of(root, results))
+            await self.publish(self._files_of(engine, results))
         return out
 
-    async def _schedule(self, root: _Root, packages: set[str], delay: float) -> None:
-        if not packages:
-            return
-        root.pending |= packages
-        if root.task is not None and not root.task.done():
-            # A newer state supersedes the build in flight: kill it, redo its packages too.
-            root.pending |= root.running
-            root.task.cancel()
-        if root.timer is not None:
-            root.timer.cancel()
-        loop = asyncio.get_running_loop()
-        root.timer = loop.call_later(delay, lambda: self._start(root))
-
-    def _start(self, root: _Root) -> None:
-        root.timer = None
-        if root.task is not None and not root.task.done():
-            root.pending |= root.running
-            root.task.cancel()
-        packages, root.pending = root.pending, set()
-        root.running = packages
-        root.task = asyncio.get_running_loop().create_task(self._run(root, packages))
-
-    async def _run(self, root: _Root, packages: set[str]) -> None:
-        snapshot = {p: b.version for p, b in self.buffers.items()}
-        overlays = self.overlays()
+    async def _run(self, engine: Engine, packages: frozenset[str]) -> None:
+        before = self.snapshot
         self.builds_started += 1
         try:
-            results = await root.engine.analyze(packages, overlays)
-        except asyncio.CancelledError:
-            raise
-        except (GoTimeout, ToolchainError, OSError) as exc:
+            results = await engine.analyze(packages, before.overlays)
+        except EXPECTED_FAILURES as exc:
             log.warning("analysis of %s failed: %s", ", ".join(sorted(packages)), exc)
             return
         except Exception:
             log.exception("analysis of %s crashed", ", ".join(sorted(packages)))
             return
-        stale = {
-            p for p, v in snapshot.items() if p in self.buffers and self.buffers[p].version != v
-        }
-        self._store(root, results)
-        changed = self._files_of(root, results) - stale
+        after = self.workspace.store(engine, results)
+        # Files edited since the build started get a newer build already; skip them now.
+        stale = {p for p, b in before.buffers.items() if after.version(p) != b.version}
+        changed = self._files_of(engine, results) - stale
         if changed:
             await self.publish(changed)
+            self.fix_service.prepare(after, changed)
 
-    def _store(self, root: _Root, results: dict[str, PackageResult]) -> None:
-        for name, res in results.items():
-            root.results[name] = res
-            if res.blocked is None:
-                root.last_good[name] = res
-
-    def _files_of(self, root: _Root, results: dict[str, PackageResult]) -> set[str]:
+    def _files_of(self, engine: Engine, results: Mapping[str, PackageResult]) -> set[str]:
         files: set[str] = set()
-        graph = root.engine.current_graph
-        graph_pkgs = graph.packages if graph else {}
+        graph = engine.current_graph
         for name, res in results.items():
             files.update(f.file for f in res.findings)
-            pkg = graph_pkgs.get(name)
+            pkg = graph.packages.get(name) if graph else None
             if pkg is not None:
                 files.update(pkg.all_files(tests=True))
-        files.update(p for p in self.buffers if any(p in r.file_hashes for r in results.values()))
+        buffers = self.snapshot.buffers
+        files.update(p for p in buffers if any(p in r.file_hashes for r in results.values()))
         return files
 
     async def wait_idle(self) -> None:
-        """Until no build is scheduled or running (tests, benchmarks, `analyze` commands)."""
-        while True:
-            busy = [r.task for r in self._roots.values() if r.task and not r.task.done()]
-            timers = [r for r in self._roots.values() if r.timer is not None]
-            if not busy and not timers:
-                return
-            for task in busy:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.shield(task)
-            if timers and not busy:
-                await asyncio.sleep(0.01)  # a debounce timer is about to start a build
+        """Until no build is scheduled or running and background proofs are done."""
+        for sched in list(self._schedulers.values()):
+            await sched.wait_idle()
+        await self.fix_service.wait_idle()
 
-    # -- views ----------------------------------------------------------------------------------
+    # -- reads ----------------------------------------------------------------------------------
 
-    def view(self, path: str) -> FileView:
-        """Findings for `path` from every package whose build mentioned it; blocked state."""
-        findings: dict[tuple[Span, str], Finding] = {}
-        blocked: Blocked | None = None
-        source: GoSource | None = None
-        buf = self.buffers.get(path)
-        current_text = {path: buf.data} if buf else {}
-        for root in self._roots.values():
-            current = root.engine.file_hash(path, current_text)
-            graph = root.engine.current_graph
-            owner = graph.package_of(path) if graph else None
-            for name, res in root.results.items():
-                use = res
-                if res.blocked is not None:
-                    if owner is not None and owner.import_path == name:
-                        blocked = res.blocked
-                    good = root.last_good.get(name)
-                    if good is None:
-                        continue
-                    use = good
-                for f in use.findings:
-                    if f.file != path:
-                        continue
-                    # Never show a range computed for other text than the buffer now holds.
-                    if use.file_hashes.get(path, current) != current:
-                        continue
-                    findings.setdefault((f.at, f.message), f)
-            if findings or blocked or owner is not None:
-                source = root.engine.source(path, self.overlays())
-        ordered = sorted(findings.values(), key=Finding.sort_key)
-        return FileView(path, ordered, blocked, source)
+    def status(self, kinds: frozenset[Kind]) -> Status:
+        busy = any(s.busy for s in self._schedulers.values())
+        return status_of(self.snapshot, busy, self.builds_started, kinds)
 
-    def status(self, kinds: frozenset[Kind]) -> dict[str, Any]:
-        busy = any((r.task and not r.task.done()) or r.timer for r in self._roots.values())
-        heap = blocked = 0
-        for path in self.buffers:
-            view = self.view(path)
-            heap += sum(1 for f in view.findings if f.kind in HEAP_KINDS and f.kind in kinds)
-            blocked += view.blocked is not None
-        return {
-            "state": "analysing" if busy else "idle",
-            "heapFindings": heap,
-            "blockedFiles": blocked,
-            "buildsStarted": self.builds_started,
-        }
-
-    async def fixes(self, path: str, window: Span) -> list[Fix]:
-        """Verified quick fixes for the findings of `path` that touch `window`."""
-        root = await self._root(path)
-        graph = root.engine.current_graph if root else None
-        pkg = graph.package_of(path) if graph else None
-        view = self.view(path)
-        if root is None or pkg is None or view.source is None:
-            return []
-        touching = [f for f in view.findings if f.span.overlaps(window)]
-        if not touching:
-            return []
-        overlays = self.overlays()
-        others = [
-            src
-            for f in pkg.all_files(self.settings.tests)
-            if f != path and (src := root.engine.source(f, overlays)) is not None
-        ]
-        out: list[Fix] = []
-        for finding in touching:
-            for fix in candidate_fixes(
-                finding, view.findings, view.source, pkg.import_path, others
-            ):
-                if await self.verifier.verify(root.engine, fix, overlays):
-                    out.append(fix)
-        return out
-
-    def source(self, path: str) -> GoSource | None:
-        """The file as the editor holds it (buffer, else disk), parsed."""
-        for root in self._roots.values():
-            return root.engine.source(path, self.overlays())
-        return None
+    async def fixes(self, snapshot: Snapshot, path: str, window: Span) -> list[Fix]:
+        """Proven quick fixes for the findings of `path` touching `window`, in `snapshot`."""
+        return await self.fix_service.fixes(snapshot, path, window)
 
     def close_all(self) -> None:
-        for root in self._roots.values():
-            if root.task is not None:
-                root.task.cancel()
-            if root.timer is not None:
-                root.timer.cancel()
-            root.engine.close()
+        self.fix_service.cancel()
+        for sched in self._schedulers.values():
+            sched.close()
+        self.workspace.close()

@@ -58,12 +58,17 @@ class GoSource:
             self._tree = _parser().parse(self.data)
         return self._tree
 
-    def _span(self, start: int, end: int) -> Span:
+    def byte_span(self, start: int, end: int) -> Span:
+        """The span of bytes `start`..`end` of this file."""
         sl, sc = self.lines.position(start)
         el, ec = self.lines.position(end)
         return Span(sl, sc, el, ec)
 
-    def _text(self, node: Node) -> str:
+    def node_span(self, node: Node) -> Span:
+        return self.byte_span(node.start_byte, node.end_byte)
+
+    def text(self, node: Node) -> str:
+        """The source text of `node`."""
         return self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
 
     def widen(self, span: Span, subject: str, kind: Kind | None = None) -> Span:
@@ -148,7 +153,7 @@ class GoSource:
                 start = self.data[candidate.start_byte : candidate.start_byte + 4 * len(head) + 64]
                 if not _unparen(_norm(start.decode("utf-8", "replace"))).startswith(head):
                     continue
-            text = _norm(self._text(candidate))
+            text = _norm(self.text(candidate))
             if text == wanted or _loosely(_unparen(text), parts):
                 return candidate
         return None
@@ -159,7 +164,7 @@ class GoSource:
         """Subjects that are not source text but name the construct at the point."""
         if subject == "append" and call is not None:
             fn = call.child_by_field_name("function")
-            return call if fn is not None and self._text(fn) == "append" else None
+            return call if fn is not None and self.text(fn) == "append" else None
         if subject.startswith("... argument") and call is not None:
             return leaf.parent
         if subject == "func literal" and leaf.type == "func" and leaf.parent is not None:
@@ -174,10 +179,10 @@ class GoSource:
         """The inlined call as written: `zapcore.Lock`, `l.emit`, `func literal`."""
         fn = call.child_by_field_name("function")
         if fn is None:
-            return " ".join(self._text(call).split())[:80]
+            return " ".join(self.text(call).split())[:80]
         if fn.type == "func_literal":
             return "func literal"
-        text = " ".join(self._text(fn).split())
+        text = " ".join(self.text(fn).split())
         return text if len(text) <= 80 else text[:79] + "…"
 
     def _whole_concatenation(self, node: Node, subject: str) -> Node:
@@ -185,13 +190,13 @@ class GoSource:
         if node.type != "binary_expression":
             return node
         wanted = subject.count(" + ")
-        have = self._text(node).count("+")
+        have = self.text(node).count("+")
         while have < wanted and node.parent is not None and node.parent.type == node.type:
             operator = node.parent.child_by_field_name("operator")
             if operator is None or operator.type != "+":
                 break
             node = node.parent
-            have = self._text(node).count("+")
+            have = self.text(node).count("+")
         return node
 
     def _clip(self, node: Node, offset: int, leaf: Node) -> Span:
@@ -214,8 +219,8 @@ class GoSource:
         while end > start and end > offset + 1 and self.data[end - 1 : end] in (b" ", b"\t"):
             end -= 1
         if not start <= offset < end and not start == offset == end:
-            return self._span(leaf.start_byte, max(leaf.end_byte, leaf.start_byte))
-        return self._span(start, end)
+            return self.byte_span(leaf.start_byte, max(leaf.end_byte, leaf.start_byte))
+        return self.byte_span(start, end)
 
     def declarations(self) -> list[Declaration]:
         """Top-level functions and methods, with compiler-style names (`(*S).Get`, `S.M`)."""
@@ -226,15 +231,15 @@ class GoSource:
             name_node = node.child_by_field_name("name")
             if name_node is None:
                 continue
-            name = self._text(name_node)
+            name = self.text(name_node)
             receiver = node.child_by_field_name("receiver")
             if receiver is not None:
-                name = f"{_receiver_type(self._text(receiver))}.{name}"
+                name = f"{_receiver_type(self.text(receiver))}.{name}"
             out.append(
                 Declaration(
                     name,
-                    self._span(name_node.start_byte, name_node.end_byte),
-                    self._span(node.start_byte, node.end_byte),
+                    self.byte_span(name_node.start_byte, name_node.end_byte),
+                    self.byte_span(node.start_byte, node.end_byte),
                 )
             )
         return out

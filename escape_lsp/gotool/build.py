@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from escape_lsp.gotool.process import run
@@ -136,10 +136,35 @@ def split_json(stdout: str, known: set[str]) -> tuple[dict[str, str], set[str], 
     return {k: "".join(v) for k, v in output.items()}, failed, stray
 
 
-async def run_build(toolchain: Toolchain, req: BuildRequest) -> BuildOutput:
-    """Run one batch; raises asyncio.CancelledError (process group killed) or GoTimeout."""
+def package_reporter(known: set[str], on_package: Callable[[str], None]) -> Callable[[str], None]:
+    """A `go build -json` line handler calling `on_package` once per package that reported."""
+    seen: set[str] = set()
+
+    def on_line(line: str) -> None:
+        if '"build-output"' not in line and '"build-fail"' not in line:
+            return
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            return
+        pkg = base_package(str(event.get("ImportPath") or ""), known)
+        if pkg in known and pkg not in seen:
+            seen.add(pkg)
+            on_package(pkg)
+
+    return on_line
+
+
+async def run_build(
+    toolchain: Toolchain, req: BuildRequest, on_package: Callable[[str], None] | None = None
+) -> BuildOutput:
+    """Run one batch; raises asyncio.CancelledError (process group killed) or GoTimeout.
+
+    `on_package` hears of each named package as soon as the compiler has reported on it.
+    """
     started = time.monotonic()
-    proc = await run(build_argv(toolchain, req), req.cwd, dict(req.env), req.timeout)
+    on_line = package_reporter(set(req.packages), on_package) if on_package else None
+    proc = await run(build_argv(toolchain, req), req.cwd, dict(req.env), req.timeout, on_line)
     output, failed, stray = split_json(proc.stdout, set(req.packages))
     stderr = "\n".join([*stray, proc.stderr.strip()]).strip()
     return BuildOutput(proc.returncode, output, failed, stderr, time.monotonic() - started)

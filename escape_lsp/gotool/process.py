@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: Every live go process group, so a server that is told to exit can kill them all.
@@ -35,10 +36,41 @@ def kill_all() -> None:
     _LIVE.clear()
 
 
+async def _communicate(
+    proc: asyncio.subprocess.Process, on_line: Callable[[str], None]
+) -> tuple[bytes, bytes]:
+    """`proc.communicate()`, also handing each complete stdout line to `on_line` as it comes."""
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout = proc.stdout
+
+    async def read_stdout() -> bytes:
+        data = bytearray()
+        done = 0  # data[:done] has been split into lines
+        while chunk := await stdout.read(1 << 16):
+            data += chunk
+            end = data.rfind(b"\n")
+            if end >= done:
+                for line in bytes(data[done:end]).split(b"\n"):
+                    on_line(line.decode("utf-8", "replace"))
+                done = end + 1
+        return bytes(data)
+
+    out, err = await asyncio.gather(read_stdout(), proc.stderr.read())
+    await proc.wait()
+    return out, err
+
+
 async def run(
-    argv: list[str], cwd: str, env: dict[str, str] | None = None, timeout: float | None = None
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+    on_line: Callable[[str], None] | None = None,
 ) -> ProcessResult:
-    """Run `argv`; cancelling the awaiting task kills the command's whole process group."""
+    """Run `argv`; cancelling the awaiting task kills the command's whole process group.
+
+    `on_line`, when given, sees each stdout line while the command runs (progress reports).
+    """
     proc = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
@@ -50,7 +82,8 @@ async def run(
     )
     _LIVE.add(proc.pid)
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        talk = proc.communicate() if on_line is None else _communicate(proc, on_line)
+        out, err = await asyncio.wait_for(talk, timeout)
     except TimeoutError:
         _kill_group(proc.pid)
         await proc.wait()

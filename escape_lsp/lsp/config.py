@@ -12,7 +12,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from escape_lsp.analysis.engine import AnalysisSettings
+from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings, with_tags
 from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, Kind, parse_kinds
 
 SECTION = "escapeLsp"
@@ -38,7 +38,7 @@ class ServerSettings:
     severities: dict[Kind, lsp.DiagnosticSeverity] = field(default_factory=dict)
     inlay_hints: frozenset[Kind] = HEAP_KINDS
     code_lens: bool = True
-    debounce_ms: int = 300
+    debounce_ms: int = DEFAULT_DEBOUNCE_MS
     include_tests: bool = False
     build_flags: tuple[str, ...] = ()
     build_tags: str = ""
@@ -53,11 +53,10 @@ class ServerSettings:
         )
 
     def analysis(self) -> AnalysisSettings:
-        flags = self.build_flags + ((f"-tags={self.build_tags}",) if self.build_tags else ())
         return AnalysisSettings(
             tests=self.include_tests,
             gcflags=self.gcflags,
-            build_flags=flags,
+            build_flags=with_tags(self.build_flags, self.build_tags),
             env=self.env,
             excluded=self.exclude,
         )
@@ -117,7 +116,7 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
         severities=severities,
         inlay_hints=_kinds(data.get("inlayHints"), HEAP_KINDS, problems),
         code_lens=bool(data.get("codeLens", True)),
-        debounce_ms=max(0, int(data.get("debounceMs", 300))),
+        debounce_ms=max(0, int(data.get("debounceMs", DEFAULT_DEBOUNCE_MS))),
         include_tests=bool(data.get("includeTests", False)),
         build_flags=_words(data.get("buildFlags")),
         build_tags=str(data.get("buildTags", "")),

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from lsprotocol import types as lsp
 
-from escape_lsp.analysis.engine import Blocked
-from escape_lsp.analysis.session import FileView
+from escape_lsp.analysis.results import Blocked
+from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.findings.syntax import GoSource
@@ -77,11 +77,11 @@ def problem_diagnostic(problem: str, source: GoSource | None, encoding: Encoding
 
 
 def diagnostics_for(
-    view: FileView, problem: str | None, lines: Lines, encoding: Encoding, settings: ServerSettings
+    view: FileView, lines: Lines, encoding: Encoding, settings: ServerSettings
 ) -> list[lsp.Diagnostic]:
     out: list[lsp.Diagnostic] = []
-    if problem:
-        out.append(problem_diagnostic(problem, view.source, encoding))
+    if view.problem:
+        out.append(problem_diagnostic(view.problem, view.source, encoding))
     if view.blocked is not None:
         out.append(blocked_diagnostic(view.path, view.blocked, view.source, encoding))
     out.extend(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as lsp
 
-from escape_lsp.analysis.session import FileView
+from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.lsp.config import ServerSettings

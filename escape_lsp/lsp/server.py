@@ -1,239 +1,47 @@
-"""The pygls server: wiring of LSP messages to the analysis session. Handlers stay thin."""
+"""LSP wiring: each handler takes the snapshot once, calls its feature module, converts.
+
+Feature handlers are wrapped by `isolated`, so one failing feature answers empty and logs once
+while the others go on answering.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import signal
-import sys
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from lsprotocol import types as lsp
-from pygls.lsp.server import LanguageServer
 
-from escape_lsp import __version__
-from escape_lsp.analysis.session import FileView, Session
-from escape_lsp.findings.model import parse_kinds
-from escape_lsp.findings.positions import Encoding, LineIndex
-from escape_lsp.gotool import process
-from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain
-from escape_lsp.lsp import code_actions, code_lens, diagnostics, hover, inlay_hints, watching
-from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
-from escape_lsp.lsp.convert import encoding_of, path_to_uri, to_span, uri_to_path
-
-log = logging.getLogger("escape_lsp")
-
-CMD_REBUILD = "escapeLsp.rebuild"
-CMD_SHOW_KIND = "escapeLsp.showKind"
-CMD_HIDE_KIND = "escapeLsp.hideKind"
-CMD_ANALYZE_WORKSPACE = "escapeLsp.analyzeWorkspace"
-CMD_STATUS = "escapeLsp.status"
-
-
-class EscapeServer(LanguageServer):
-    def __init__(self) -> None:
-        super().__init__("escape-lsp", __version__)
-        self.settings = ServerSettings()
-        self.session: Session | None = None
-        self.pull = False
-        self.watcher: watching.DiskWatcher | None = None
-        self.toolchain_error: str | None = None
-        #: Set once `initialized` has found go and made the session (or failed to).
-        self.ready = asyncio.Event()
-
-    # -- state helpers used by the handlers -----------------------------------------------------
-
-    @property
-    def encoding(self) -> Encoding:
-        return encoding_of(self.workspace.position_encoding)
-
-    def caps(self) -> lsp.ClientCapabilities:
-        return self.client_capabilities
-
-    def apply_settings(self, raw: Any) -> None:
-        settings, problems = parse_settings(raw)
-        self.settings = settings
-        for problem in problems:
-            self.window_log_message(
-                lsp.LogMessageParams(lsp.MessageType.Warning, f"escape-lsp settings: {problem}")
-            )
-        if self.session is not None:
-            self.session.configure(settings.analysis(), settings.debounce_ms / 1000, settings.scope)
-
-    def lines(self, path: str) -> LineIndex | None:
-        src = self.session.source(path) if self.session else None
-        return src.lines if src else None
-
-    def lines_cache(self) -> Callable[[str], LineIndex | None]:
-        """`lines`, remembered for one request: a file is read and hashed once, not per range."""
-        cache: dict[str, LineIndex | None] = {}
-
-        def lookup(path: str) -> LineIndex | None:
-            if path not in cache:
-                cache[path] = self.lines(path)
-            return cache[path]
-
-        return lookup
-
-    def version_of(self, path: str) -> int | None:
-        buf = self.session.buffers.get(path) if self.session else None
-        return buf.version if buf else None
-
-    def view(self, uri: str) -> FileView | None:
-        path = uri_to_path(uri)
-        if self.session is None or path is None:
-            return None
-        return self.session.view(path)
-
-    def diagnostics_for(self, path: str) -> list[lsp.Diagnostic]:
-        if self.session is None:
-            return []
-        view = self.session.view(path)
-        problem = self.session.problem_for(path)
-        lines = self.lines_cache()
-        return diagnostics.diagnostics_for(view, problem, lines, self.encoding, self.settings)
-
-    async def publish(self, paths: set[str]) -> None:
-        """Results changed for `paths`: push diagnostics, or ask a pull client to re-pull."""
-        if self.session is None:
-            return
-        shown = [
-            p
-            for p in sorted(paths)
-            if p in self.session.buffers or self.settings.scope == "workspace"
-        ]
-        if self.pull:
-            if shown:
-                self.workspace_diagnostic_refresh(None)
-        else:
-            for path in shown:
-                buf = self.session.buffers.get(path)
-                self.text_document_publish_diagnostics(
-                    lsp.PublishDiagnosticsParams(
-                        path_to_uri(path), self.diagnostics_for(path), buf.version if buf else None
-                    )
-                )
-        ws = self.caps().workspace
-        if shown and ws and ws.inlay_hint and ws.inlay_hint.refresh_support:
-            self.workspace_inlay_hint_refresh(None)
-        if shown and ws and ws.code_lens and ws.code_lens.refresh_support:
-            self.workspace_code_lens_refresh(None)
-
-    def clear(self, uri: str) -> None:
-        if not self.pull:
-            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
-
-    async def doc_bytes(self, uri: str) -> tuple[str, bytes, int] | None:
-        await self.ready.wait()
-        path = uri_to_path(uri)
-        if path is None or self.session is None:
-            return None
-        doc = self.workspace.get_text_document(uri)
-        return path, doc.source.encode("utf-8", "surrogateescape"), doc.version or 0
-
+from escape_lsp.analysis.views import file_view
+from escape_lsp.lsp import (
+    code_actions,
+    code_lens,
+    commands,
+    hover,
+    inlay_hints,
+    lifecycle,
+    publishing,
+    watching,
+)
+from escape_lsp.lsp.convert import to_span, uri_to_path
+from escape_lsp.lsp.isolation import isolated
+from escape_lsp.lsp.state import EscapeServer
 
 server = EscapeServer()
-
-_LOG_TYPES = {
-    logging.ERROR: lsp.MessageType.Error,
-    logging.WARNING: lsp.MessageType.Warning,
-    logging.INFO: lsp.MessageType.Info,
-}
-
-
-class ClientLogHandler(logging.Handler):
-    """escape-lsp's log records also go to the client (window/logMessage), from any thread."""
-
-    def __init__(self, ls: EscapeServer, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(logging.INFO)
-        self.ls, self.loop = ls, loop
-
-    def emit(self, record: logging.LogRecord) -> None:
-        level = max((lvl for lvl in _LOG_TYPES if lvl <= record.levelno), default=logging.INFO)
-        params = lsp.LogMessageParams(_LOG_TYPES[level], f"escape-lsp: {self.format(record)}")
-        self.loop.call_soon_threadsafe(self.ls.window_log_message, params)
-
-
-def _client_pulls(caps: lsp.ClientCapabilities) -> bool:
-    td, ws = caps.text_document, caps.workspace
-    pulls = bool(td and td.diagnostic)
-    refreshes = bool(ws and ws.diagnostics and ws.diagnostics.refresh_support)
-    return pulls and refreshes
 
 
 @server.feature(lsp.INITIALIZE)
 def on_initialize(ls: EscapeServer, params: lsp.InitializeParams) -> None:
-    ls.pull = _client_pulls(params.capabilities)
+    ls.pull = lifecycle.client_pulls(params.capabilities)
     ls.apply_settings(params.initialization_options or {})
 
 
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> None:
     try:
-        await _start(ls)
+        await lifecycle.start(ls)
     finally:
         ls.ready.set()
     if ls.session is not None and ls.settings.scope == "workspace":
-        await _analyze_workspace(ls)
-
-
-async def _start(ls: EscapeServer) -> None:
-    log.addHandler(ClientLogHandler(ls, asyncio.get_running_loop()))
-    try:
-        toolchain = await asyncio.to_thread(
-            find_toolchain, ls.settings.go, dict(ls.settings.env) or None
-        )
-    except ToolchainError as exc:
-        ls.toolchain_error = str(exc)
-        ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
-        return
-    ls.session = Session(toolchain, ls.settings.analysis(), ls.publish)
-    await _pull_configuration(ls)
-    ls.session.configure(ls.settings.analysis(), ls.settings.debounce_ms / 1000, ls.settings.scope)
-    roots = [p for f in ls.workspace.folders.values() if (p := uri_to_path(f.uri))]
-    if not (watching.client_can_watch(ls.caps()) and await _register_watchers(ls)):
-        ls.watcher = watching.DiskWatcher(asyncio.get_running_loop(), _on_disk_paths)
-        warning = ls.watcher.start(roots)
-        if warning:
-            ls.window_log_message(lsp.LogMessageParams(lsp.MessageType.Warning, warning))
-    log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
-
-
-async def _register_watchers(ls: EscapeServer) -> bool:
-    try:
-        await ls.client_register_capability_async(watching.registration())
-    except Exception as exc:  # the client said it could, then refused: watch ourselves
-        log.warning("client refused file watching (%s); using watchdog", exc)
-        return False
-    return True
-
-
-async def _pull_configuration(ls: EscapeServer) -> None:
-    ws = ls.caps().workspace
-    if not (ws and ws.configuration):
-        return
-    try:
-        (raw,) = await ls.workspace_configuration_async(
-            lsp.ConfigurationParams([lsp.ConfigurationItem(section=SECTION)])
-        )
-    except Exception as exc:  # a client that fails the request keeps the defaults
-        log.warning("workspace/configuration failed: %s", exc)
-        return
-    if raw:
-        ls.apply_settings(raw)
-
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def _on_disk_paths(paths: list[str]) -> None:
-    if server.session is not None:
-        task = asyncio.ensure_future(server.session.disk_changed(paths))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        await commands.analyze_workspace(ls)
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -247,12 +55,12 @@ async def on_watched(ls: EscapeServer, params: lsp.DidChangeWatchedFilesParams) 
 async def on_configuration(ls: EscapeServer, params: lsp.DidChangeConfigurationParams) -> None:
     ws = ls.caps().workspace
     if ws and ws.configuration:
-        await _pull_configuration(ls)
+        await lifecycle.pull_configuration(ls)
     elif params.settings:
         ls.apply_settings(params.settings)
     if ls.session is not None:
         await ls.session.rebuild_all()
-        await ls.publish(set(ls.session.buffers))
+        await publishing.publish(ls, set(ls.session.snapshot.buffers))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
@@ -270,17 +78,15 @@ async def on_change(ls: EscapeServer, params: lsp.DidChangeTextDocumentParams) -
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 async def on_save(ls: EscapeServer, params: lsp.DidSaveTextDocumentParams) -> None:
     await ls.ready.wait()
-    path = uri_to_path(params.text_document.uri)
-    if ls.session is not None and path:
+    if ls.session is not None and (path := uri_to_path(params.text_document.uri)):
         await ls.session.save(path)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 async def on_close(ls: EscapeServer, params: lsp.DidCloseTextDocumentParams) -> None:
     await ls.ready.wait()
-    path = uri_to_path(params.text_document.uri)
-    ls.clear(params.text_document.uri)
-    if ls.session is not None and path:
+    publishing.clear(ls, params.text_document.uri)
+    if ls.session is not None and (path := uri_to_path(params.text_document.uri)):
         await ls.session.close(path)
 
 
@@ -290,17 +96,22 @@ async def on_close(ls: EscapeServer, params: lsp.DidCloseTextDocumentParams) -> 
         identifier="escape-lsp", inter_file_dependencies=True, workspace_diagnostics=False
     ),
 )
+@isolated("diagnostics", lambda: lsp.RelatedFullDocumentDiagnosticReport(items=[]))
 def on_pull_diagnostics(
     ls: EscapeServer, params: lsp.DocumentDiagnosticParams
 ) -> lsp.DocumentDiagnosticReport:
-    path = uri_to_path(params.text_document.uri)
-    items = ls.diagnostics_for(path) if ls.pull and path else []
+    snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
+    if not (ls.pull and snapshot and path):  # push clients get everything pushed
+        return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+    items = publishing.diagnostics_for(ls, snapshot, path)
     return lsp.RelatedFullDocumentDiagnosticReport(items=items)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
+@isolated("inlay hints", list)
 def on_inlay_hint(ls: EscapeServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
-    view = ls.view(params.text_document.uri)
+    snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
+    view = file_view(snapshot, path) if snapshot and path else None
     if view is None or view.source is None:
         return []
     window = to_span(view.source.lines, params.range, ls.encoding)
@@ -308,8 +119,10 @@ def on_inlay_hint(ls: EscapeServer, params: lsp.InlayHintParams) -> list[lsp.Inl
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+@isolated("hover", lambda: None)
 def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    view = ls.view(params.text_document.uri)
+    snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
+    view = file_view(snapshot, path) if snapshot and path else None
     if view is None or view.source is None:
         return None
     point = to_span(view.source.lines, lsp.Range(params.position, params.position), ls.encoding)
@@ -317,8 +130,10 @@ def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
+@isolated("code lens", list)
 def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
-    view = ls.view(params.text_document.uri)
+    snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
+    view = file_view(snapshot, path) if snapshot and path else None
     return code_lens.code_lenses(view, ls.encoding, ls.settings) if view else []
 
 
@@ -326,63 +141,43 @@ def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeL
     lsp.TEXT_DOCUMENT_CODE_ACTION,
     lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
 )
+@isolated("code actions", list)
 async def on_code_action(ls: EscapeServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    path = uri_to_path(params.text_document.uri)
-    src = ls.session.source(path) if ls.session and path else None
-    if ls.session is None or path is None or src is None:
+    snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
+    if ls.session is None or snapshot is None or path is None:
         return []
-    window = to_span(src.lines, params.range, ls.encoding)
-    fixes = await ls.session.fixes(path, window)
     ws = ls.caps().workspace
     versioned = bool(ws and ws.workspace_edit and ws.workspace_edit.document_changes)
-    lines = ls.lines_cache()
-    return [
-        code_actions.code_action(
-            fix, list(params.context.diagnostics), lines, ls.version_of, ls.encoding, versioned
-        )
-        for fix in fixes
-    ]
-
-
-@server.command(CMD_REBUILD)
-async def cmd_rebuild(ls: EscapeServer, *args: Any) -> None:
-    if ls.session is not None:
-        await ls.session.rebuild_all()
-
-
-async def _toggle(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
-    """Show or hide kinds at once: findings of every kind are kept, so nothing is rebuilt."""
-    kinds = parse_kinds([str(n) for n in names])
-    current = ls.settings.kinds
-    ls.settings = replace(
-        ls.settings, kinds=frozenset(current | kinds if show else current - kinds)
+    lines = publishing.lines_of(snapshot)
+    return await code_actions.code_actions(
+        ls.session, snapshot, path, params, lines, ls.encoding, versioned
     )
-    if ls.session is not None:
-        await ls.publish(set(ls.session.buffers))
-    return {"kinds": sorted(k.value for k in ls.settings.kinds)}
 
 
-@server.command(CMD_SHOW_KIND)
+@server.command(commands.REBUILD)
+async def cmd_rebuild(ls: EscapeServer, *args: Any) -> None:
+    await commands.rebuild(ls)
+
+
+@server.command(commands.SHOW_KIND)
 async def cmd_show_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
-    return await _toggle(ls, names, show=True)
+    return await commands.toggle_kinds(ls, names, show=True)
 
 
-@server.command(CMD_HIDE_KIND)
+@server.command(commands.HIDE_KIND)
 async def cmd_hide_kind(ls: EscapeServer, *names: Any) -> dict[str, list[str]]:
-    return await _toggle(ls, names, show=False)
+    return await commands.toggle_kinds(ls, names, show=False)
 
 
-@server.command(CMD_ANALYZE_WORKSPACE)
+@server.command(commands.ANALYZE_WORKSPACE)
 async def cmd_analyze_workspace(ls: EscapeServer, *args: Any) -> dict[str, int]:
-    return await _analyze_workspace(ls)
+    return await commands.analyze_workspace(ls)
 
 
-@server.command(CMD_STATUS)
-async def cmd_status(ls: EscapeServer, *args: Any) -> dict[str, Any]:
+@server.command(commands.STATUS)
+def cmd_status(ls: EscapeServer, *args: Any) -> dict[str, Any]:
     """For status bars: analysing/idle, heap findings in open files, blocked packages."""
-    if ls.session is None:
-        return {"state": "unavailable", "reason": ls.toolchain_error or "starting"}
-    return ls.session.status(ls.settings.kinds)
+    return commands.status(ls)
 
 
 @server.command(code_lens.SHOW_FINDINGS)
@@ -391,44 +186,5 @@ def cmd_show_findings(ls: EscapeServer, *args: Any) -> Any:
     return args[2] if len(args) > 2 else []
 
 
-async def _analyze_workspace(ls: EscapeServer) -> dict[str, int]:
-    if ls.session is None:
-        return {"packages": 0, "findings": 0}
-    roots = [p for f in ls.workspace.folders.values() if (p := uri_to_path(f.uri))]
-    token = "escape-lsp/analyze-workspace"
-    window = ls.caps().window
-    progress = bool(window and window.work_done_progress)
-    if progress:
-        await ls.work_done_progress.create_async(token)
-        ls.work_done_progress.begin(
-            token, lsp.WorkDoneProgressBegin("Escape analysis", message="building")
-        )
-    try:
-        results = await ls.session.analyze_workspace([f"{r}/go.mod" for r in roots])
-    finally:
-        if progress:
-            ls.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="done"))
-    return {"packages": len(results), "findings": sum(len(r.findings) for r in results.values())}
-
-
 def serve(tcp: str | None = None) -> int:
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="escape-lsp: %(levelname)s %(message)s"
-    )
-    logging.getLogger("pygls").setLevel(logging.WARNING)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        if tcp:
-            host, _, port = tcp.rpartition(":")
-            server.start_tcp(host or "127.0.0.1", int(port))
-        else:
-            server.start_io()
-    finally:
-        if server.watcher is not None:
-            server.watcher.stop()
-        if server.session is not None:
-            server.session.close_all()
-        process.kill_all()
-        with contextlib.suppress(Exception):
-            logging.shutdown()
-    return 0
+    return lifecycle.serve(server, tcp)

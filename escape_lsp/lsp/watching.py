@@ -10,10 +10,14 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
+from escape_lsp.gotool.modfiles import GRAPH_FILES
+
 log = logging.getLogger(__name__)
 
 IGNORED_DIRS = frozenset({".git", "vendor", "node_modules", ".hg", ".svn"})
-WATCHED_GLOBS = ("**/*.go", "**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum")
+WATCHED_GLOBS = ("**/*.go", *(f"**/{name}" for name in GRAPH_FILES))
+
+OnPaths = Callable[[list[str]], Any]
 
 
 def client_can_watch(caps: lsp.ClientCapabilities) -> bool:
@@ -41,7 +45,7 @@ def is_relevant(path: str) -> bool:
     if any(p in IGNORED_DIRS for p in parts[:-1]):
         return False
     name = parts[-1]
-    return name.endswith(".go") or name in ("go.mod", "go.sum", "go.work", "go.work.sum")
+    return name.endswith(".go") or name in GRAPH_FILES
 
 
 class DiskWatcher:
@@ -51,9 +55,7 @@ class DiskWatcher:
     no watching with a logged hint, never a crash.
     """
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, on_paths: Callable[[list[str]], Any]
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_paths: OnPaths) -> None:
         self._loop = loop
         self._on_paths = on_paths
         self._observer: Any = None

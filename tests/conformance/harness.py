@@ -5,7 +5,7 @@ non-indented `file:line:col: text` line about a file of the module is a verdict 
 explanation header (`… escapes to heap[ in F]:`, `parameter p leaks to D[ for F] with derefs=N:`),
 whose indented `from … at …` lines are the flow the compiler printed for one verdict.
 
-The checked side is the JSON contract (`report_json`), produced in-process by the same code the
+The checked side is the JSON contract (`report_data`), produced in-process by the same code the
 CLI runs, with ranges converted back to byte columns.
 """
 
@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from escape_lsp.analysis.engine import AnalysisSettings
-from escape_lsp.cli import report_json, run_check
+from escape_lsp.analysis.check import run_check
+from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import ALL_KINDS
 from escape_lsp.findings.positions import Encoding, LineIndex
+from escape_lsp.report.data import report_data
 
 COLUMNS = (
     "verdicts",
@@ -378,7 +379,7 @@ def checked(go: str, target: Target) -> tuple[list[Checked], list[str]]:
     dirs = sorted({str(target.dir(p)) for p in target.packages})
     settings = AnalysisSettings(gcflags=target.gcflags)
     report = asyncio.run(run_check(dirs, settings, go))
-    data = report_json(report, ALL_KINDS)
+    data = report_data(report, ALL_KINDS)
     indexes: dict[str, LineIndex | None] = {}
 
     def to_bytes(file: str, pos: dict[str, int]) -> tuple[int, int]:

@@ -9,7 +9,8 @@ import {
   Location as LspLocation,
   ServerOptions,
 } from "vscode-languageclient/node";
-import { INSTALL_HINT, resolveServer, whichOnPath } from "./resolve";
+import * as path from "path";
+import { Bundle, PYTHON_VERSION_PROBE, resolveServer, whichOnPath } from "./resolve";
 import { KIND_CHOICES, serverSettings, Status, statusText } from "./settings";
 
 let client: LanguageClient | undefined;
@@ -32,22 +33,39 @@ function canImport(python: string): boolean {
   return cp.spawnSync(python, ["-c", "import escape_lsp"], { timeout: 10000 }).status === 0;
 }
 
+function pythonVersion(python: string): string | undefined {
+  const probe = cp.spawnSync(python, ["-I", "-S", "-c", PYTHON_VERSION_PROBE], { timeout: 10000, encoding: "utf8" });
+  return probe.status === 0 ? probe.stdout.trim() : undefined;
+}
+
+/** The server bundled into a packaged extension; undefined in a development build. */
+function bundledServer(extensionPath: string): Bundle | undefined {
+  try {
+    const manifest = JSON.parse(fs.readFileSync(path.join(extensionPath, "bundled", "libs", "bundle.json"), "utf8"));
+    return { launcher: path.join(extensionPath, "bundled", "tool", "serve.py"), pythons: manifest.pythons };
+  } catch {
+    return undefined;
+  }
+}
+
 async function start(context: vscode.ExtensionContext): Promise<void> {
   const config = vscode.workspace.getConfiguration("escapeLsp");
   const resolved = resolveServer({
     configuredCommand: config.get<string[]>("server.command") ?? [],
     configuredPython: config.get<string>("server.pythonPath") ?? "",
     activeInterpreter: await activeInterpreter(),
+    bundle: bundledServer(context.extensionPath),
     which: (name) => whichOnPath(name, process.env.PATH, (p) => fs.existsSync(p)),
+    pythonVersion,
     canImport,
   });
   if ("error" in resolved) {
     output.appendLine(resolved.error);
-    const choice = await vscode.window.showErrorMessage(INSTALL_HINT, "How to install", "Open settings");
-    if (choice === "How to install") {
-      void vscode.env.openExternal(vscode.Uri.parse("https://pypi.org/project/escape-lsp/"));
-    } else if (choice === "Open settings") {
+    const choice = await vscode.window.showErrorMessage(resolved.error, "Open settings", "Show output");
+    if (choice === "Open settings") {
       void vscode.commands.executeCommand("workbench.action.openSettings", "escapeLsp.server");
+    } else if (choice === "Show output") {
+      output.show();
     }
     return;
   }

@@ -5,17 +5,43 @@ import { test } from "node:test";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const { resolveServer, INSTALL_HINT } = require("../out/resolve.js");
+const { resolveServer, NO_BUNDLE_HINT } = require("../out/resolve.js");
 const { SERVER_SETTINGS, serverSettings, statusText } = require("../out/settings.js");
 
-const none = { configuredCommand: [], configuredPython: "", which: () => undefined, canImport: () => false };
+const none = { configuredCommand: [], configuredPython: "", which: () => undefined, pythonVersion: () => undefined, canImport: () => false };
+const bundle = { launcher: "/ext/bundled/tool/serve.py", pythons: ["3.11", "3.12", "3.13"] };
+const bundled = ["-I", "-S", "/ext/bundled/tool/serve.py", "serve"];
 
 test("a configured command wins", () => {
   const got = resolveServer({ ...none, configuredCommand: ["/opt/escape-lsp", "serve"], configuredPython: "/usr/bin/python3" });
   assert.deepEqual(got, { command: "/opt/escape-lsp", args: ["serve"], source: "setting: escapeLsp.server.command" });
 });
 
-test("then a configured interpreter, run as a module", () => {
+test("a configured command wins over the bundled server", () => {
+  const got = resolveServer({ ...none, bundle, configuredCommand: ["/venv/bin/escape-lsp", "serve"], pythonVersion: () => "cpython 3.12" });
+  assert.equal(got.source, "setting: escapeLsp.server.command");
+});
+
+test("the bundled server runs on the first supported CPython: setting, Python extension, PATH", () => {
+  const versions = { "/usr/bin/python3": "cpython 3.10", "/opt/py313/python": "cpython 3.13", "/usr/bin/python3.12": "cpython 3.12", "/pypy/python": "pypy 3.11" };
+  const which = (n) => ({ python3: "/usr/bin/python3", "python3.12": "/usr/bin/python3.12" })[n];
+  const inputs = { ...none, bundle, which, pythonVersion: (p) => versions[p] };
+  assert.deepEqual(resolveServer(inputs), { command: "/usr/bin/python3.12", args: bundled, source: "bundled server" });
+  assert.deepEqual(resolveServer({ ...inputs, activeInterpreter: "/opt/py313/python" }), { command: "/opt/py313/python", args: bundled, source: "bundled server" });
+  assert.deepEqual(resolveServer({ ...inputs, activeInterpreter: "/pypy/python" }).command, "/usr/bin/python3.12");
+  assert.deepEqual(resolveServer({ ...inputs, configuredPython: "/opt/py313/python" }), { command: "/opt/py313/python", args: bundled, source: "setting: escapeLsp.server.pythonPath" });
+});
+
+test("no supported Python for the bundle: the error says what was found and what to do", () => {
+  const got = resolveServer({ ...none, bundle, which: (n) => (n === "python3" ? "/usr/bin/python3" : undefined), pythonVersion: () => "cpython 3.10" });
+  assert.match(got.error, /needs CPython 3\.11, 3\.12, 3\.13/);
+  assert.match(got.error, /found only: \/usr\/bin\/python3 \(cpython 3\.10\)/);
+  assert.match(got.error, /escapeLsp\.server\.pythonPath/);
+  const configured = resolveServer({ ...none, bundle, configuredPython: "/nope", which: () => "/usr/bin/python3", pythonVersion: () => undefined });
+  assert.match(configured.error, /\/nope \(does not run\)/, "a configured interpreter is not silently replaced");
+});
+
+test("without a bundle: then a configured interpreter, run as a module", () => {
   const got = resolveServer({ ...none, configuredPython: "/venv/bin/python", activeInterpreter: "/other/python", canImport: () => true });
   assert.deepEqual(got, { command: "/venv/bin/python", args: ["-m", "escape_lsp", "serve"], source: "setting: escapeLsp.server.pythonPath" });
 });
@@ -29,9 +55,11 @@ test("then the Python extension's interpreter, only if it has escape_lsp", () =>
   assert.deepEqual(resolveServer(without), { command: "/usr/local/bin/escape-lsp", args: ["serve"], source: "PATH" });
 });
 
-test("nothing found: a clear error with install instructions", () => {
-  assert.deepEqual(resolveServer(none), { error: INSTALL_HINT });
-  assert.match(INSTALL_HINT, /pip install/);
+test("nothing found without a bundle: a clear error with a command that works", () => {
+  assert.deepEqual(resolveServer(none), { error: NO_BUNDLE_HINT });
+  assert.match(NO_BUNDLE_HINT, /npm run package/);
+  assert.match(NO_BUNDLE_HINT, /python3 -m venv \.venv && \.venv\/bin\/pip install -e \./);
+  assert.doesNotMatch(NO_BUNDLE_HINT, /pip install escape[-]lsp/, "not on PyPI");
 });
 
 test("contributes.configuration maps one-to-one onto the server's settings", () => {

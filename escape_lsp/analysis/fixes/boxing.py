@@ -7,14 +7,15 @@ Types are not known here: the compiler check in verify.py rejects what does not 
 
 from __future__ import annotations
 
+from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.imports import add_import, drop_import_if_unused
 from escape_lsp.analysis.fixes.model import FileEdit, Fix
 from escape_lsp.analysis.fixes.syntax_util import enclosing, node_at, span_of, text
-from escape_lsp.findings.model import Finding, Kind
-from escape_lsp.findings.syntax import GoSource
+from escape_lsp.findings.model import Kind
 
 
-def boxing_fix(finding: Finding, src: GoSource) -> Fix | None:
+def boxing_fix(ctx: FixContext) -> Fix | None:
+    finding, src = ctx.finding, ctx.source
     if finding.kind is not Kind.ESCAPES_TO_HEAP:
         return None
     if not any(s.subject.startswith(("fmt.Sprintf(", "fmt.Sprint(")) for s in finding.flow):

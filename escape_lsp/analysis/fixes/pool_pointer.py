@@ -12,13 +12,20 @@ import re
 
 from tree_sitter import Node
 
+from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.model import FileEdit, Fix
-from escape_lsp.analysis.fixes.syntax_util import enclosing, indentation, span_of, text, walk
-from escape_lsp.findings.model import Finding, Kind
+from escape_lsp.analysis.fixes.syntax_util import (
+    FUNCTIONS,
+    enclosing,
+    indentation,
+    span_of,
+    text,
+    walk,
+)
+from escape_lsp.findings.model import Kind
 from escape_lsp.findings.syntax import GoSource
 
 _PUT = re.compile(r"^\(\*sync\.Pool\)\.Put\((?P<pool>[\w.]+), (?P<arg>\w+)\)$")
-FUNCS = ("function_declaration", "method_declaration", "func_literal")
 
 
 def _pool_decl(src: GoSource, name: str) -> tuple[Node, Node] | None:
@@ -50,7 +57,8 @@ def _uses(src: GoSource, name: str) -> list[Node]:
     return [n for n in walk(src.tree.root_node) if n.type == "identifier" and text(src, n) == name]
 
 
-def pool_pointer_fix(finding: Finding, src: GoSource, other_files: list[GoSource]) -> Fix | None:
+def pool_pointer_fix(ctx: FixContext) -> Fix | None:
+    finding, src = ctx.finding, ctx.source
     if finding.kind is not Kind.ESCAPES_TO_HEAP:
         return None
     put = next((m for s in finding.flow if (m := _PUT.match(s.subject))), None)
@@ -59,7 +67,7 @@ def pool_pointer_fix(finding: Finding, src: GoSource, other_files: list[GoSource
     pool = put["pool"]
     if not pool.isidentifier() or pool[:1].isupper():
         return None  # exported or qualified: users we cannot see may Get/Put it
-    if any(_uses(other, pool) for other in other_files):
+    if any(_uses(other, pool) for other in ctx.siblings):
         return None
     found = _pool_decl(src, pool)
     if found is None:
@@ -85,7 +93,7 @@ def pool_pointer_fix(finding: Finding, src: GoSource, other_files: list[GoSource
         )
         if call is None or method is None or call.type != "call_expression":
             return None
-        fn = enclosing(call, FUNCS)
+        fn = enclosing(call, FUNCTIONS)
         if fn is None:
             return None
         if text(src, method) == "Get":

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.model import FileEdit, Fix
-from escape_lsp.analysis.fixes.syntax_util import enclosing, node_at, span_of, text, walk
-from escape_lsp.findings.model import HEAP_KINDS, Finding
-from escape_lsp.findings.syntax import GoSource
+from escape_lsp.analysis.fixes.syntax_util import FUNCTIONS, enclosing, node_at, span_of, text, walk
+from escape_lsp.findings.model import HEAP_KINDS
 
 
-def return_value_fix(finding: Finding, src: GoSource, callers_are_local: bool) -> Fix | None:
+def return_value_fix(ctx: FixContext) -> Fix | None:
     """Offered when every return is `&x` or `&T{…}` and the result is a single `*T`.
 
-    `callers_are_local`: the function's callers can all be seen (unexported, package main or
-    internal); otherwise changing its signature could break code we cannot recompile.
+    Exported functions only when their callers can all be seen (package main or internal);
+    otherwise changing the signature could break code we cannot recompile.
     """
+    finding, src = ctx.finding, ctx.source
     if finding.kind not in HEAP_KINDS or not any(s.reason == "return" for s in finding.flow):
         return None
-    fn = enclosing(
-        node_at(src, finding.span), ("function_declaration", "method_declaration", "func_literal")
-    )
+    fn = enclosing(node_at(src, finding.span), FUNCTIONS)
     if fn is None or fn.type == "func_literal":
         return None
     name = fn.child_by_field_name("name")
@@ -26,7 +25,7 @@ def return_value_fix(finding: Finding, src: GoSource, callers_are_local: bool) -
     body = fn.child_by_field_name("body")
     if name is None or result is None or body is None or result.type != "pointer_type":
         return None
-    if text(src, name)[:1].isupper() and not callers_are_local:
+    if text(src, name)[:1].isupper() and not ctx.callers_are_local:
         return None
     value_type = text(src, result)[1:].strip()
     edits = [FileEdit(finding.file, span_of(src, result), value_type)]

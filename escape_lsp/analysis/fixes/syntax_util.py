@@ -1,4 +1,4 @@
-"""Small tree-sitter helpers shared by the fix builders."""
+"""Tree-sitter walks the fix builders share; node text and spans come from `GoSource`."""
 
 from __future__ import annotations
 
@@ -24,17 +24,11 @@ def enclosing(node: Node | None, types: tuple[str, ...]) -> Node | None:
 
 
 def text(src: GoSource, node: Node) -> str:
-    return src.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    return src.text(node)
 
 
 def span_of(src: GoSource, node: Node) -> Span:
-    return byte_span(src, node.start_byte, node.end_byte)
-
-
-def byte_span(src: GoSource, start: int, end: int) -> Span:
-    sl, sc = src.lines.position(start)
-    el, ec = src.lines.position(end)
-    return Span(sl, sc, el, ec)
+    return src.node_span(node)
 
 
 def walk(node: Node, skip_func_literals: bool = False) -> Iterator[Node]:
@@ -44,12 +38,6 @@ def walk(node: Node, skip_func_literals: bool = False) -> Iterator[Node]:
         if skip_func_literals and child.type == "func_literal":
             continue
         yield from walk(child, skip_func_literals)
-
-
-def identifiers(node: Node, name: str, src: GoSource) -> Iterator[Node]:
-    for n in walk(node):
-        if n.type == "identifier" and text(src, n) == name:
-            yield n
 
 
 def indentation(src: GoSource, node: Node) -> str:

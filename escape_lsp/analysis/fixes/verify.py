@@ -7,12 +7,14 @@ the fix marks as amortised (a sync.Pool's New, run only when the pool is empty) 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Mapping
 
-from escape_lsp.analysis.engine import Engine, PackageResult
+from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.fixes.model import Fix, apply_edits, edited_span
+from escape_lsp.analysis.results import PackageResult
 from escape_lsp.findings.model import HEAP_KINDS, Finding, Span
 
 
@@ -23,13 +25,12 @@ def _heap(
         (f.file, f.span, f.message, f.function or "")
         for r in results.values()
         for f in r.findings
-        if f.kind in HEAP_KINDS and not (skip and f.file == skip[0] and _inside(f.span, skip[1]))
+        if f.kind in HEAP_KINDS
+        and not (
+            skip and f.file == skip[0] and skip[1].contains(f.span.start_line, f.span.start_col)
+        )
     }
     return Counter((file, fn, msg) for file, _, msg, fn in seen)
-
-
-def _inside(a: Span, b: Span) -> bool:
-    return (b.start_line, b.start_col) <= (a.start_line, a.start_col) <= (b.end_line, b.end_col)
 
 
 def _same(a: Finding, b: Finding) -> bool:
@@ -58,21 +59,51 @@ def edited_contents(fix: Fix, current: Mapping[str, bytes]) -> dict[str, bytes]:
 
 
 class FixVerifier:
-    """Remembers verdicts by the exact texts they were proven on."""
+    """Remembers verdicts by the exact texts they were proven on; one proof per key at a time."""
+
+    MAX_VERDICTS = 4096
 
     def __init__(self) -> None:
         self._verdicts: dict[str, bool] = {}
+        self._inflight: dict[str, asyncio.Task[bool]] = {}
+        self._waiters: dict[str, int] = {}
+
+    def known(self, fix: Fix, overlays: Mapping[str, bytes]) -> bool | None:
+        """The verdict if it was proven already, without building."""
+        return self._verdicts.get(_key(fix, overlays))
 
     async def verify(self, engine: Engine, fix: Fix, overlays: Mapping[str, bytes]) -> bool:
+        key = _key(fix, overlays)
+        if key in self._verdicts:
+            return self._verdicts[key]
+        task = self._inflight.get(key)
+        if task is None or task.cancelled():
+            task = asyncio.ensure_future(self._prove(engine, fix, overlays))
+            self._inflight[key] = task
+        self._waiters[key] = self._waiters.get(key, 0) + 1
+        try:
+            ok = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._waiters[key] == 1:  # nobody else wants this proof: stop its builds
+                task.cancel()
+            raise
+        finally:
+            self._waiters[key] -= 1
+            if not self._waiters[key]:
+                del self._waiters[key]
+            if task.done():
+                self._inflight.pop(key, None)
+        if len(self._verdicts) >= self.MAX_VERDICTS:
+            self._verdicts.clear()
+        self._verdicts[key] = ok
+        return ok
+
+    async def _prove(self, engine: Engine, fix: Fix, overlays: Mapping[str, bytes]) -> bool:
         graph = await engine.graph()
         pkg = graph.package_of(fix.finding.file)
         if pkg is None:
             return False
         edited = edited_contents(fix, overlays)
-        digest = sorted((p, hashlib.sha256(d).hexdigest()) for p, d in edited.items())
-        key = hashlib.sha256(repr((fix.title, digest)).encode()).hexdigest()
-        if key in self._verdicts:
-            return self._verdicts[key]
         packages = graph.dependents([pkg.import_path], engine.settings.tests)
         before = await engine.analyze(packages, overlays)
         after = await engine.analyze(packages, edited)
@@ -82,10 +113,14 @@ class FixVerifier:
             file_edits = [e for e in fix.edits if e.path == path]
             skip = (path, edited_span(_read(path, overlays), file_edits, fix.amortised))
         added = _heap(after, skip) - _heap(before)
-        ok = (
+        return (
             all(r.blocked is None for r in after.values())
             and not any(_same(f, fix.finding) for r in after.values() for f in r.findings)
             and not added
         )
-        self._verdicts[key] = ok
-        return ok
+
+
+def _key(fix: Fix, overlays: Mapping[str, bytes]) -> str:
+    edited = edited_contents(fix, overlays)
+    digest = sorted((p, hashlib.sha256(d).hexdigest()) for p, d in edited.items())
+    return hashlib.sha256(repr((fix.title, digest)).encode()).hexdigest()

@@ -15,6 +15,7 @@ end
 
 function M.check()
   local escape = require('escape_lsp')
+  local install = require('escape_lsp.install')
   vim.health.start('escape-lsp')
   if vim.fn.has('nvim-0.11') == 1 then
     vim.health.ok('Neovim ' .. tostring(vim.version()))
@@ -23,33 +24,36 @@ function M.check()
   end
 
   local cmd = escape.server_cmd()
-  local python = escape.options.python or (cmd[2] == '-m' and cmd[1]) or nil
-  if python then
-    local version = run({ python, '--version' })
-    if version then
-      vim.health.ok('Python: ' .. python .. ' (' .. version .. ')')
-    else
-      vim.health.error('Python not runnable: ' .. python)
-    end
-  elseif vim.fn.executable('python3') == 1 then
-    vim.health.ok('Python: ' .. vim.fn.exepath('python3'))
-  else
-    vim.health.warn('python3 not found on PATH')
-  end
-
-  if vim.fn.executable(cmd[1]) == 0 then
-    vim.health.error('server command not found: ' .. cmd[1], {
-      'Install it: python3 -m pip install escape-lsp',
-      "Or set require('escape_lsp').setup({ python = '/path/to/python' })",
+  if not cmd then
+    vim.health.error('the escape-lsp server is not installed', {
+      'Run ' .. install.fix_hint(),
+      "Or point setup() at a server you installed: require('escape_lsp').setup({ cmd = { '/path/to/escape-lsp', 'serve' } })",
+    })
+  elseif vim.fn.executable(cmd[1]) == 0 then
+    vim.health.error('server command not runnable: ' .. cmd[1], {
+      'Fix setup()\'s cmd/python option, or drop it and run ' .. install.fix_hint(),
     })
   else
-    local version = python and run({ python, '-c', 'import escape_lsp; print(escape_lsp.__version__)' })
-      or run({ cmd[1], '--version' })
+    local version, err = run(cmd[2] == '-m' and { cmd[1], '-m', 'escape_lsp', '--version' } or { cmd[1], '--version' })
     if version then
-      vim.health.ok('escape-lsp server: ' .. version .. ' (' .. table.concat(cmd, ' ') .. ')')
+      vim.health.ok(('escape-lsp server: %s (%s)'):format((version:gsub('^escape%-lsp ', '')), table.concat(cmd, ' ')))
     else
-      vim.health.error('escape-lsp is not installed for ' .. cmd[1], { 'python -m pip install escape-lsp' })
+      vim.health.error('escape-lsp does not start: ' .. table.concat(cmd, ' '), {
+        vim.trim(err or ''),
+        'Reinstall it: ' .. install.fix_hint(),
+      })
     end
+  end
+
+  local root = install.checkout()
+  local python, why = install.find_python()
+  if not root then
+    vim.health.info('this copy of the plugin is not in an escape-lsp checkout: :EscapeLspInstall cannot work')
+  elseif python then
+    vim.health.ok(('for :EscapeLspInstall: %s (Python %s), checkout %s'):format(
+      python, install.python_version(python), root))
+  else
+    vim.health.warn(why)
   end
 
   local go = run({ 'go', 'env', 'GOVERSION' })

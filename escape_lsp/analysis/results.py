@@ -1,0 +1,36 @@
+"""What one package's analysis produced: findings, or why there are none (`Blocked`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from escape_lsp.findings.model import CompileError, Finding
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Escape analysis of a package could not run: the compiler printed errors instead."""
+
+    package: str
+    errors: tuple[CompileError, ...]
+    #: Set when this package did not fail itself but a package it imports did.
+    because_of: str | None = None
+
+    @property
+    def summary(self) -> str:
+        first = self.errors[0] if self.errors else None
+        if self.because_of:
+            return f"{self.package} depends on {self.because_of}, which does not compile"
+        return str(first) if first else f"{self.package} does not compile"
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    package: str
+    findings: tuple[Finding, ...]
+    blocked: Blocked | None
+    #: Content hash of every file the build read, so callers know which texts these match.
+    file_hashes: Mapping[str, str] = field(default_factory=dict)
+    key: str = ""
+    from_memo: bool = False

@@ -1,0 +1,62 @@
+"""What to show for one file in one snapshot: findings whose ranges match its text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from escape_lsp.analysis.results import Blocked
+from escape_lsp.analysis.snapshot import Snapshot
+from escape_lsp.findings.model import Finding, Span
+from escape_lsp.findings.syntax import GoSource
+
+
+@dataclass(frozen=True)
+class FileView:
+    """Findings for `path` (sorted), the blocked state of its package, and its parsed text."""
+
+    path: str
+    findings: tuple[Finding, ...]
+    blocked: Blocked | None
+    source: GoSource | None
+    #: Why the file cannot be analysed at all (not in a module, go unusable), if so.
+    problem: str | None = None
+
+
+def file_view(snapshot: Snapshot, path: str) -> FileView:
+    """Findings for `path` from every package whose build mentioned it; computed once per
+    snapshot. A result computed for other text than the snapshot holds is never shown."""
+    key = ("view", path)
+    hit = snapshot.memo(key)
+    if isinstance(hit, FileView):
+        return hit
+    view = _compute(snapshot, path)
+    snapshot.remember(key, view)
+    return view
+
+
+def _compute(snapshot: Snapshot, path: str) -> FileView:
+    findings: dict[tuple[Span, str], Finding] = {}
+    blocked: Blocked | None = None
+    source: GoSource | None = None
+    for root in snapshot.roots.values():
+        current = root.engine.file_hash(path, snapshot.overlays)
+        graph = root.engine.current_graph
+        owner = graph.package_of(path) if graph else None
+        for name, res in root.results.items():
+            use = res
+            if res.blocked is not None:
+                if owner is not None and owner.import_path == name:
+                    blocked = res.blocked
+                good = root.last_good.get(name)
+                if good is None:
+                    continue
+                use = good
+            if use.file_hashes.get(path, current) != current:
+                continue
+            for f in use.findings:
+                if f.file == path:
+                    findings.setdefault((f.at, f.message), f)
+        if findings or blocked or owner is not None:
+            source = root.engine.source(path, snapshot.overlays)
+    ordered = tuple(sorted(findings.values(), key=Finding.sort_key))
+    return FileView(path, ordered, blocked, source, snapshot.problem_for(path))

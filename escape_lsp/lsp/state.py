@@ -1,0 +1,67 @@
+"""The server object: settings, the session, and what the client negotiated. No handlers here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from escape_lsp import __version__
+from escape_lsp.analysis.session import Session
+from escape_lsp.analysis.snapshot import Snapshot
+from escape_lsp.findings.positions import Encoding
+from escape_lsp.lsp import watching
+from escape_lsp.lsp.config import ServerSettings, parse_settings
+from escape_lsp.lsp.convert import encoding_of, uri_to_path
+
+log = logging.getLogger("escape_lsp")
+
+
+class EscapeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("escape-lsp", __version__)
+        self.settings = ServerSettings()
+        self.session: Session | None = None
+        self.pull = False
+        self.watcher: watching.DiskWatcher | None = None
+        self.toolchain_error: str | None = None
+        #: Set once `initialized` has found go and made the session (or failed to).
+        self.ready = asyncio.Event()
+
+    @property
+    def encoding(self) -> Encoding:
+        return encoding_of(self.workspace.position_encoding)
+
+    def caps(self) -> lsp.ClientCapabilities:
+        return self.client_capabilities
+
+    def snapshot(self) -> Snapshot | None:
+        """The current state, taken once per request; None before go was found."""
+        return self.session.snapshot if self.session is not None else None
+
+    def apply_settings(self, raw: Any) -> None:
+        settings, problems = parse_settings(raw)
+        self.settings = settings
+        for problem in problems:
+            log.warning("settings: %s", problem)
+        self.configure_session()
+
+    def configure_session(self) -> None:
+        s = self.settings
+        if self.session is not None:
+            self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)
+
+    def roots(self) -> list[str]:
+        return [p for f in self.workspace.folders.values() if (p := uri_to_path(f.uri))]
+
+    async def doc_bytes(self, uri: str) -> tuple[str, bytes, int] | None:
+        """The document as pygls holds it after applying the client's changes."""
+        await self.ready.wait()
+        path = uri_to_path(uri)
+        if path is None or self.session is None:
+            return None
+        doc = self.workspace.get_text_document(uri)
+        return path, doc.source.encode("utf-8", "surrogateescape"), doc.version or 0
