@@ -11,6 +11,7 @@ import pytest
 from tests.conformance.harness import (
     FAILURES,
     conform,
+    go_tests_dir,
     go_version,
     machine_go,
     report,
@@ -34,12 +35,14 @@ def test_every_verdict_once_on_its_expression_with_its_own_flow(
     # Real packages, really compared: thousands of verdicts, not a vacuous pass.
     assert by_name["conformance/json"].counts["verdicts"] > 400, text
     assert by_name["conformance/parse"].counts["verdicts"] > 1000, text
-    escape = [r for r in rows if r.package.startswith("esc/")]
-    assert len(escape) >= 25 and sum(r.counts["verdicts"] for r in escape) > 1500, text
+    if go_tests_dir(go) is not None:  # Go's own tests ship with most Go installs, not all
+        escape = [r for r in rows if r.package.startswith("esc/")]
+        assert len(escape) >= 25 and sum(r.counts["verdicts"] for r in escape) > 1500, text
     assert {s.name for s in skipped} <= {
         "escape_runtime_atomic",  # imports internal/runtime/atomic
         "escape_alias",  # needs GOEXPERIMENT=runtimefreegc
         "esc/escape_iface_data",  # -d=escapedebug=1 is newer than Go 1.24
+        "go/test",  # no $GOROOT/test on this machine
     }, text
     bad = {r.package: {c: r.counts[c] for c in FAILURES if r.counts[c]} for r in rows if r.failures}
     assert bad == {}, text

@@ -141,8 +141,8 @@ class GoSource:
         prints it: no spaces, `T{...}` for literals, extra parentheses around types)."""
         wanted = _norm(subject)
         elided = "{...}" in subject
-        head = _unparen(wanted).split("{...}")[0] if elided else ""
-        loose: re.Pattern[str] | None = None
+        parts = _unparen(wanted).split("{...}")
+        head = parts[0]
         for candidate in chain:
             size = candidate.end_byte - candidate.start_byte
             if size > 4 * len(wanted) + 64 and not elided:
@@ -154,11 +154,7 @@ class GoSource:
                 if not _unparen(_norm(start.decode("utf-8", "replace"))).startswith(head):
                     continue
             text = _norm(self.text(candidate))
-            if text == wanted:
-                return candidate
-            if loose is None:
-                loose = _loose_pattern(subject)
-            if loose.fullmatch(_unparen(text)):
+            if text == wanted or _loosely(_unparen(text), parts):
                 return candidate
         return None
 
@@ -301,11 +297,20 @@ def _unparen(text: str) -> str:
     return text.replace("(", "").replace(")", "")
 
 
-@lru_cache(maxsize=4096)
-def _loose_pattern(subject: str) -> re.Pattern[str]:
-    """`&T{...}` matches any literal of T; parentheses and spaces do not count."""
-    parts = _unparen(_norm(subject)).split("{...}")
-    return re.compile(r"\{.*\}".join(re.escape(p) for p in parts), re.S)
+def _loosely(text: str, parts: list[str]) -> bool:
+    """Whether `text` is the subject split at its `{...}` (any literal body there), both
+    without spaces and parentheses: `&T{...}` is any literal of T."""
+    if len(parts) == 1:
+        return text == parts[0]
+    if not text.startswith(parts[0] + "{") or not text.endswith("}" + parts[-1]):
+        return False
+    at = len(parts[0]) + 1
+    for part in parts[1:-1]:
+        found = text.find("}" + part + "{", at)
+        if found < 0:
+            return False
+        at = found + len(part) + 2
+    return at <= len(text) - len(parts[-1]) - 1
 
 
 def _shape_of(subject: str) -> list[set[str]]:

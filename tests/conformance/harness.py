@@ -539,7 +539,7 @@ def table(rows: Iterable[Row], title: str) -> str:
     return "\n".join(lines)
 
 
-def tests_dir(go: str) -> Path | None:
+def go_tests_dir(go: str) -> Path | None:
     """Go's own `test/` directory: the toolchain's, else the machine's (toolchains fetched from
     the module proxy ship without it)."""
     for candidate in (go, machine_go()):
@@ -558,7 +558,7 @@ def conform(go: str, work: Path, std: Iterable[str] = STD) -> tuple[list[Row], l
     skipped: list[Skipped] = []
     for target in std_module(go, work / "std", std):
         run_target(go, target, rows, skipped)
-    test_dir = tests_dir(go)
+    test_dir = go_tests_dir(go)
     if test_dir is None:
         skipped.append(Skipped("go/test", "no $GOROOT/test with escape*.go"))
     else:
