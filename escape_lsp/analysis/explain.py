@@ -50,6 +50,11 @@ def _subjects(finding: Finding) -> str:
 
 def likely_fix(finding: Finding) -> str | None:
     """One sentence naming the usual remedy for the pattern the flow shows, when there is one."""
+    if finding.inlined_from:
+        return (
+            f"The allocation is in the body of {finding.inlined_from}, inlined here: change "
+            "that function, or avoid the call on hot paths (no edit at this call removes it)."
+        )
     reasons = _reasons(finding)
     subjects = _subjects(finding)
     if finding.kind in (Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT):
