@@ -21,6 +21,10 @@ class Kind(StrEnum):
     CANNOT_INLINE = "cannot-inline"
     INLINED_CALL = "inlined-call"
     DEVIRTUALIZED = "devirtualized"
+    #: Opt-in: reported only when the build adds `-d=ssa/check_bce/debug=1` / `-d=nil`.
+    BOUNDS_CHECK = "bounds-check"
+    NIL_CHECK = "nil-check"
+    NIL_CHECK_REMOVED = "nil-check-removed"
     OTHER = "other"
 
 
@@ -36,6 +40,8 @@ KIND_GROUPS: dict[str, frozenset[Kind]] = {
     "default": DEFAULT_KINDS,
     "inlining": frozenset({Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL}),
     "captures": frozenset({Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE}),
+    "bounds": frozenset({Kind.BOUNDS_CHECK}),
+    "nil": frozenset({Kind.NIL_CHECK}),
     "all": ALL_KINDS,
 }
 
