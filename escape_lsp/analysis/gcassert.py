@@ -178,16 +178,21 @@ def _target(source: GoSource, comment: Node) -> tuple[Node, Span] | None:
     row = comment.start_point.row
     line_start = source.lines.starts[row]
     before = source.data[line_start : comment.start_byte]
-    if before.strip():
-        end = line_start + len(before.rstrip())
+    end = line_start + len(before.rstrip())
+    leaf = source.tree.root_node.descendant_for_byte_range(end - 1, end) if before.strip() else None
+    while leaf is not None and leaf.type == "comment":  # `x := s[i] /* … */ //gcassert:bce`
+        end = line_start + len(source.data[line_start : leaf.start_byte].rstrip())
         leaf = source.tree.root_node.descendant_for_byte_range(end - 1, end)
-        stmt = _statement_of(leaf) if leaf is not None else None
+        if end <= line_start:
+            leaf = None
+    if leaf is not None:
+        stmt = _statement_of(leaf)
         if stmt is None:
             return None
         if stmt.start_point.row == row:
             return stmt, _header(source, stmt)
         indent = len(before) - len(before.lstrip())
-        return stmt, Span(row, indent, row, len(before.rstrip()))
+        return stmt, Span(row, indent, row, end - line_start)
     nxt = comment.next_named_sibling
     while nxt is not None and nxt.type == "comment":
         nxt = nxt.next_named_sibling
@@ -322,7 +327,7 @@ def _check_directive(
         what = "no call here was inlined" if calls else "there is no call here to inline"
         return [Violation(d.name, d.file, d.span, f"{tag}: {what}{detail}")]
     known = ", ".join(KNOWN)
-    return [Violation(d.name, d.file, d.comment, f"unknown directive {d.name!r} ({known})")]
+    return [Violation(d.name, d.file, d.comment, f"{tag}: unknown directive (known: {known})")]
 
 
 def _snippet(source: GoSource, span: Span) -> str:
