@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 from pathlib import Path
 
 import jsonschema
+import yaml
 
+from escape_lsp.cli import _parser
 from tests.conftest import WriteModule
 from tests.test_cli import check
 
@@ -163,3 +166,36 @@ def test_since_compares_with_a_git_revision_without_touching_the_tree(
     assert unchanged.returncode == 1  # same edit, run from a subdirectory: still found
     bad = check("--since", "no-such-rev", cwd=root)
     assert bad.returncode == 2 and "--since no-such-rev: no such revision" in bad.stderr
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _check_commands(text: str) -> list[list[str]]:
+    """`escape-lsp check …` invocations in a shell script, words split as the shell would."""
+    out = []
+    for line in text.splitlines():
+        if "escape-lsp check" in line:
+            words = shlex.split(line.split(">")[0].strip().removeprefix("escape-lsp "))
+            out.append(words)
+    return out
+
+
+def test_integration_files_use_real_options() -> None:
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert {"id", "name", "entry", "language"} <= set(hook) and hook["language"] == "python"
+    argv = shlex.split(hook["entry"].removeprefix("escape-lsp ")) + hook["args"]
+    ns = _parser().parse_args(argv)
+    assert ns.fail_on == "new" and ns.baseline == ".escape-lsp-baseline.json"
+
+    workflow = yaml.safe_load((ROOT / "editors" / "ci" / "github-actions.yml").read_text())
+    steps = workflow["jobs"]["escape-analysis"]["steps"]
+    assert any(
+        str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif") for s in steps
+    )
+    script = "\n".join(str(s.get("run", "")) for s in steps)
+    commands = _check_commands(script)
+    assert len(commands) == 2
+    pr, push = (_parser().parse_args(words) for words in commands)
+    assert pr.format == push.format == "sarif"
+    assert pr.since == "$BASE" and pr.fail_on == "new" and push.since is None

@@ -47,7 +47,7 @@ function M.execute(command, arguments, on_result)
   end)
 end
 
-local KINDS = { 'heap', 'leaks', 'inlining', 'captures', 'does-not-escape', 'all' }
+local KINDS = { 'heap', 'leaks', 'inlining', 'captures', 'does-not-escape', 'bounds', 'nil', 'all' }
 
 local function define_commands()
   local function kind_command(name, server_command)
