@@ -122,6 +122,7 @@ def test_baseline_survives_inserted_lines_and_catches_one_new_escape(
     assert only["message"] == "moved to heap: x" and only["range"]["start"]["line"] == 5
     assert "1 new heap allocation, 0 gone" in new.stderr
     assert check("--baseline", "base.json", cwd=root).returncode == 0  # --fail-on none
+    assert check("--fail-on", "any", cwd=root).returncode == 1
 
     missing = check("--baseline", "nope.json", cwd=root)
     assert missing.returncode == 2 and "baseline nope.json does not exist" in missing.stderr

@@ -242,14 +242,8 @@ class Engine:
         compiler's bounds-check report. A function of the files' contents, so memo keys (which
         hash the contents) cover it."""
         for path in graph.packages[name].all_files(self.settings.tests):
-            data = contents.get(path)
-            if data is None:
-                try:
-                    with open(path, "rb") as fh:
-                        data = fh.read()
-                except OSError:
-                    continue
-            if needs_bounds_report(data):
+            src = self.source(path, contents)  # cached: the findings' widening reads it next
+            if src is not None and needs_bounds_report(src.data):
                 return True
         return False
 
