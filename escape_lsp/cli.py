@@ -11,11 +11,14 @@ import sys
 from collections.abc import Sequence
 
 from escape_lsp import __version__
-from escape_lsp.analysis.check import run_check
+from escape_lsp.analysis.baseline import BaselineError
+from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
 from escape_lsp.analysis.settings import AnalysisSettings, with_tags
 from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
+from escape_lsp.gate import FAIL_ON, Policy, gated_check
 from escape_lsp.gotool.toolchain import ToolchainError
 from escape_lsp.report.data import report_data
+from escape_lsp.report.sarif import report_sarif
 from escape_lsp.report.text import report_text
 from escape_lsp.terminal import ProgressLine, serve_from_terminal
 
@@ -36,14 +39,25 @@ def _parser() -> argparse.ArgumentParser:
         "--kinds",
         default="default",
         help="comma-separated kinds or groups: heap, leaks, default (heap+leaks), inlining, "
-        "captures, does-not-escape, all",
+        "captures, does-not-escape, bounds, nil, all",
     )
     check.add_argument("--explain", action="store_true", help="print each finding's flow")
     check.add_argument("--tests", action="store_true", help="include _test.go files")
     check.add_argument("--gcflags", default="", help="extra compiler flags, e.g. -l")
     check.add_argument("--tags", default="", help="build tags, as for go build -tags")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument("--go", default=None, help="the go command to use (default: go on PATH)")
+    ci = check.add_argument_group("CI")
+    ci.add_argument("--baseline", metavar="FILE", help="report only findings not in FILE")
+    ci.add_argument("--write-baseline", metavar="FILE", help="record the findings in FILE")
+    ci.add_argument("--since", metavar="REV", help="baseline: the same analysis at git REV")
+    ci.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="none",
+        help="exit 1 on heap/leak findings: any, or new vs the baseline (default: none); "
+        "violated //gcassert directives always exit 1",
+    )
 
     serve = sub.add_parser("serve", help="run the language server")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
@@ -57,22 +71,34 @@ def _check(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    settings = AnalysisSettings(
-        tests=ns.tests, gcflags=tuple(shlex.split(ns.gcflags)), build_flags=with_tags((), ns.tags)
-    )
+    gcflags = merge_flags(tuple(shlex.split(ns.gcflags)), flags_for_kinds(kinds))
+    settings = AnalysisSettings(tests=ns.tests, gcflags=gcflags, build_flags=with_tags((), ns.tags))
+    policy = Policy(ns.fail_on, ns.baseline, ns.write_baseline, ns.since)
+    if ns.baseline and ns.since:
+        print("escape-lsp: --baseline and --since exclude each other", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        report = asyncio.run(run_check(ns.patterns, settings, ns.go, ProgressLine.for_stderr()))
-    except ToolchainError as exc:
+        progress = ProgressLine.for_stderr()
+        outcome = asyncio.run(gated_check(ns.patterns, settings, kinds, policy, ns.go, progress))
+    except (ToolchainError, BaselineError) as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if ns.format == "json":
-        json.dump(report_data(report, kinds), sys.stdout, indent=2, ensure_ascii=False)
+    report = outcome.report
+    if ns.format in ("json", "sarif"):
+        data = (
+            report_data(report, kinds)
+            if ns.format == "json"
+            else report_sarif(report, kinds, outcome.fingerprint, outcome.comparison is not None)
+        )
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         text = report_text(report, kinds, ns.explain)
         if text:
             print(text)
-    return EXIT_OK
+    for note in outcome.notes:
+        print(f"escape-lsp: {note}", file=sys.stderr)
+    return outcome.exit_code
 
 
 #: Options whose values start with `-` (`--gcflags -l`), which argparse would take for options.

@@ -30,7 +30,8 @@ def test_json_contract_on_the_demo_module() -> None:
     proc = check("--format", "json", "./...", cwd=DEMO)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert set(data) == {"findings", "blocked"} and data["blocked"] == []
+    assert set(data) == {"findings", "blocked", "violations"} and data["blocked"] == []
+    assert data["violations"] == []
     moved = [f for f in data["findings"] if f["message"] == "moved to heap: r"]
     assert len(moved) == 1
     f = moved[0]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from escape_lsp.analysis.assertions import file_violations, package_targets, reasons_of
 from escape_lsp.analysis.engine import Engine
-from escape_lsp.analysis.results import Blocked
+from escape_lsp.analysis.gcassert import Violation
+from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages, unmatched
 from escape_lsp.findings.model import Finding, Span
@@ -28,13 +30,16 @@ class CheckReport:
     blocked: list[Blocked] = field(default_factory=list)
     #: The parsed text of every file a finding is in (for positions in other encodings).
     sources: dict[str, GoSource] = field(default_factory=dict)
+    #: gcassert directives the compiler's output contradicts.
+    violations: list[Violation] = field(default_factory=list)
+    #: The directory patterns and relative paths are read from.
+    cwd: str = ""
 
 
 def _groups(
-    patterns: Sequence[str], toolchain_go: str | None
+    patterns: Sequence[str], toolchain_go: str | None, cwd: str
 ) -> tuple[Toolchain, dict[ModuleContext, list[str]]]:
     toolchain = find_toolchain(toolchain_go)
-    cwd = os.getcwd()
     groups: dict[ModuleContext, list[str]] = {}
     for arg in patterns:
         is_path = is_path_pattern(arg, cwd)
@@ -59,10 +64,12 @@ async def run_check(
     settings: AnalysisSettings,
     go: str | None = None,
     progress: Progress | None = None,
+    cwd: str | None = None,
 ) -> CheckReport:
-    toolchain, groups = _groups(patterns, go)
-    cwd = os.getcwd()
-    report = CheckReport()
+    """Analyse the packages `patterns` name, as the go command would from `cwd`."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    toolchain, groups = _groups(patterns, go, cwd)
+    report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, settings)
         try:
@@ -89,13 +96,38 @@ async def run_check(
                     if (f.file, f.at, f.message) not in seen:
                         seen.add((f.file, f.at, f.message))
                         report.findings.append(f)
-            for f in report.findings:
-                if f.file not in report.sources:
-                    src = engine.source(f.file, {})
+            report.violations.extend(_violations(engine, results))
+            for file in {f.file for f in report.findings} | {v.file for v in report.violations}:
+                if file not in report.sources:
+                    src = engine.source(file, {})
                     if src is not None:
-                        report.sources[f.file] = src
+                        report.sources[file] = src
         finally:
             engine.close()
     report.findings.sort(key=Finding.sort_key)
+    report.violations.sort(key=lambda v: (v.file, v.span, v.message))
     report.blocked.sort(key=lambda b: b.package)
     return report
+
+
+def _violations(engine: Engine, results: Mapping[str, PackageResult]) -> list[Violation]:
+    """gcassert violations in the files of the packages that compiled."""
+    graph = engine.current_graph
+    if graph is None:
+        return []
+    everything = [f for res in results.values() for f in res.findings]
+    reasons = reasons_of(everything)
+    by_file: dict[str, list[Finding]] = {}
+    for f in everything:
+        by_file.setdefault(f.file, []).append(f)
+    out: dict[tuple[str, Span, str], Violation] = {}
+    for name, res in results.items():
+        pkg = graph.packages.get(name)
+        if pkg is None or res.blocked is not None:
+            continue
+        targets = package_targets(engine, graph, pkg, {})
+        for path in pkg.all_files(engine.settings.tests):
+            found = by_file.get(path, [])
+            for v in file_violations(engine, pkg, path, {}, found, targets, reasons):
+                out.setdefault((v.file, v.span, v.message), v)
+    return list(out.values())

@@ -12,6 +12,8 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
+from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
+from escape_lsp.analysis.gcassert import needs_bounds_report
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
@@ -225,6 +227,11 @@ class Engine:
             env=s.env,
             overlay=overlay,
             timeout=s.timeout,
+            package_gcflags=tuple(
+                (name, (BOUNDS_FLAG,))
+                for name in names
+                if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
+            ),
         )
         async with self._slots:
             out = await run_build(self.toolchain, req, on_package)
@@ -234,6 +241,16 @@ class Engine:
             )
             for name in names
         }
+
+    def _asserts_bce(self, graph: PackageGraph, name: str, contents: Mapping[str, bytes]) -> bool:
+        """Whether a file of the package has a `//gcassert:bce` directive, which needs the
+        compiler's bounds-check report. A function of the files' contents, so memo keys (which
+        hash the contents) cover it."""
+        for path in graph.packages[name].all_files(self.settings.tests):
+            src = self.source(path, contents)  # cached: the findings' widening reads it next
+            if src is not None and needs_bounds_report(src.data):
+                return True
+        return False
 
     def _keep(self, graph: PackageGraph, contents: Mapping[str, bytes]) -> Callable[[str], bool]:
         """Workspace files the user has; generated ones (`_testmain.go`) and GOROOT go."""

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from escape_lsp.analysis.assertions import file_violations, package_targets, reasons_of
+from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked
-from escape_lsp.analysis.snapshot import Snapshot
+from escape_lsp.analysis.snapshot import RootState, Snapshot
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.syntax import GoSource
+from escape_lsp.gotool.packages import Package
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class FileView:
     source: GoSource | None
     #: Why the file cannot be analysed at all (not in a module, go unusable), if so.
     problem: str | None = None
+    #: gcassert directives the compiler's output for this text contradicts.
+    violations: tuple[Violation, ...] = ()
 
 
 def file_view(snapshot: Snapshot, path: str) -> FileView:
@@ -38,6 +43,7 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
     findings: dict[tuple[Span, str], Finding] = {}
     blocked: Blocked | None = None
     source: GoSource | None = None
+    violations: tuple[Violation, ...] = ()
     for root in snapshot.roots.values():
         current = root.engine.file_hash(path, snapshot.overlays)
         graph = root.engine.current_graph
@@ -58,5 +64,27 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
                     findings.setdefault((f.at, f.message), f)
         if findings or blocked or owner is not None:
             source = root.engine.source(path, snapshot.overlays)
+        if owner is not None and graph is not None and not violations:
+            violations = _violations(snapshot, root, owner, path, list(findings.values()))
     ordered = tuple(sorted(findings.values(), key=Finding.sort_key))
-    return FileView(path, ordered, blocked, source, snapshot.problem_for(path))
+    return FileView(path, ordered, blocked, source, snapshot.problem_for(path), violations)
+
+
+def _violations(
+    snapshot: Snapshot, root: RootState, owner: Package, path: str, findings: list[Finding]
+) -> tuple[Violation, ...]:
+    """gcassert violations, only against a result computed for this exact text of the file."""
+    res = root.results.get(owner.import_path)
+    if res is not None and res.blocked is not None:
+        return ()  # no compiler output to check against while the package does not compile
+    current = root.engine.file_hash(path, snapshot.overlays)
+    if res is None or res.file_hashes.get(path) != current:
+        return ()
+    graph = root.engine.current_graph
+    if graph is None:
+        return ()
+    targets = package_targets(root.engine, graph, owner, snapshot.overlays)
+    everything = (f for r in root.results.values() for f in r.findings)
+    return file_violations(
+        root.engine, owner, path, snapshot.overlays, findings, targets, reasons_of(everything)
+    )

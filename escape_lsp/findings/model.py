@@ -37,6 +37,10 @@ class Kind(StrEnum):
     #: `s does not escape, mutate, or call`, `convert: using global for …`,
     #: `closure converted to global`, `slice: omit slice operation`.
     DEBUG_NOTE = "debug-note"
+    #: Opt-in: reported only when the build adds `-d=ssa/check_bce/debug=1` / `-d=nil`.
+    BOUNDS_CHECK = "bounds-check"
+    NIL_CHECK = "nil-check"
+    NIL_CHECK_REMOVED = "nil-check-removed"
     OTHER = "other"
 
 
@@ -58,6 +62,8 @@ KIND_GROUPS: dict[str, frozenset[Kind]] = {
         {Kind.SELF_ASSIGNMENT, Kind.BOUNDS_CHECK_ELIDED, Kind.ZERO_COPY, Kind.KEPT_ALIVE}
     ),
     "debug": frozenset({Kind.DEBUG_NOTE}),
+    "bounds": frozenset({Kind.BOUNDS_CHECK}),
+    "nil": frozenset({Kind.NIL_CHECK}),
     "all": ALL_KINDS,
 }
 

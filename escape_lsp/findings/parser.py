@@ -183,7 +183,28 @@ def _candidates(text: str) -> list[tuple[Kind, re.Pattern[str]]]:
     return _VERDICTS
 
 
+#: Lines of the opt-in check reports (`-d=ssa/check_bce/debug=1`, `-d=nil`): the checks the
+#: compiler kept (or, for nil checks, removed) at a position.
+_CHECK_REPORTS: dict[str, Kind] = {
+    "Found IsInBounds": Kind.BOUNDS_CHECK,
+    "Found IsSliceInBounds": Kind.BOUNDS_CHECK,
+    "generated nil check": Kind.NIL_CHECK,
+    "removed nil check": Kind.NIL_CHECK_REMOVED,
+}
+
+
+def _check_report(msg: Message) -> Finding | None:
+    """A bounds- or nil-check report as a finding about the expression at its position."""
+    kind = _CHECK_REPORTS.get(msg.text)
+    if kind is None:
+        return None
+    return Finding(kind, msg.file, _point(msg.line, msg.col), msg.text, msg.text)
+
+
 def _verdict(msg: Message) -> Finding:
+    report = _check_report(msg)
+    if report is not None:
+        return report
     for kind, pattern in _candidates(msg.text):
         m = pattern.match(msg.text)
         if m is None:

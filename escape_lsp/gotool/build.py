@@ -66,6 +66,8 @@ class BuildRequest:
     gcflags: tuple[str, ...] = ()
     #: Extra go command flags, e.g. `-tags=integration`.
     build_flags: tuple[str, ...] = ()
+    #: Compiler flags for some packages only: (import path, flags) pairs.
+    package_gcflags: tuple[tuple[str, tuple[str, ...]], ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     overlay: str | None = None
     timeout: float = 300.0
@@ -85,10 +87,11 @@ class BuildOutput:
 
 
 def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
-    flags = " ".join([ESCAPE_FLAGS, *req.gcflags])
+    extra = dict(req.package_gcflags)
     argv = [toolchain.go, "test", "-c"] if req.tests else [toolchain.go, "build"]
     argv += ["-json", "-o", os.devnull]
     for pkg in req.packages:
+        flags = " ".join([ESCAPE_FLAGS, *req.gcflags, *extra.get(pkg, ())])
         argv.append(f"-gcflags={pkg}={flags}")
         if req.tests:
             argv.append(f"-gcflags={pkg}_test={flags}")

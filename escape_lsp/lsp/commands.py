@@ -25,12 +25,17 @@ async def rebuild(ls: EscapeServer) -> None:
 
 
 async def toggle_kinds(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
-    """Show or hide kinds at once: findings of every kind are kept, so nothing is rebuilt."""
+    """Show or hide kinds at once: findings of every kind are kept, so nothing is rebuilt —
+    except for opt-in kinds whose compiler reports need other flags."""
     kinds = parse_kinds([str(n) for n in names])
     current = ls.settings.kinds
+    before = ls.settings.analysis()
     ls.settings = replace(
         ls.settings, kinds=frozenset(current | kinds if show else current - kinds)
     )
+    if ls.settings.analysis() != before and ls.session is not None:
+        ls.configure_session()
+        await ls.session.rebuild_all()
     snapshot = ls.snapshot()
     if snapshot is not None:
         await publishing.publish(ls, set(snapshot.buffers))

@@ -12,6 +12,7 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
+from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings, with_tags
 from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, Kind, parse_kinds
 
@@ -55,7 +56,8 @@ class ServerSettings:
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(
             tests=self.include_tests,
-            gcflags=self.gcflags,
+            # Opt-in kinds (bounds, nil) need compiler reports that only flags turn on.
+            gcflags=merge_flags(self.gcflags, flags_for_kinds(self.kinds | self.inlay_hints)),
             build_flags=with_tags(self.build_flags, self.build_tags),
             env=self.env,
             excluded=self.exclude,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from lsprotocol import types as lsp
 
+from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.model import Finding, Span
@@ -15,6 +16,7 @@ from escape_lsp.lsp.config import ServerSettings
 from escape_lsp.lsp.convert import path_to_uri, to_range
 
 SOURCE = "escape-lsp"
+GCASSERT_CODE = "gcassert"
 BLOCKED_CODE = "analysis-blocked"
 NO_MODULE_CODE = "no-module"
 
@@ -39,6 +41,18 @@ def finding_diagnostic(
         source=SOURCE,
         related_information=related or None,
         data={"kind": f.kind.value, "subject": f.subject, "function": f.function},
+    )
+
+
+def violation_diagnostic(v: Violation, lines: Lines, encoding: Encoding) -> lsp.Diagnostic:
+    """A violated `//gcassert:` directive: an error at the statement, whatever kinds show."""
+    return lsp.Diagnostic(
+        range=to_range(lines(v.file), v.span, encoding),
+        message=v.message,
+        severity=lsp.DiagnosticSeverity.Error,
+        code=GCASSERT_CODE,
+        source=SOURCE,
+        data={"directive": v.directive},
     )
 
 
@@ -89,4 +103,5 @@ def diagnostics_for(
         for f in view.findings
         if f.kind in settings.kinds
     )
+    out.extend(violation_diagnostic(v, lines, encoding) for v in view.violations)
     return out

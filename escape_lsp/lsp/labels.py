@@ -28,6 +28,10 @@ def short_label(f: Finding) -> str | None:
             return "inlined"
         case Kind.DEVIRTUALIZED:
             return "devirtualized"
+        case Kind.BOUNDS_CHECK:
+            return "bounds check"
+        case Kind.NIL_CHECK:
+            return "nil check"
     return None
 
 

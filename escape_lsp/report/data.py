@@ -62,4 +62,13 @@ def report_data(report: CheckReport, kinds: frozenset[Kind]) -> dict[str, object
         for b in report.blocked
     ]
     findings = [finding_data(f, ranges) for f in report.findings if f.kind in kinds]
-    return {"findings": findings, "blocked": blocked}
+    violations = [
+        {
+            "file": v.file,
+            "range": ranges(v.file, v.span),
+            "directive": v.directive,
+            "message": v.message,
+        }
+        for v in report.violations
+    ]
+    return {"findings": findings, "blocked": blocked, "violations": violations}

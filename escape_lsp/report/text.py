@@ -44,4 +44,5 @@ def report_text(report: CheckReport, kinds: frozenset[Kind], explain: bool) -> s
     for f in report.findings:
         if f.kind in kinds:
             lines.extend(finding_lines(f, explain))
+    lines.extend(f"{location(v.file, v.span)}: {v.message}" for v in report.violations)
     return "\n".join(lines)

@@ -36,6 +36,8 @@ export const KIND_CHOICES = [
   "inlining",
   "captures",
   "does-not-escape",
+  "bounds",
+  "nil",
   "moved-to-heap",
   "escapes-to-heap",
   "leaking-param",

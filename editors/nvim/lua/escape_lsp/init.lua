@@ -149,7 +149,7 @@ function M.show_function_findings(command, ctx)
   vim.cmd.copen()
 end
 
-local KINDS = { 'heap', 'leaks', 'inlining', 'captures', 'does-not-escape', 'all' }
+local KINDS = { 'heap', 'leaks', 'inlining', 'captures', 'does-not-escape', 'bounds', 'nil', 'all' }
 
 --- The user commands; plugin/escape_lsp.lua defines them, so they exist without setup().
 function M.define_commands()
