@@ -20,9 +20,15 @@ from escape_lsp.analysis.fixes.model import Fix
 from escape_lsp.analysis.fixes.verify import FixVerifier
 from escape_lsp.findings.model import HEAP_KINDS, Finding, Kind, Span
 from escape_lsp.findings.syntax import GoSource
+from escape_lsp.gotool import process
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.process import GoTimeout
-from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError, module_context
+from escape_lsp.gotool.toolchain import (
+    ModuleContext,
+    Toolchain,
+    ToolchainError,
+    module_context_async,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +90,7 @@ class Session:
         directory = os.path.dirname(path)
         if directory not in self._contexts:
             try:
-                ctx = await asyncio.to_thread(
-                    module_context, self.toolchain, directory, dict(self.settings.env)
-                )
+                ctx = await module_context_async(self.toolchain, directory, dict(self.settings.env))
             except (ToolchainError, OSError) as exc:
                 self._problems[directory] = str(exc)
                 ctx = None
@@ -108,7 +112,9 @@ class Session:
             return None
         root = self._roots.get(ctx)
         if root is None:
-            root = self._roots[ctx] = _Root(Engine(self.toolchain, ctx, self.settings))
+            root = self._roots[ctx] = _Root(
+                Engine(self.toolchain, ctx, self.settings, self.overlays)
+            )
         return root
 
     def configure(self, settings: AnalysisSettings, debounce: float, scope: str) -> None:
@@ -152,8 +158,8 @@ class Session:
             root = await self._root(path)
             if root is None:
                 continue
-            graph = await root.engine.graph()
-            if graph.package_of(path) is None or not os.path.exists(path):
+            graph = root.engine.current_graph
+            if graph is None or graph.package_of(path) is None or not os.path.exists(path):
                 root.engine.invalidate_graph()
             await self.changed(path, delay=self.debounce)
 
@@ -176,16 +182,13 @@ class Session:
             await self.publish({path})
             return
         try:
-            graph = await root.engine.graph()
+            graph = await root.engine.graph_for(path, delay)
         except ToolchainError as exc:
             self._problems[os.path.dirname(path)] = str(exc)
             await self.publish({path})
             return
+        self._problems.pop(os.path.dirname(path), None)
         pkg = graph.package_of(path)
-        if pkg is None and path.endswith(".go"):
-            root.engine.invalidate_graph()
-            graph = await root.engine.graph()
-            pkg = graph.package_of(path)
         if pkg is None:
             await self.publish({path})
             return
@@ -194,10 +197,12 @@ class Session:
 
     async def rebuild_all(self) -> None:
         """List packages again and rebuild everything in scope (open files, or all)."""
+        self._forget_contexts()
         for root in self._roots.values():
             root.engine.invalidate_graph()
             if self.scope == "workspace":
-                await self._schedule(root, set((await root.engine.graph()).packages), 0.0)
+                with contextlib.suppress(ToolchainError):  # recorded per file by `changed`
+                    await self._schedule(root, set((await root.engine.graph()).packages), 0.0)
         for path in list(self.buffers):
             await self.changed(path, delay=0.0)
 
@@ -326,6 +331,7 @@ class Session:
 
     def status(self, kinds: frozenset[Kind]) -> dict[str, Any]:
         busy = any((r.task and not r.task.done()) or r.timer for r in self._roots.values())
+        busy = busy or process.running() > 0
         heap = blocked = 0
         for path in self.buffers:
             view = self.view(path)
