@@ -12,17 +12,20 @@ from dataclasses import replace
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 
 from escape_lsp import __version__
 from escape_lsp.analysis.session import FileView, Session
 from escape_lsp.findings.model import parse_kinds
 from escape_lsp.findings.positions import Encoding, LineIndex
-from escape_lsp.gotool import process
-from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain
+from escape_lsp.gotool import process, tempdir
+from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain_async
 from escape_lsp.lsp import code_actions, code_lens, diagnostics, hover, inlay_hints, watching
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.convert import encoding_of, path_to_uri, to_span, uri_to_path
+from escape_lsp.lsp.lifecycle import serve_stdio
+from escape_lsp.lsp.protocol_guard import GuardedProtocol
 
 log = logging.getLogger("escape_lsp")
 
@@ -35,7 +38,7 @@ CMD_STATUS = "escapeLsp.status"
 
 class EscapeServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("escape-lsp", __version__)
+        super().__init__("escape-lsp", __version__, protocol_cls=GuardedProtocol)
         self.settings = ServerSettings()
         self.session: Session | None = None
         self.pull = False
@@ -172,6 +175,7 @@ def on_initialize(ls: EscapeServer, params: lsp.InitializeParams) -> None:
 
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> None:
+    log.addHandler(ClientLogHandler(ls, asyncio.get_running_loop()))
     try:
         await _start(ls)
     finally:
@@ -181,15 +185,14 @@ async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> Non
 
 
 async def _start(ls: EscapeServer) -> None:
-    log.addHandler(ClientLogHandler(ls, asyncio.get_running_loop()))
+    """Find go and start the session; on failure, say why once (retried on settings/rebuild)."""
     try:
-        toolchain = await asyncio.to_thread(
-            find_toolchain, ls.settings.go, dict(ls.settings.env) or None
-        )
+        toolchain = await find_toolchain_async(ls.settings.go, dict(ls.settings.env) or None)
     except ToolchainError as exc:
         ls.toolchain_error = str(exc)
         ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
         return
+    ls.toolchain_error = None
     ls.session = Session(toolchain, ls.settings.analysis(), ls.publish)
     await _pull_configuration(ls)
     ls.session.configure(ls.settings.analysis(), ls.settings.debounce_ms / 1000, ls.settings.scope)
@@ -250,6 +253,8 @@ async def on_configuration(ls: EscapeServer, params: lsp.DidChangeConfigurationP
         await _pull_configuration(ls)
     elif params.settings:
         ls.apply_settings(params.settings)
+    if ls.session is None and ls.toolchain_error is not None:
+        await _start(ls)
     if ls.session is not None:
         await ls.session.rebuild_all()
         await ls.publish(set(ls.session.buffers))
@@ -346,13 +351,18 @@ async def on_code_action(ls: EscapeServer, params: lsp.CodeActionParams) -> list
 
 @server.command(CMD_REBUILD)
 async def cmd_rebuild(ls: EscapeServer, *args: Any) -> None:
+    if ls.session is None and ls.toolchain_error is not None:
+        await _start(ls)
     if ls.session is not None:
         await ls.session.rebuild_all()
 
 
 async def _toggle(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
     """Show or hide kinds at once: findings of every kind are kept, so nothing is rebuilt."""
-    kinds = parse_kinds([str(n) for n in names])
+    try:
+        kinds = parse_kinds([str(n) for n in names])
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
     current = ls.settings.kinds
     ls.settings = replace(
         ls.settings, kinds=frozenset(current | kinds if show else current - kinds)
@@ -411,24 +421,33 @@ async def _analyze_workspace(ls: EscapeServer) -> dict[str, int]:
     return {"packages": len(results), "findings": sum(len(r.findings) for r in results.values())}
 
 
+def _last_words() -> None:
+    """No go process and no private temp dir may outlive the server."""
+    process.kill_all()
+    tempdir.remove_private_root()
+
+
 def serve(tcp: str | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="escape-lsp: %(levelname)s %(message)s"
     )
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for stale in tempdir.remove_stale():
+        log.info("removed %s, left by an escape-lsp that is gone", stale)
+    code = 0
     try:
         if tcp:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
-            server.start_io()
+            code = serve_stdio(server, _last_words)
     finally:
         if server.watcher is not None:
             server.watcher.stop()
         if server.session is not None:
             server.session.close_all()
-        process.kill_all()
+        _last_words()
         with contextlib.suppress(Exception):
             logging.shutdown()
-    return 0
+    return code
