@@ -37,6 +37,14 @@ class Report:
     sources: dict[str, GoSource]
 
 
+def _words(value: str) -> tuple[str, ...]:
+    """A flag list split like a shell would (no shell runs); unbalanced quotes are usage errors."""
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escape-lsp", description="The Go compiler's escape analysis, explained."
@@ -54,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--explain", action="store_true", help="print each finding's flow")
     check.add_argument("--tests", action="store_true", help="include _test.go files")
-    check.add_argument("--gcflags", default="", help="extra compiler flags, e.g. -l")
+    check.add_argument("--gcflags", default=(), type=_words, help="extra compiler flags, e.g. -l")
     check.add_argument("--tags", default="", help="build tags, as for go build -tags")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--go", default=None, help="the go command to use (default: go on PATH)")
@@ -194,7 +202,7 @@ def _check(ns: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = AnalysisSettings(
         tests=ns.tests,
-        gcflags=tuple(shlex.split(ns.gcflags)),
+        gcflags=ns.gcflags,
         build_flags=(f"-tags={ns.tags}",) if ns.tags else (),
     )
     try:
