@@ -126,7 +126,7 @@ def _debounce(value: Any) -> int:
         raise BadSetting(
             f"must be a number of milliseconds from 0 to {MAX_DEBOUNCE_MS}, not {_show(value)}"
         )
-    return int(round(value))
+    return round(float(value))
 
 
 def _scope(value: Any) -> str:
