@@ -47,6 +47,17 @@ def _is_json(data: bytes | bytearray) -> bool:
     return True
 
 
+def _json_prefix(data: bytes) -> bytes:
+    """The first JSON value of a misframed body that runs on into junk (else all of it)."""
+    text = data.decode("utf-8", "replace")
+    lead = len(text) - len(text.lstrip())
+    try:
+        _, end = json.JSONDecoder().raw_decode(text, lead)
+    except ValueError:
+        return data
+    return text[:end].encode("utf-8")
+
+
 class FrameReader:
     """LSP base-protocol frames from a byte stream, resynchronising after a bad header."""
 
@@ -97,15 +108,19 @@ class FrameReader:
             return await self._body(start, length)
 
     async def _body(self, start: int, length: int) -> bytes:
+        # A header cannot occur inside a JSON body (JSON strings hold no raw CR LF), so one
+        # found before `length` bytes means the Content-Length was too large.
         scanned = start
-        while len(self._buf) - start < length:
+        while True:
             following = _LENGTH_LINE.search(self._buf, scanned)
-            scanned = max(start, len(self._buf) - 64)
-            if following is not None:  # Content-Length too large: the next frame began
-                body = bytes(self._buf[start : following.start()])
+            if following is not None and following.start() < start + length:
                 log.warning("a frame was shorter than its Content-Length (%d)", length)
+                body = _json_prefix(bytes(self._buf[start : following.start()]))
                 del self._buf[: following.start()]
                 return body
+            if len(self._buf) - start >= length:
+                break
+            scanned = max(start, len(self._buf) - 64)
             if self._eof:
                 body = bytes(self._buf[start:])
                 self._buf.clear()

@@ -205,6 +205,18 @@ async def _start(ls: EscapeServer) -> None:
     log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
 
 
+async def _retry_start(ls: EscapeServer) -> None:
+    """After go was unusable: try again (settings changed, or a rebuild was asked for)."""
+    if ls.session is not None or ls.toolchain_error is None:
+        return
+    await _start(ls)
+    if ls.session is not None:
+        for uri, doc in list(ls.workspace.text_documents.items()):
+            if path := uri_to_path(uri):
+                data = doc.source.encode("utf-8", "surrogateescape")
+                await ls.session.open(path, data, doc.version or 0)
+
+
 async def _register_watchers(ls: EscapeServer) -> bool:
     try:
         await ls.client_register_capability_async(watching.registration())
@@ -253,8 +265,7 @@ async def on_configuration(ls: EscapeServer, params: lsp.DidChangeConfigurationP
         await _pull_configuration(ls)
     elif params.settings:
         ls.apply_settings(params.settings)
-    if ls.session is None and ls.toolchain_error is not None:
-        await _start(ls)
+    await _retry_start(ls)
     if ls.session is not None:
         await ls.session.rebuild_all()
         await ls.publish(set(ls.session.buffers))
@@ -351,8 +362,7 @@ async def on_code_action(ls: EscapeServer, params: lsp.CodeActionParams) -> list
 
 @server.command(CMD_REBUILD)
 async def cmd_rebuild(ls: EscapeServer, *args: Any) -> None:
-    if ls.session is None and ls.toolchain_error is not None:
-        await _start(ls)
+    await _retry_start(ls)
     if ls.session is not None:
         await ls.session.rebuild_all()
 
