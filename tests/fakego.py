@@ -52,6 +52,13 @@ def invocations(log: Path, verb: str) -> list[str]:
     return [line for line in log.read_text().splitlines() if line.split(" ", 1)[0] == verb]
 
 
+async def appears(path: Path, timeout: float = 30) -> None:
+    """Until a fake go signals progress by creating `path` (it cannot send us a message)."""
+    async with asyncio.timeout(timeout):
+        while not path.exists():
+            await asyncio.sleep(0.02)
+
+
 def tree_digest(root: Path) -> dict[str, bytes]:
     """Every file under `root` with its bytes (to prove nothing was written)."""
     return {

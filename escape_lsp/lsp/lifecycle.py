@@ -32,6 +32,8 @@ log = logging.getLogger("escape_lsp.lifecycle")
 
 #: How long the process may take to end once told to.
 EXIT_DEADLINE = 1.8
+#: How long tasks cancelled at the end may take to finish.
+CANCEL_GRACE = 0.5
 #: How long a body that is already complete JSON waits for bytes its Content-Length promised.
 SHORT_BODY_GRACE = 0.5
 
@@ -242,8 +244,26 @@ def serve_stdio(
         finally:
             pump.cancel()
 
+    loop = asyncio.new_event_loop()
     try:
-        return asyncio.run(main())
+        return loop.run_until_complete(main())
     except BrokenPipeError:
         log.warning("the client closed the connection")
         return 0
+    finally:
+        last_words()  # go processes die first, so the tasks awaiting them end at once
+        _close(loop)
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what still runs and close the loop, waiting a bounded time (asyncio.run waits
+    forever, e.g. for a subprocess cancelled while it was being created)."""
+    loop.set_exception_handler(lambda _, context: log.debug("at exit: %s", context["message"]))
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.wait(tasks, timeout=CANCEL_GRACE))
+    with contextlib.suppress(Exception):
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
