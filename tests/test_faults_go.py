@@ -28,7 +28,15 @@ from escape_lsp.gotool.toolchain import (
     module_context_async,
 )
 from tests.conftest import WriteModule, live_processes_in_group
-from tests.fakego import fake_go, invocations, logging_go, tree_digest
+from tests.fakego import (
+    RawServer,
+    fake_go,
+    invocations,
+    logging_go,
+    notification,
+    request,
+    tree_digest,
+)
 
 ESCAPING = "package p\n\nfunc F() *int { x := 1; return &x }\n"
 
@@ -322,3 +330,58 @@ def test_parsed_sources_are_bounded_by_bytes(gomod: WriteModule) -> None:
         assert len(engine._sources) <= 2
     finally:
         engine.close()
+
+
+# -- the same, through the server ---------------------------------------------------------------
+
+
+async def test_the_server_never_rewrites_go_mod_whatever_goflags_say(tmp_path: Path) -> None:
+    from tests.conftest import write_tree
+
+    root = write_tree(tmp_path / "mod", _REPLACED_NOT_REQUIRED).resolve()
+    before = tree_digest(root)
+    srv = await RawServer.start(env={"GOFLAGS": "-mod=mod"})
+    try:
+        await srv.initialize(
+            root, {"env": {"GOFLAGS": "-mod=mod"}, "buildFlags": ["-mod=mod"], "includeTests": True}
+        )
+        path = root / "p" / "p.go"
+        srv.open(path)
+        await srv.diagnostics(path, lambda ds: any(d["code"] == "analysis-blocked" for d in ds))
+        srv.send(notification("textDocument/didSave", {"textDocument": {"uri": path.as_uri()}}))
+        srv.send(request(2, "workspace/executeCommand", {"command": "escapeLsp.rebuild"}))
+        await srv.response(2)
+    finally:
+        await srv.stop()
+    assert tree_digest(root) == before
+
+
+async def test_the_server_retries_a_killed_compile_on_save_and_analyses_unsaved_files(
+    gomod: WriteModule, tmp_path: Path
+) -> None:
+    root = gomod({"p/p.go": ESCAPING}, sub="mod")
+    kill = tmp_path / "kill-compile"
+    kill.touch()
+    toolexec = fake_go(
+        tmp_path / "bin",
+        f'case "$1" in *compile) [ -e \'{kill}\' ] && case "$*" in *-V=full*) ;; *) kill -9 $$;; esac;; esac\nexec "$@"',
+        name="toolexec",
+    )
+    srv = await RawServer.start()
+    try:
+        await srv.initialize(root, {"buildFlags": [f"-toolexec={toolexec}"]})
+        path = root / "p" / "p.go"
+        srv.open(path)
+        diags = await srv.diagnostics(
+            path, lambda ds: any(d["code"] == "analysis-blocked" for d in ds)
+        )
+        assert "signal: killed" in diags[0]["message"] and "retried" in diags[0]["message"]
+        kill.unlink()
+        srv.send(notification("textDocument/didSave", {"textDocument": {"uri": path.as_uri()}}))
+        await srv.diagnostics(path, lambda ds: [d["code"] for d in ds] == ["moved-to-heap"])
+        new = root / "p" / "unsaved.go"  # never written to disk
+        srv.open(new, "package p\n\nfunc G() *int { y := 2; return &y }\n")
+        await srv.diagnostics(new, lambda ds: [d["message"] for d in ds] == ["moved to heap: y"])
+        assert not new.exists()
+    finally:
+        await srv.stop()
