@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from escape_lsp.lsp.config import ServerSettings, parse_settings
 from tests.conftest import WriteModule
 from tests.fakego import RawServer, fake_go, notification, request
 
@@ -146,6 +148,42 @@ async def test_frames_with_a_wrong_content_length_are_recovered_from(
     body = hover(33)
     server.send_raw(f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
     assert MOVED in (await server.response(33))["result"]["contents"]["value"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("debounceMs", "fast"),
+        ("debounceMs", None),
+        ("debounceMs", float("inf")),  # what JSON's 1e400 becomes
+        ("debounceMs", -5),
+        ("severity", "error"),
+        ("kinds", 5),
+        ("kinds", ["heap", "nonsense"]),
+        ("inlayHints", {"heap": "yes"}),
+        ("buildFlags", "-tags='x"),
+        ("gcflags", ["-l", "m"]),
+        ("env", []),
+        ("scope", "everything"),
+        ("codeLens", "false"),
+        ("go", 7),
+    ],
+)
+def test_each_bad_setting_is_one_warning_naming_it_and_the_rest_applies(
+    name: str, value: object
+) -> None:
+    settings, problems = parse_settings({"escapeLsp": {name: value, "buildTags": "integration"}})
+    assert settings.build_tags == "integration"  # the good setting still applies
+    assert replace(settings, build_tags="") == ServerSettings()  # the bad one: its default
+    assert len(problems) == 1 and f"`{name}`" in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    "raw", [None, 5, "x", [], {"escapeLsp": 3}, {"escapeLsp": {"env": {"": 1}}}]
+)
+def test_settings_of_any_shape_never_raise(raw: object) -> None:
+    settings, _ = parse_settings(raw)
+    assert settings.debounce_ms == 300
 
 
 _BAD_SETTINGS = {
