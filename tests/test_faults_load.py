@@ -40,16 +40,22 @@ async def test_a_thousand_edits_leave_no_temp_files(gomod: WriteModule, tmp_path
             text = ESCAPING.replace("x", f"v{version}") + f"\n// {'#' * (version % 97)}\n"
             srv.send(_change(path, version, text))
             if version % 10 == 0:  # pace the client by round trips, as typing would
-                srv.send(request(version, "workspace/executeCommand", {"command": "escapeLsp.status"}))
+                srv.send(
+                    request(version, "workspace/executeCommand", {"command": "escapeLsp.status"})
+                )
                 await srv.response(version)
                 most = max(most, len(_files_under(tmp)))
-        await srv.diagnostics(path, lambda ds: any(d["message"] == "moved to heap: v1001" for d in ds))
+        await srv.diagnostics(
+            path, lambda ds: any(d["message"] == "moved to heap: v1001" for d in ds)
+        )
         srv.send(request(5000, "workspace/executeCommand", {"command": "escapeLsp.status"}))
         status = (await srv.response(5000))["result"]
         assert status["buildsStarted"] > 20, status  # builds really were started and killed
         leftovers = _files_under(tmp)
         assert leftovers == [], leftovers  # no overlay, no go-build dir, nothing
-        assert [p.name.split("-")[:3] for p in tmp.iterdir()] == [["escape", "lsp", str(srv.proc.pid)]]
+        assert [p.name.split("-")[:3] for p in tmp.iterdir()] == [
+            ["escape", "lsp", str(srv.proc.pid)]
+        ]
         assert most <= 12, most  # during the churn: only what running go commands use
     finally:
         await srv.stop()
@@ -62,7 +68,7 @@ async def test_a_large_file_edited_thirty_times_keeps_memory_bounded(
     funcs = "".join(f"func F{i}(n int) int {{ return n * {i} }}\n" for i in range(12000))
     padding = "".join(f"// {'-' * 70} {i}\n" for i in range(7000))
     # A type error keeps the one build short; the file is still parsed for every version.
-    text = f"package big\n\n{funcs}{padding}var _ int = \"not an int\"\n"
+    text = f'package big\n\n{funcs}{padding}var _ int = "not an int"\n'
     assert len(text) >= 2**20
     root = gomod({"big/big.go": text})
     path = root / "big" / "big.go"
@@ -75,7 +81,9 @@ async def test_a_large_file_edited_thirty_times_keeps_memory_bounded(
         for version in range(2, 32):
             srv.send(_change(path, version, text.replace("n * 1 }", f"n * {version} }}")))
             # Code lenses need this version's syntax tree (about 30 MB for this file).
-            srv.send(request(version, "textDocument/codeLens", {"textDocument": {"uri": path.as_uri()}}))
+            srv.send(
+                request(version, "textDocument/codeLens", {"textDocument": {"uri": path.as_uri()}})
+            )
             assert (await srv.response(version, timeout=60))["result"] == []  # no findings
         now, peak = rss_mib(srv.proc.pid), peak_rss_mib(srv.proc.pid)
         print(f"RSS MiB: after open {base:.0f}, after 30 edits {now:.0f}, peak {peak:.0f}")
