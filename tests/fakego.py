@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import live_processes_in_group
+
 REAL_GO = shutil.which("go") or "go"
 
 SERVER = [sys.executable, "-m", "escape_lsp", "serve"]
@@ -59,6 +61,13 @@ async def appears(path: Path, timeout: float = 30) -> None:
             await asyncio.sleep(0.02)
 
 
+async def group_ends(pgid: int, timeout: float = 5) -> None:
+    """Until no live process is left in the process group (killed ones may take a moment)."""
+    async with asyncio.timeout(timeout):
+        while live_processes_in_group(pgid):
+            await asyncio.sleep(0.02)
+
+
 def tree_digest(root: Path) -> dict[str, bytes]:
     """Every file under `root` with its bytes (to prove nothing was written)."""
     return {
@@ -77,6 +86,14 @@ def request(msg_id: int, method: str, params: Any) -> dict[str, Any]:
 
 def notification(method: str, params: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "method": method, "params": params}
+
+
+def did_change(path: Path, version: int, *changes: dict[str, Any]) -> dict[str, Any]:
+    """A didChange notification; a change without "range" is the full text."""
+    ident = {"uri": path.as_uri(), "version": version}
+    return notification(
+        "textDocument/didChange", {"textDocument": ident, "contentChanges": list(changes)}
+    )
 
 
 class RawServer:
@@ -150,6 +167,11 @@ class RawServer:
             answered.add(msg["id"])
             result: Any = [None] if msg["method"] == "workspace/configuration" else None
             self.send({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+
+    async def stderr_tail(self, size: int = 3000) -> str:
+        """What the server wrote to stderr (once it has exited), for failure messages."""
+        assert self.proc.stderr is not None
+        return (await self.proc.stderr.read()).decode("utf-8", "replace")[-size:]
 
     def logs(self) -> list[str]:
         return [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import WriteModule, live_processes_in_group
-from tests.fakego import RawServer, appears, fake_go, notification, request
+from tests.conftest import WriteModule
+from tests.fakego import RawServer, appears, fake_go, group_ends, notification, request
 
 ESCAPING = "package p\n\nfunc F() *int { x := 1; return &x }\n"
 
@@ -51,10 +51,12 @@ async def test_a_signal_ends_the_server_within_two_seconds_with_stdin_open(
         started = time.monotonic()
         async with asyncio.timeout(5):
             code = await srv.proc.wait()
-        assert time.monotonic() - started < 2.0
-        assert code == 0
-        assert live_processes_in_group(int(pid_file.read_text())) == []
+        elapsed = time.monotonic() - started
+        print(f"ended {elapsed:.2f}s after the signal")
+        assert elapsed < 2.0
+        assert code == 0, await srv.stderr_tail()
         assert _private_dirs(tmp) == []
+        await group_ends(int(pid_file.read_text()))  # SIGKILLed; the kernel may take a moment
     finally:
         await srv.stop()
 
@@ -96,7 +98,7 @@ async def test_a_hanging_go_env_never_hangs_the_server(gomod: WriteModule, tmp_p
         started = time.monotonic()
         assert await srv.stop() == 0
         assert time.monotonic() - started < 3
-        assert live_processes_in_group(int(pid_file.read_text())) == []
+        await group_ends(int(pid_file.read_text()))
     finally:
         await srv.stop()
 

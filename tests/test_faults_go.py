@@ -27,10 +27,11 @@ from escape_lsp.gotool.toolchain import (
     module_context,
     module_context_async,
 )
-from tests.conftest import WriteModule, live_processes_in_group
+from tests.conftest import WriteModule
 from tests.fakego import (
     RawServer,
     fake_go,
+    group_ends,
     invocations,
     logging_go,
     notification,
@@ -58,7 +59,7 @@ async def test_a_hanging_go_env_times_out_and_its_process_group_is_killed(tmp_pa
     with pytest.raises(ToolchainError, match="took longer than"):
         await find_toolchain_async(str(go), timeout=0.5)
     assert time.monotonic() - started < 5
-    assert live_processes_in_group(int(pid_file.read_text())) == []  # sh and its sleep
+    await group_ends(int(pid_file.read_text()))  # sh and its sleep
 
 
 @pytest.mark.parametrize(
@@ -125,18 +126,24 @@ async def test_go_list_garbage_is_a_clear_error_that_is_not_rerun_per_keystroke(
 # -- transient failures are retried, real compile errors remembered ---------------------------
 
 
-async def test_a_compile_killed_by_a_signal_is_retried_not_remembered(
-    gomod: WriteModule, tmp_path: Path
-) -> None:
-    root = gomod({"p/p.go": ESCAPING}, sub="mod")
+def _compile_killer(tmp_path: Path) -> tuple[Path, Path]:
+    """A `-toolexec` script that kills the compiler (as the OOM killer would) while the
+    returned flag file exists."""
     kill = tmp_path / "kill-compile"
     kill.touch()
-    # -toolexec runs every tool through this script: it kills the compiler while `kill` exists.
-    toolexec = fake_go(
+    script = fake_go(
         tmp_path / "bin",
         f'case "$1" in *compile) [ -e \'{kill}\' ] && case "$*" in *-V=full*) ;; *) kill -9 $$;; esac;; esac\nexec "$@"',
         name="toolexec",
     )
+    return kill, script
+
+
+async def test_a_compile_killed_by_a_signal_is_retried_not_remembered(
+    gomod: WriteModule, tmp_path: Path
+) -> None:
+    root = gomod({"p/p.go": ESCAPING}, sub="mod")
+    kill, toolexec = _compile_killer(tmp_path)
     engine = _engine(root, build_flags=(f"-toolexec={toolexec}",))
     try:
         (res,) = (await engine.analyze(["example.com/m/p"])).values()
@@ -360,13 +367,7 @@ async def test_the_server_retries_a_killed_compile_on_save_and_analyses_unsaved_
     gomod: WriteModule, tmp_path: Path
 ) -> None:
     root = gomod({"p/p.go": ESCAPING}, sub="mod")
-    kill = tmp_path / "kill-compile"
-    kill.touch()
-    toolexec = fake_go(
-        tmp_path / "bin",
-        f'case "$1" in *compile) [ -e \'{kill}\' ] && case "$*" in *-V=full*) ;; *) kill -9 $$;; esac;; esac\nexec "$@"',
-        name="toolexec",
-    )
+    kill, toolexec = _compile_killer(tmp_path)
     srv = await RawServer.start()
     try:
         await srv.initialize(root, {"buildFlags": [f"-toolexec={toolexec}"]})

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from tests.conftest import WriteModule
-from tests.fakego import RawServer, notification, peak_rss_mib, request, rss_mib
+from tests.fakego import RawServer, did_change, peak_rss_mib, request, rss_mib
 
 ESCAPING = "package p\n\nfunc F() *int {\n\tx := 1\n\treturn &x\n}\n"
-
-
-def _change(path: Path, version: int, text: str) -> dict[str, Any]:
-    ident = {"uri": path.as_uri(), "version": version}
-    return notification(
-        "textDocument/didChange", {"textDocument": ident, "contentChanges": [{"text": text}]}
-    )
 
 
 def _files_under(tmp: Path) -> list[Path]:
@@ -38,7 +30,7 @@ async def test_a_thousand_edits_leave_no_temp_files(gomod: WriteModule, tmp_path
         most = 0
         for version in range(2, 1002):
             text = ESCAPING.replace("x", f"v{version}") + f"\n// {'#' * (version % 97)}\n"
-            srv.send(_change(path, version, text))
+            srv.send(did_change(path, version, {"text": text}))
             if version % 10 == 0:  # pace the client by round trips, as typing would
                 srv.send(
                     request(version, "workspace/executeCommand", {"command": "escapeLsp.status"})
@@ -79,7 +71,8 @@ async def test_a_large_file_edited_thirty_times_keeps_memory_bounded(
         await srv.diagnostics(path, lambda ds: any(d["code"] == "analysis-blocked" for d in ds))
         base = rss_mib(srv.proc.pid)
         for version in range(2, 32):
-            srv.send(_change(path, version, text.replace("n * 1 }", f"n * {version} }}")))
+            edited = text.replace("n * 1 }", f"n * {version} }}")
+            srv.send(did_change(path, version, {"text": edited}))
             # Code lenses need this version's syntax tree (about 30 MB for this file).
             srv.send(
                 request(version, "textDocument/codeLens", {"textDocument": {"uri": path.as_uri()}})

@@ -12,7 +12,7 @@ import pytest
 
 from escape_lsp.lsp.config import ServerSettings, parse_settings
 from tests.conftest import WriteModule
-from tests.fakego import RawServer, fake_go, notification, request
+from tests.fakego import RawServer, did_change, fake_go, notification, request
 
 ESCAPING = "package p\n\nfunc F() *int {\n\tx := 1\n\treturn &x\n}\n"
 MOVED = "moved to heap: x"
@@ -99,20 +99,14 @@ async def test_a_change_that_does_not_fit_waits_for_the_full_text(
     server.open(path)
     await server.diagnostics(path, lambda ds: any(d["message"] == MOVED for d in ds))
 
-    def change(version: int, *changes: dict[str, object]) -> dict[str, object]:
-        ident = {"uri": path.as_uri(), "version": version}
-        return notification(
-            "textDocument/didChange", {"textDocument": ident, "contentChanges": list(changes)}
-        )
-
     far = {"start": {"line": 90, "character": 0}, "end": {"line": 90, "character": 0}}
-    server.send(change(2, {"range": far, "text": "// lost\n"}))
+    server.send(did_change(path, 2, {"range": far, "text": "// lost\n"}))
     await server.expect(lambda m: "did not fit the document" in json.dumps(m))
     # Further incremental changes cannot be placed either: ignored until the full text.
     top = {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}
-    server.send(change(3, {"range": top, "text": "//go:build ignore\n\n"}))
+    server.send(did_change(path, 3, {"range": top, "text": "//go:build ignore\n\n"}))
     renamed = ESCAPING.replace("x", "y")
-    server.send(change(4, {"text": renamed}))
+    server.send(did_change(path, 4, {"text": renamed}))
     diags = await server.diagnostics(
         path, lambda ds: any(d["message"] == "moved to heap: y" for d in ds)
     )

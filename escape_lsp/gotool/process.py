@@ -12,12 +12,18 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from escape_lsp.gotool.tempdir import private_subdir
 
 #: Every live go process group, so a server that is told to exit can kill them all.
 _LIVE: set[int] = set()
+#: Go commands between "about to start" and "ended" (status: busy).
+_active = 0
+#: Tasks draining commands whose caller was cancelled while they were being started.
+_draining: set[asyncio.Future[Any]] = set()
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,19 @@ class GoTimeout(Exception):
 
 
 def running() -> int:
-    """How many go commands run right now (status: never "idle" while one does)."""
-    return len(_LIVE)
+    """How many go commands run or are starting (status: never "idle" while one does)."""
+    return _active
+
+
+def _kill_when_started(starting: asyncio.Task[asyncio.subprocess.Process]) -> None:
+    """The caller gave up while the command was starting: kill its group once it exists."""
+    if starting.cancelled() or starting.exception() is not None:
+        return
+    proc = starting.result()
+    _kill_group(proc.pid)
+    drain = asyncio.ensure_future(proc.communicate())
+    _draining.add(drain)
+    drain.add_done_callback(_draining.discard)
 
 
 def _kill_group(pid: int) -> None:
@@ -58,8 +75,24 @@ def _describe(argv: list[str]) -> str:
     return " ".join([os.path.basename(argv[0]), *argv[1:3]])
 
 
-def _env(extra: dict[str, str] | None, gotmp: str) -> dict[str, str]:
-    return {**os.environ, **(extra or {}), "GOTMPDIR": gotmp}
+@contextlib.contextmanager
+def _spawn_options(env: dict[str, str] | None) -> Iterator[dict[str, Any]]:
+    """Options for one go command: its own process group and a fresh GOTMPDIR, removed after."""
+    gotmp = private_subdir("gotmp-")
+    try:
+        yield {
+            "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.PIPE,
+            "stderr": subprocess.PIPE,
+            "start_new_session": True,
+        }
+    finally:
+        shutil.rmtree(gotmp, ignore_errors=True)
+
+
+def _timed_out(argv: list[str], timeout: float | None) -> GoTimeout:
+    return GoTimeout(f"`{_describe(argv)} …` took longer than {timeout:.0f}s")
 
 
 async def run(
@@ -72,77 +105,59 @@ async def run(
 
     Raises GoTimeout (group killed) past `timeout`, OSError when the command cannot start.
     """
-    gotmp = private_subdir("gotmp-")
+    global _active
+    _active += 1
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env=_env(env, gotmp),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except BaseException:
-        shutil.rmtree(gotmp, ignore_errors=True)
-        raise
-    _LIVE.add(proc.pid)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        _kill_group(proc.pid)
-        await proc.wait()
-        raise GoTimeout(f"`{_describe(argv)} …` took longer than {timeout:.0f}s") from None
-    except BaseException:
-        _kill_group(proc.pid)
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(proc.wait())
-        raise
+        return await _run(argv, cwd, env, timeout)
     finally:
-        _LIVE.discard(proc.pid)
-        shutil.rmtree(gotmp, ignore_errors=True)
-    return ProcessResult(
-        proc.returncode if proc.returncode is not None else -1,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
-    )
+        _active -= 1
+
+
+async def _run(
+    argv: list[str], cwd: str | None, env: dict[str, str] | None, timeout: float | None
+) -> ProcessResult:
+    with _spawn_options(env) as options:
+        # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
+        starting = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, cwd=cwd, **options))
+        try:
+            proc = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            starting.add_done_callback(_kill_when_started)
+            raise
+        _LIVE.add(proc.pid)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            _kill_group(proc.pid)
+            await proc.wait()
+            raise _timed_out(argv, timeout) from None
+        except BaseException:
+            _kill_group(proc.pid)
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(proc.wait())
+            raise
+        finally:
+            _LIVE.discard(proc.pid)
+    code = proc.returncode if proc.returncode is not None else -1
+    return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
 def run_sync(
     argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None, timeout: float = 30
 ) -> ProcessResult:
     """`run` for callers without an event loop (the CLI's start-up checks)."""
-    gotmp = private_subdir("gotmp-")
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=_env(env, gotmp),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-    except BaseException:
-        shutil.rmtree(gotmp, ignore_errors=True)
-        raise
-    _LIVE.add(proc.pid)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
-        proc.wait()
-        raise GoTimeout(f"`{_describe(argv)} …` took longer than {timeout:.0f}s") from None
-    except BaseException:
-        _kill_group(proc.pid)
-        proc.wait()
-        raise
-    finally:
-        _LIVE.discard(proc.pid)
-        shutil.rmtree(gotmp, ignore_errors=True)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+    with _spawn_options(env) as options, subprocess.Popen(argv, cwd=cwd, **options) as proc:
+        _LIVE.add(proc.pid)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            raise _timed_out(argv, timeout) from None
+        except BaseException:
+            _kill_group(proc.pid)
+            raise
+        finally:
+            _LIVE.discard(proc.pid)
     return ProcessResult(
         proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     )

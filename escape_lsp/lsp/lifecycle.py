@@ -133,17 +133,22 @@ class FrameReader:
                 self._buf.clear()
                 return body
         body = bytes(self._buf[start : start + length])
-        after = bytes(self._buf[start + length : start + length + 8]).lower()
-        if after and not after.startswith(b"content-"[: len(after)]) and not _is_json(body):
-            # Content-Length too small: the body runs on to the next header.
-            following = _LENGTH_LINE.search(self._buf, start + length)
-            if following is not None and _is_json(self._buf[start : following.start()]):
-                log.warning("a frame was longer than its Content-Length (%d)", length)
-                body = bytes(self._buf[start : following.start()])
-                del self._buf[: following.start()]
-                return body
         del self._buf[: start + length]
         return body
+
+    async def run_on(self, body: bytes) -> bytes | None:
+        """`body` is not JSON: if its Content-Length was too small, the rest of it comes
+        before the next header. The whole body, or None if that does not make JSON either."""
+        while True:
+            following = _LENGTH_LINE.search(self._buf)
+            end = following.start() if following is not None else len(self._buf)
+            whole = body + bytes(self._buf[:end])
+            if _is_json(whole):
+                log.warning("a frame was longer than its Content-Length (%d)", len(body))
+                del self._buf[:end]
+                return whole
+            if following is not None or self._eof or not await self._wait(SHORT_BODY_GRACE):
+                return None
 
 
 def _read_stdin(fd: int, loop: asyncio.AbstractEventLoop, reader: FrameReader) -> None:
@@ -166,9 +171,12 @@ async def _pump(reader: FrameReader, protocol: GuardedProtocol) -> None:
         try:
             message = json.loads(body, object_hook=protocol.structure_message)
         except ValueError as exc:
-            log.warning("ignored a frame that is not JSON (%s): %.80r", exc, body)
-            protocol._send_response(None, error=JsonRpcParseError().to_response_error())  # type: ignore[arg-type]
-            continue
+            whole = await reader.run_on(body)
+            if whole is None:
+                log.warning("ignored a frame that is not JSON (%s): %.80r", exc, body)
+                protocol._send_response(None, error=JsonRpcParseError().to_response_error())  # type: ignore[arg-type]
+                continue
+            message = json.loads(whole, object_hook=protocol.structure_message)
         try:
             protocol.handle_message(message)
         except Exception:

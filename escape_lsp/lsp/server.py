@@ -456,7 +456,8 @@ def serve(tcp: str | None = None) -> int:
         if server.watcher is not None:
             server.watcher.stop()
         if server.session is not None:
-            server.session.close_all()
+            with contextlib.suppress(RuntimeError):  # a task left pending on the closed loop
+                server.session.close_all()
         _last_words()
         with contextlib.suppress(Exception):
             logging.shutdown()
