@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,8 @@ _LIVE: set[int] = set()
 _active = 0
 #: Tasks draining commands whose caller was cancelled while they were being started.
 _draining: set[asyncio.Future[Any]] = set()
+#: GOTMPDIRs a dying command wrote into while they were being removed; retried later.
+_leftovers: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -42,15 +44,22 @@ def running() -> int:
     return _active
 
 
-def _kill_when_started(starting: asyncio.Task[asyncio.subprocess.Process]) -> None:
-    """The caller gave up while the command was starting: kill its group once it exists."""
+def _kill_when_started(gotmp: str, starting: asyncio.Task[asyncio.subprocess.Process]) -> None:
+    """The caller gave up while the command was starting: kill its group once it exists,
+    and remove its GOTMPDIR once it has ended."""
     if starting.cancelled() or starting.exception() is not None:
+        _remove(gotmp)
         return
     proc = starting.result()
     _kill_group(proc.pid)
-    drain = asyncio.ensure_future(proc.communicate())
-    _draining.add(drain)
-    drain.add_done_callback(_draining.discard)
+
+    async def drain() -> None:
+        await proc.communicate()
+        _remove(gotmp)
+
+    task = asyncio.ensure_future(drain())
+    _draining.add(task)
+    task.add_done_callback(_draining.discard)
 
 
 def _kill_group(pid: int) -> None:
@@ -75,20 +84,33 @@ def _describe(argv: list[str]) -> str:
     return " ".join([os.path.basename(argv[0]), *argv[1:3]])
 
 
-@contextlib.contextmanager
-def _spawn_options(env: dict[str, str] | None) -> Iterator[dict[str, Any]]:
-    """Options for one go command: its own process group and a fresh GOTMPDIR, removed after."""
-    gotmp = private_subdir("gotmp-")
-    try:
-        yield {
-            "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
-            "stdin": subprocess.DEVNULL,
-            "stdout": subprocess.PIPE,
-            "stderr": subprocess.PIPE,
-            "start_new_session": True,
-        }
-    finally:
-        shutil.rmtree(gotmp, ignore_errors=True)
+def _spawn_options(env: dict[str, str] | None, gotmp: str) -> dict[str, Any]:
+    """Options for one go command: its own process group, and its own GOTMPDIR."""
+    return {
+        "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "start_new_session": True,
+    }
+
+
+def _remove(gotmp: str) -> None:
+    """Remove a command's GOTMPDIR, and those earlier removals missed: a killed go or compile
+    can still write for a moment after its leader was reaped."""
+    _leftovers.add(gotmp)
+    for path in list(_leftovers):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            _leftovers.discard(path)
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Wait for a killed command's leader to exit, even if cancelled again meanwhile."""
+    waiting = asyncio.ensure_future(proc.wait())
+    while not waiting.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(waiting)
 
 
 def _timed_out(argv: list[str], timeout: float | None) -> GoTimeout:
@@ -116,28 +138,34 @@ async def run(
 async def _run(
     argv: list[str], cwd: str | None, env: dict[str, str] | None, timeout: float | None
 ) -> ProcessResult:
-    with _spawn_options(env) as options:
-        # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
-        starting = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, cwd=cwd, **options))
-        try:
-            proc = await asyncio.shield(starting)
-        except asyncio.CancelledError:
-            starting.add_done_callback(_kill_when_started)
-            raise
-        _LIVE.add(proc.pid)
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout)
-        except TimeoutError:
-            _kill_group(proc.pid)
-            await proc.wait()
-            raise _timed_out(argv, timeout) from None
-        except BaseException:
-            _kill_group(proc.pid)
-            with contextlib.suppress(BaseException):
-                await asyncio.shield(proc.wait())
-            raise
-        finally:
-            _LIVE.discard(proc.pid)
+    # The GOTMPDIR goes only once go has ended: a dying go recreates its work dir (MkdirAll).
+    gotmp = private_subdir("gotmp-")
+    # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(*argv, cwd=cwd, **_spawn_options(env, gotmp))
+    )
+    try:
+        proc = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        starting.add_done_callback(functools.partial(_kill_when_started, gotmp))
+        raise
+    except BaseException:
+        _remove(gotmp)
+        raise
+    _LIVE.add(proc.pid)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        _kill_group(proc.pid)
+        await _reap(proc)
+        raise _timed_out(argv, timeout) from None
+    except BaseException:
+        _kill_group(proc.pid)
+        await _reap(proc)
+        raise
+    finally:
+        _LIVE.discard(proc.pid)
+        _remove(gotmp)
     code = proc.returncode if proc.returncode is not None else -1
     return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
@@ -146,18 +174,22 @@ def run_sync(
     argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None, timeout: float = 30
 ) -> ProcessResult:
     """`run` for callers without an event loop (the CLI's start-up checks)."""
-    with _spawn_options(env) as options, subprocess.Popen(argv, cwd=cwd, **options) as proc:
-        _LIVE.add(proc.pid)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
-            raise _timed_out(argv, timeout) from None
-        except BaseException:
-            _kill_group(proc.pid)
-            raise
-        finally:
-            _LIVE.discard(proc.pid)
+    gotmp = private_subdir("gotmp-")
+    try:
+        with subprocess.Popen(argv, cwd=cwd, **_spawn_options(env, gotmp)) as proc:
+            _LIVE.add(proc.pid)
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                raise _timed_out(argv, timeout) from None
+            except BaseException:
+                _kill_group(proc.pid)
+                raise
+            finally:
+                _LIVE.discard(proc.pid)
+    finally:
+        _remove(gotmp)  # after Popen's exit waited for the leader
     return ProcessResult(
         proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     )
