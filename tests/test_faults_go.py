@@ -18,7 +18,7 @@ from escape_lsp.analysis.engine import (
     Engine,
 )
 from escape_lsp.findings.model import HEAP_KINDS
-from escape_lsp.gotool import tempdir
+from escape_lsp.gotool import process, tempdir
 from escape_lsp.gotool.toolchain import (
     Toolchain,
     ToolchainError,
@@ -30,6 +30,7 @@ from escape_lsp.gotool.toolchain import (
 from tests.conftest import WriteModule
 from tests.fakego import (
     RawServer,
+    appears,
     fake_go,
     group_ends,
     invocations,
@@ -248,6 +249,21 @@ async def test_overlay_files_live_only_while_a_go_command_reads_them(gomod: Writ
             assert engine.overlays.files() == []
     finally:
         engine.close()
+
+
+async def test_kill_all_also_kills_go_processes_it_never_saw_start() -> None:
+    # A command cancelled while starting (or a tool its go left behind): known only by its
+    # GOTMPDIR inside the private dir.
+    gotmp = tempdir.private_subdir("gotmp-")
+    stray = subprocess.Popen(
+        ["sh", "-c", "sleep 600 & wait"],
+        env={**os.environ, "GOTMPDIR": gotmp},
+        start_new_session=True,
+    )
+    await appears(Path(f"/proc/{stray.pid}"))
+    process.kill_all()
+    assert stray.wait(timeout=10) == -9
+    await group_ends(stray.pid)
 
 
 def test_stale_private_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from escape_lsp.gotool.tempdir import private_subdir
+from escape_lsp.gotool.tempdir import existing_root, private_subdir
 
 #: Every live go process group, so a server that is told to exit can kill them all.
 _LIVE: set[int] = set()
@@ -68,10 +68,41 @@ def _kill_group(pid: int) -> None:
 
 
 def kill_all() -> None:
-    """Kill every go process group still running (on exit, so none is orphaned)."""
+    """Kill every go process group still running (on exit, so none is orphaned).
+
+    Besides the groups this module knows, any process whose GOTMPDIR lies in the private dir
+    is ours: a command cancelled while it was starting, or a tool its go left behind.
+    """
     for pid in list(_LIVE):
         _kill_group(pid)
     _LIVE.clear()
+    root = existing_root()
+    if root is not None:
+        for pid in _processes_with_env(f"GOTMPDIR={root}{os.sep}".encode()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)  # never our own group: see below
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _processes_with_env(needle: bytes) -> list[int]:
+    """PIDs (not this process's group) whose environment contains `needle`; Linux /proc."""
+    found: list[int] = []
+    own_group = os.getpgrp()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as fh:
+                if needle in fh.read() and os.getpgid(int(name)) != own_group:
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
 
 
 def excerpt(text: str, limit: int = 600) -> str:

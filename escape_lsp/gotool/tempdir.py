@@ -31,6 +31,11 @@ def private_root() -> str:
         return _root
 
 
+def existing_root() -> str | None:
+    """This process's private dir if it was made (never creates it)."""
+    return _root
+
+
 def private_subdir(prefix: str) -> str:
     """A fresh dir inside the private dir (the caller removes it when done)."""
     return tempfile.mkdtemp(prefix=prefix, dir=private_root())
