@@ -168,6 +168,19 @@ class RawServer:
             result: Any = [None] if msg["method"] == "workspace/configuration" else None
             self.send({"jsonrpc": "2.0", "id": msg["id"], "result": result})
 
+    async def idle(self, first_id: int, timeout: float = 30) -> dict[str, Any]:
+        """Ask `escapeLsp.status` until it says idle (no build, no go command); its answer."""
+        async with asyncio.timeout(timeout):
+            msg_id = first_id
+            while True:
+                self.send(
+                    request(msg_id, "workspace/executeCommand", {"command": "escapeLsp.status"})
+                )
+                status: dict[str, Any] = (await self.response(msg_id))["result"]
+                if status["state"] == "idle":
+                    return status
+                msg_id += 1
+
     async def stderr_tail(self, size: int = 3000) -> str:
         """What the server wrote to stderr (once it has exited), for failure messages."""
         assert self.proc.stderr is not None

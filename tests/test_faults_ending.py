@@ -121,9 +121,6 @@ exec "$REAL_GO" "$@\"""",
         assert (await _status(srv, 2))["state"] == "analysing"
         release.touch()
         await srv.diagnostics(path, lambda ds: any(d["message"] == "moved to heap: x" for d in ds))
-        async with asyncio.timeout(30):
-            msg_id = 3
-            while (await _status(srv, msg_id))["state"] != "idle":
-                msg_id += 1
+        await srv.idle(3)
     finally:
         await srv.stop()
