@@ -24,8 +24,8 @@ from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain_async
 from escape_lsp.lsp import code_actions, code_lens, diagnostics, hover, inlay_hints, watching
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.convert import encoding_of, path_to_uri, to_span, uri_to_path
-from escape_lsp.lsp.lifecycle import serve_stdio
 from escape_lsp.lsp.protocol_guard import GuardedProtocol
+from escape_lsp.lsp.stdio import serve_stdio
 
 log = logging.getLogger("escape_lsp")
 

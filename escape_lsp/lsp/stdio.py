@@ -28,7 +28,7 @@ from pygls.lsp.server import LanguageServer
 
 from escape_lsp.lsp.protocol_guard import GuardedProtocol
 
-log = logging.getLogger("escape_lsp.lifecycle")
+log = logging.getLogger("escape_lsp.stdio")
 
 #: How long the process may take to end once told to.
 EXIT_DEADLINE = 1.8
