@@ -26,6 +26,14 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 
 
+def _words(value: str) -> tuple[str, ...]:
+    """A flag list split like a shell would (no shell runs); unbalanced quotes are usage errors."""
+    try:
+        return tuple(shlex.split(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="escape-lsp", description="The Go compiler's escape analysis, explained."
@@ -43,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--explain", action="store_true", help="print each finding's flow")
     check.add_argument("--tests", action="store_true", help="include _test.go files")
-    check.add_argument("--gcflags", default="", help="extra compiler flags, e.g. -l")
+    check.add_argument("--gcflags", default=(), type=_words, help="extra compiler flags, e.g. -l")
     check.add_argument("--tags", default="", help="build tags, as for go build -tags")
     check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     check.add_argument("--go", default=None, help="the go command to use (default: go on PATH)")
@@ -71,7 +79,7 @@ def _check(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    gcflags = merge_flags(tuple(shlex.split(ns.gcflags)), flags_for_kinds(kinds))
+    gcflags = merge_flags(ns.gcflags, flags_for_kinds(kinds))
     settings = AnalysisSettings(tests=ns.tests, gcflags=gcflags, build_flags=with_tags((), ns.tags))
     policy = Policy(ns.fail_on, ns.baseline, ns.write_baseline, ns.since)
     if ns.baseline and ns.since:

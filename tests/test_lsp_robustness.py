@@ -52,12 +52,12 @@ def _go_processes_of(tmpdir: Path, argument: bytes = b"") -> list[int]:
         try:
             environ = (entry / "environ").read_bytes()
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if f"TMPDIR={tmpdir}".encode() in environ and state not in ("Z", "X"):
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"python" not in argv[0] and (not argument or argument in b" ".join(argv)):
-                found.append(int(entry.name))
+        except OSError:  # it ended while we looked
+            continue
+        ours = f"TMPDIR={tmpdir}".encode() in environ and state not in ("Z", "X")
+        if ours and b"python" not in argv[0] and (not argument or argument in b" ".join(argv)):
+            found.append(int(entry.name))
     return found
 
 

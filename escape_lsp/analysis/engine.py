@@ -19,10 +19,26 @@ from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, parse_errors
 from escape_lsp.findings.syntax import GoSource, widen_finding
-from escape_lsp.gotool.build import BuildOutput, BuildRequest, OverlayStore, run_build
+from escape_lsp.gotool.build import (
+    BuildOutput,
+    BuildRequest,
+    OverlayStore,
+    run_build,
+    transient_failure,
+)
 from escape_lsp.gotool.modfiles import graph_files
 from escape_lsp.gotool.packages import PackageGraph, load_graph
-from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
+from escape_lsp.gotool.process import GoTimeout
+from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError
+
+#: Parsed sources cost about this many bytes per byte of Go (the tree-sitter tree dominates).
+SOURCE_COST_FACTOR = 64
+#: Estimated bytes the parsed-source cache may hold (about 2 MiB of Go text).
+SOURCE_BUDGET = 128 * 2**20
+#: Estimated bytes the result memo may hold.
+MEMO_BUDGET = 96 * 2**20
+
+Buffers = Callable[[], Mapping[str, bytes]]
 
 
 def _sha(data: bytes) -> str:
@@ -53,23 +69,42 @@ class FileHasher:
         return digest
 
 
+def _result_cost(res: PackageResult) -> int:
+    """Rough bytes a memoised result holds (findings and their flow steps dominate)."""
+    steps = sum(len(f.flow) for f in res.findings)
+    return 512 + 400 * len(res.findings) + 300 * steps + 120 * len(res.file_hashes)
+
+
 class Engine:
     """One module or go.work workspace: its package graph, overlays, memo and go commands."""
 
     MEMO_SIZE = 512
 
     def __init__(
-        self, toolchain: Toolchain, context: ModuleContext, settings: AnalysisSettings
+        self,
+        toolchain: Toolchain,
+        context: ModuleContext,
+        settings: AnalysisSettings,
+        buffers: Buffers | None = None,
     ) -> None:
         self.toolchain = toolchain
         self.context = context
         self.settings = settings
+        #: The editor's unsaved buffers (path -> bytes), so `go list` sees new and deleted files.
+        self.buffers: Buffers = buffers or dict
         self.overlays = OverlayStore()
         self.hasher = FileHasher()
         self._graph: PackageGraph | None = None
+        self._graph_error: ToolchainError | None = None
         self._graph_lock = asyncio.Lock()
+        #: File -> content hash last listed without finding it in any package.
+        self._unlisted: dict[str, str] = {}
+        self._relist_waits: dict[str, object] = {}
         self._memo: OrderedDict[str, PackageResult] = OrderedDict()
+        self._memo_cost: dict[str, int] = {}
+        self._memo_bytes = 0
         self._sources: OrderedDict[str, GoSource] = OrderedDict()
+        self._source_bytes = 0
         self._slots = asyncio.Semaphore(settings.max_processes)
 
     def close(self) -> None:
@@ -79,7 +114,7 @@ class Engine:
         if settings != self.settings:
             self.settings = settings
             self._slots = asyncio.Semaphore(settings.max_processes)
-            self._graph = None
+            self.invalidate_graph()
 
     # -- package graph ------------------------------------------------------------------------
 
@@ -89,18 +124,69 @@ class Engine:
         return self._graph
 
     def invalidate_graph(self) -> None:
+        """List packages again on next use (settings, go.mod or files changed; rebuild)."""
         self._graph = None
+        self._graph_error = None
+        self._unlisted.clear()
 
     async def graph(self) -> PackageGraph:
+        """The package graph, listed with the unsaved buffers as an overlay.
+
+        A failed listing is remembered (and raised again) until `invalidate_graph`, so a broken
+        go does not run again on every keystroke.
+        """
         async with self._graph_lock:
+            if self._graph_error is not None:
+                raise self._graph_error
             if self._graph is None:
-                self._graph = await load_graph(
-                    self.toolchain,
-                    self.context,
-                    dict(self.settings.env),
-                    list(self.settings.build_flags),
-                )
+                buffers = self.buffers()
+                changed = {
+                    p: d
+                    for p, d in buffers.items()
+                    if self.hasher.hash(p) != _sha(d) and self._in_context(p)
+                }
+                try:
+                    with self.overlays.lease(changed) as (overlay, _):
+                        self._graph = await load_graph(
+                            self.toolchain,
+                            self.context,
+                            dict(self.settings.env),
+                            list(self.settings.build_flags),
+                            overlay,
+                        )
+                except ToolchainError as exc:
+                    self._graph_error = exc
+                    raise
             return self._graph
+
+    def _in_context(self, path: str) -> bool:
+        return path.startswith(self.context.root.rstrip(os.sep) + os.sep)
+
+    async def graph_for(self, path: str, delay: float = 0.0) -> PackageGraph:
+        """The graph, listed again if `path` is in no package yet (a new file, a changed build
+        constraint). A text already listed without a package is not listed again, and a burst
+        of edits waits `delay` and lists once."""
+        graph = await self.graph()
+        if graph.package_of(path) is not None or not path.endswith(".go"):
+            return graph
+        if self._unlisted.get(path) == self.file_hash(path, self.buffers()):
+            return graph
+        if delay > 0:
+            token = self._relist_waits[path] = object()
+            await asyncio.sleep(delay)
+            if self._relist_waits.get(path) is not token:
+                return graph  # a newer edit of this file lists instead
+            self._relist_waits.pop(path, None)
+        digest = self.file_hash(path, self.buffers())
+        if self._unlisted.get(path) == digest:
+            return graph
+        async with self._graph_lock:
+            if self._graph is graph:
+                self._graph = None
+        graph = await self.graph()
+        if graph.package_of(path) is None:
+            self._unlisted[path] = digest
+        return graph
 
     def is_excluded(self, path: str) -> bool:
         rel = os.path.relpath(path, self.context.root)
@@ -121,10 +207,14 @@ class Engine:
                 return None
         key = _sha(data)
         src = self._sources.get(key)
-        if src is None:
-            src = self._sources[key] = GoSource(data)
-            while len(self._sources) > 256:
-                self._sources.popitem(last=False)
+        if src is not None:
+            self._sources.move_to_end(key)
+            return src
+        src = self._sources[key] = GoSource(data)
+        self._source_bytes += len(data) * SOURCE_COST_FACTOR
+        while self._source_bytes > SOURCE_BUDGET and len(self._sources) > 1:
+            _, old = self._sources.popitem(last=False)
+            self._source_bytes -= len(old.data) * SOURCE_COST_FACTOR
         return src
 
     # -- memo ---------------------------------------------------------------------------------
@@ -201,10 +291,23 @@ class Engine:
             built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
                 results[name] = res
-                self._memo[res.key] = res
-            while len(self._memo) > self.MEMO_SIZE:
-                self._memo.popitem(last=False)
+                if res.blocked is None or not res.blocked.transient:
+                    self._remember(res)
         return results
+
+    def _remember(self, res: PackageResult) -> None:
+        """Memoise `res`; the oldest entries go past MEMO_SIZE entries or MEMO_BUDGET bytes."""
+        if res.key in self._memo:
+            self._memo_bytes -= self._memo_cost.pop(res.key, 0)
+        self._memo[res.key] = res
+        self._memo.move_to_end(res.key)
+        cost = self._memo_cost[res.key] = _result_cost(res)
+        self._memo_bytes += cost
+        while len(self._memo) > 1 and (
+            len(self._memo) > self.MEMO_SIZE or self._memo_bytes > MEMO_BUDGET
+        ):
+            old, _ = self._memo.popitem(last=False)
+            self._memo_bytes -= self._memo_cost.pop(old, 0)
 
     async def _build(
         self,
@@ -216,25 +319,28 @@ class Engine:
         on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != _sha(d)}
-        overlay, path_map = self.overlays.write(changed)
         s = self.settings
-        req = BuildRequest(
-            packages=tuple(names),
-            cwd=self.context.root,
-            tests=s.tests,
-            gcflags=s.gcflags,
-            build_flags=s.build_flags,
-            env=s.env,
-            overlay=overlay,
-            timeout=s.timeout,
-            package_gcflags=tuple(
-                (name, (BOUNDS_FLAG,))
-                for name in names
-                if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
-            ),
-        )
-        async with self._slots:
-            out = await run_build(self.toolchain, req, on_package)
+        with self.overlays.lease(changed) as (overlay, path_map):
+            req = BuildRequest(
+                packages=tuple(names),
+                cwd=self.context.root,
+                tests=s.tests,
+                gcflags=s.gcflags,
+                build_flags=s.build_flags,
+                env=s.env,
+                overlay=overlay,
+                timeout=s.timeout,
+                package_gcflags=tuple(
+                    (name, (BOUNDS_FLAG,))
+                    for name in names
+                    if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
+                ),
+            )
+            try:
+                async with self._slots:
+                    out = await run_build(self.toolchain, req, on_package)
+            except (GoTimeout, OSError) as exc:
+                out = BuildOutput(-1, stderr=f"go build: {exc}", interrupted=True)
         return {
             name: self._result(
                 graph, name, out, contents, path_map, keys[name], hashes.get(name, {})
@@ -285,16 +391,21 @@ class Engine:
         text = out.output.get(name, "")
         blocked: Blocked | None = None
         findings: list[Finding] = []
+        died = out.interrupted or out.returncode < 0  # timed out, or go itself was killed
         if name in out.failed:
-            blocked = Blocked(name, tuple(parse_errors(text, cwd, path_map)))
+            errors = tuple(parse_errors(text, cwd, path_map))
+            blocked = Blocked(name, errors, transient=died or transient_failure(text))
         elif out.returncode != 0 and not text:
             culprit = _culprit(graph, name, out.failed, self.settings.tests)
             if culprit is not None:
-                errors = tuple(parse_errors(out.output.get(culprit, ""), cwd, path_map))
-                blocked = Blocked(name, errors, because_of=culprit)
+                culprit_text = out.output.get(culprit, "")
+                errors = tuple(parse_errors(culprit_text, cwd, path_map))
+                transient = died or transient_failure(culprit_text)
+                blocked = Blocked(name, errors, because_of=culprit, transient=transient)
             else:
-                detail = out.stderr or f"go exited with status {out.returncode}"
-                blocked = Blocked(name, tuple(parse_errors(detail, cwd, path_map)))
+                detail = out.stderr or _exit_text(out.returncode)
+                errors = tuple(parse_errors(detail, cwd, path_map))
+                blocked = Blocked(name, errors, transient=died or transient_failure(detail))
         else:
             keep = self._keep(graph, contents)
             raw = build_findings(text, cwd, keep, path_map)
@@ -308,6 +419,12 @@ class Engine:
 
             findings = [widen_finding(f, sources) for f in raw]
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
+
+
+def _exit_text(returncode: int) -> str:
+    if returncode < 0:
+        return f"go was killed by signal {-returncode}"
+    return f"go exited with status {returncode}"
 
 
 def _culprit(graph: PackageGraph, name: str, failed: set[str], tests: bool) -> str | None:

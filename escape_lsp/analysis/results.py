@@ -16,13 +16,18 @@ class Blocked:
     errors: tuple[CompileError, ...]
     #: Set when this package did not fail itself but a package it imports did.
     because_of: str | None = None
+    #: The build died for reasons outside the code (killed, timed out, go crashed): never
+    #: remembered, so the next edit, save or rebuild tries again.
+    transient: bool = False
 
     @property
     def summary(self) -> str:
         first = self.errors[0] if self.errors else None
         if self.because_of:
-            return f"{self.package} depends on {self.because_of}, which does not compile"
-        return str(first) if first else f"{self.package} does not compile"
+            text = f"{self.package} depends on {self.because_of}, which does not compile"
+        else:
+            text = str(first) if first else f"{self.package} does not compile"
+        return f"{text} (retried on the next edit, save or rebuild)" if self.transient else text
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ no LSP types; the edge reads snapshots and is told which files to re-publish.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.analysis.status import Status, status_of
 from escape_lsp.analysis.workspace import Workspace
 from escape_lsp.findings.model import Kind, Span
+from escape_lsp.gotool import process
 from escape_lsp.gotool.modfiles import is_graph_file
 from escape_lsp.gotool.toolchain import Toolchain
 
@@ -80,8 +82,8 @@ class Session:
             engine = await self.workspace.engine_for(path)
             if engine is None:
                 continue
-            graph = await engine.graph()
-            if graph.package_of(path) is None or not os.path.exists(path):
+            graph = engine.current_graph
+            if graph is None or graph.package_of(path) is None or not os.path.exists(path):
                 engine.invalidate_graph()
             await self.changed(path, delay=self.debounce)
 
@@ -108,17 +110,14 @@ class Session:
         if engine is None:
             await self.publish({path})
             return
-        try:
-            graph = await engine.graph()
-            pkg = graph.package_of(path)
-            if pkg is None and path.endswith(".go"):  # a new file: list packages again
-                engine.invalidate_graph()
-                graph = await engine.graph()
-                pkg = graph.package_of(path)
+        try:  # a file in no package yet (new, or a build constraint changed): list again
+            graph = await engine.graph_for(path, delay)
         except EXPECTED_FAILURES as exc:
             self.workspace.note_problem(path, str(exc))
             await self.publish({path})
             return
+        self.workspace.clear_problem(path)
+        pkg = graph.package_of(path)
         if pkg is None:
             await self.publish({path})
             return
@@ -127,10 +126,12 @@ class Session:
 
     async def rebuild_all(self) -> None:
         """List packages again and rebuild everything in scope (open files, or all)."""
+        self.workspace.forget_contexts()
         for engine in self.workspace.engines():
             engine.invalidate_graph()
             if self.scope == "workspace":
-                self._scheduler(engine).schedule(set((await engine.graph()).packages), 0.0)
+                with contextlib.suppress(*EXPECTED_FAILURES):
+                    self._scheduler(engine).schedule(set((await engine.graph()).packages), 0.0)
         for path in list(self.snapshot.buffers):
             await self.changed(path, delay=0.0)
 
@@ -188,7 +189,7 @@ class Session:
     # -- reads ----------------------------------------------------------------------------------
 
     def status(self, kinds: frozenset[Kind]) -> Status:
-        busy = any(s.busy for s in self._schedulers.values())
+        busy = any(s.busy for s in self._schedulers.values()) or process.running() > 0
         return status_of(self.snapshot, busy, self.builds_started, kinds)
 
     async def fixes(self, snapshot: Snapshot, path: str, window: Span) -> list[Fix]:

@@ -7,7 +7,6 @@ a go.mod/go.work changes or the settings do.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -18,7 +17,7 @@ from escape_lsp.analysis.errors import EXPECTED_FAILURES
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.snapshot import Buffer, RootState, Snapshot
-from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, module_context
+from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, module_context_async
 
 
 class Workspace:
@@ -71,14 +70,21 @@ class Workspace:
     def note_problem(self, path: str, problem: str) -> None:
         self._advance(problems={**self._snapshot.problems, os.path.dirname(path): problem})
 
+    def clear_problem(self, path: str) -> None:
+        directory = os.path.dirname(path)
+        if directory in self._snapshot.problems:
+            problems = dict(self._snapshot.problems)
+            del problems[directory]
+            self._advance(problems=problems)
+
     async def engine_for(self, path: str) -> Engine | None:
         """The engine of the module or go.work holding `path`; None (with a problem) if none."""
         directory = os.path.dirname(path)
         if directory not in self._contexts:
             settings = self._snapshot.settings
             try:
-                ctx: ModuleContext | None = await asyncio.to_thread(
-                    module_context, self.toolchain, directory, dict(settings.env)
+                ctx: ModuleContext | None = await module_context_async(
+                    self.toolchain, directory, dict(settings.env)
                 )
             except EXPECTED_FAILURES as exc:
                 self.note_problem(path, str(exc))
@@ -89,7 +95,10 @@ class Workspace:
             return None
         root = self._snapshot.roots.get(ctx)
         if root is None:
-            root = RootState(Engine(self.toolchain, ctx, self._snapshot.settings))
+            engine = Engine(
+                self.toolchain, ctx, self._snapshot.settings, lambda: self._snapshot.overlays
+            )
+            root = RootState(engine)
             self._advance(roots={**self._snapshot.roots, ctx: root})
         return root.engine
 

@@ -6,16 +6,19 @@ failed, so one command serves a whole batch and the go build cache gives early c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from escape_lsp.gotool.flags import pinned_flags
 from escape_lsp.gotool.process import run
+from escape_lsp.gotool.tempdir import private_subdir
 from escape_lsp.gotool.toolchain import Toolchain
 
 ESCAPE_FLAGS = "-m=2"
@@ -24,34 +27,63 @@ ESCAPE_FLAGS = "-m=2"
 class OverlayStore:
     """Unsaved buffers as files in a private temp dir, never in the workspace.
 
-    Files are content-addressed, so an unchanged buffer is not rewritten and the go build
-    cache (which hashes contents) still hits for it.
+    Files are content-addressed, so an unchanged buffer keeps its path and the go build cache
+    still hits for it. A file lives only while a go command that reads it runs (`lease`), so
+    a long session of edits leaves nothing behind.
     """
 
     def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="escape-lsp-")
-        self._written: set[str] = set()
+        self.dir = private_subdir("overlays-")
+        self._users: dict[str, int] = {}
 
-    def write(self, contents: Mapping[str, bytes]) -> tuple[str | None, dict[str, str]]:
-        """The `-overlay` JSON path (None when nothing to overlay) and temp path -> real path."""
-        if not contents:
-            return None, {}
-        replace: dict[str, str] = {}
-        for real, data in sorted(contents.items()):
-            digest = hashlib.sha256(data).hexdigest()[:24]
-            tmp = os.path.join(self.dir, digest, os.path.basename(real))
-            if tmp not in self._written:
-                os.makedirs(os.path.dirname(tmp), exist_ok=True)
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                self._written.add(tmp)
-            replace[real] = tmp
-        doc = json.dumps({"Replace": replace}, sort_keys=True).encode()
-        path = os.path.join(self.dir, f"overlay-{hashlib.sha256(doc).hexdigest()[:24]}.json")
-        if not os.path.exists(path):
+    def _hold(self, path: str, data: bytes) -> None:
+        if not self._users.get(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as fh:
-                fh.write(doc)
-        return path, {tmp: real for real, tmp in replace.items()}
+                fh.write(data)
+        self._users[path] = self._users.get(path, 0) + 1
+
+    def _drop(self, path: str) -> None:
+        left = self._users.get(path, 0) - 1
+        if left > 0:
+            self._users[path] = left
+            return
+        self._users.pop(path, None)
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        if os.path.dirname(path) != self.dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.dirname(path))
+
+    @contextlib.contextmanager
+    def lease(self, contents: Mapping[str, bytes]) -> Iterator[tuple[str | None, dict[str, str]]]:
+        """The `-overlay` JSON path (None when nothing to overlay) and temp path -> real path,
+        valid until the `with` block ends."""
+        if not contents:
+            yield None, {}
+            return
+        held: list[str] = []
+        try:
+            replace: dict[str, str] = {}
+            for real, data in sorted(contents.items()):
+                digest = hashlib.sha256(data).hexdigest()[:24]
+                tmp = os.path.join(self.dir, digest, os.path.basename(real))
+                self._hold(tmp, data)
+                held.append(tmp)
+                replace[real] = tmp
+            doc = json.dumps({"Replace": replace}, sort_keys=True).encode()
+            name = f"overlay-{hashlib.sha256(doc).hexdigest()[:24]}.json"
+            path = os.path.join(self.dir, name)
+            self._hold(path, doc)
+            held.append(path)
+            yield path, {tmp: real for real, tmp in replace.items()}
+        finally:
+            for path in held:
+                self._drop(path)
+
+    def files(self) -> list[str]:
+        """Overlay files on disk now (tests count them)."""
+        return [os.path.join(d, f) for d, _, names in os.walk(self.dir) for f in names]
 
     def close(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -84,6 +116,8 @@ class BuildOutput:
     #: Anything the go command printed outside its JSON (setup errors, `go: …` lines).
     stderr: str = ""
     seconds: float = 0.0
+    #: The command did not run to its end (timed out, or could not start).
+    interrupted: bool = False
 
 
 def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
@@ -97,9 +131,33 @@ def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
             argv.append(f"-gcflags={pkg}_test={flags}")
     if req.overlay:
         argv.append(f"-overlay={req.overlay}")
-    argv += list(req.build_flags)
+    argv += pinned_flags(req.cwd, req.build_flags, dict(req.env))
     argv += list(req.packages)
     return argv
+
+
+#: What a go command prints when it (or a tool it ran) failed for reasons outside the code:
+#: killed (OOM killer, kill -9), crashed, out of resources, a network hiccup. Such failures
+#: say nothing about the package, so they are retried instead of remembered.
+_TRANSIENT_ANYWHERE = re.compile(
+    r"internal compiler error|^fatal error:|out of memory|cannot allocate memory"
+    r"|no space left on device|too many open files|resource temporarily unavailable"
+    r"|text file busy|i/o timeout|connection (?:refused|reset)|TLS handshake timeout"
+    r"|temporary failure in name resolution|go: internal error",
+    re.IGNORECASE | re.MULTILINE,
+)
+#: `compile: signal: killed`, `pkg: /path/to/compile: signal: segmentation fault`.
+_TRANSIENT_TOOL = re.compile(r": signal: \w")
+_AT_SOURCE = re.compile(r"^\S+\.go:\d+")
+
+
+def transient_failure(text: str) -> bool:
+    """Whether a failed command's text shows a failure that a rerun may not repeat."""
+    if _TRANSIENT_ANYWHERE.search(text):
+        return True
+    return any(
+        _TRANSIENT_TOOL.search(line) and not _AT_SOURCE.match(line) for line in text.splitlines()
+    )
 
 
 def base_package(import_path: str, known: Mapping[str, object] | set[str]) -> str:

@@ -7,8 +7,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from escape_lsp.gotool.process import run
+from escape_lsp.gotool.flags import pinned_flags
+from escape_lsp.gotool.process import GoTimeout, excerpt, run
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError
+
+#: Listing a large workspace cold can take a while; a hung go must not stall forever.
+LIST_TIMEOUT = 120.0
 
 _LIST_FIELDS = (
     "ImportPath,Name,Dir,GoFiles,CgoFiles,TestGoFiles,XTestGoFiles,"
@@ -96,18 +100,41 @@ class PackageGraph:
 
 
 def _decode_stream(text: str) -> list[dict[str, object]]:
-    """`go list -json` prints concatenated JSON objects, not a list."""
+    """`go list -json` prints concatenated JSON objects, not a list; ValueError if it did not."""
     decoder = json.JSONDecoder()
     out: list[dict[str, object]] = []
     pos = 0
     text = text.strip()
     while pos < len(text):
         obj, end = decoder.raw_decode(text, pos)
+        if not isinstance(obj, dict):
+            raise ValueError(f"expected a JSON object at offset {pos}")
         out.append(obj)
         pos = end
         while pos < len(text) and text[pos].isspace():
             pos += 1
     return out
+
+
+async def _list(
+    toolchain: Toolchain, argv: list[str], context: ModuleContext, env: dict[str, str] | None
+) -> list[dict[str, object]]:
+    """Run one `go list … -json`; every way it can fail becomes one ToolchainError."""
+    what = f"`go {' '.join(a for a in argv[:2])}`"
+    try:
+        proc = await run([toolchain.go, *argv], context.root, env, timeout=LIST_TIMEOUT)
+    except (OSError, GoTimeout) as exc:
+        raise ToolchainError(f"{what} failed in {context.root}: {exc}") from exc
+    if proc.returncode != 0 and not proc.stdout.strip():
+        printed = excerpt(proc.stderr) or f"exit status {proc.returncode}"
+        raise ToolchainError(f"{what} failed in {context.root}: {printed}")
+    try:
+        return _decode_stream(proc.stdout)
+    except ValueError as exc:
+        printed = excerpt(proc.stdout + proc.stderr) or "nothing"
+        raise ToolchainError(
+            f"{what} in {context.root} printed something that is not its JSON ({exc}): {printed}"
+        ) from exc
 
 
 def _strs(value: object) -> list[str]:
@@ -122,36 +149,29 @@ async def load_graph(
     overlay: str | None = None,
 ) -> PackageGraph:
     """List every package of every module in the workspace (one module, or all of go.work)."""
-    flags = list(build_flags or [])
-    if overlay:
-        flags.append(f"-overlay={overlay}")
+    flags = pinned_flags(context.root, build_flags or [], env or {})
     if context.gowork is None:  # one module: its folder is all there is to list
         module_dirs: tuple[str, ...] = (os.path.normpath(context.root),)
     else:
-        mods = await run([toolchain.go, "list", "-m", "-json"], context.root, env, timeout=120)
-        if mods.returncode != 0:
-            raise ToolchainError(f"`go list -m` failed in {context.root}: {mods.stderr.strip()}")
-        module_dirs = tuple(
-            os.path.normpath(str(m["Dir"])) for m in _decode_stream(mods.stdout) if m.get("Dir")
-        )
+        mods = await _list(toolchain, ["list", "-m", "-json", *flags], context, env)
+        module_dirs = tuple(os.path.normpath(str(m["Dir"])) for m in mods if m.get("Dir"))
     graph = PackageGraph(context, module_dirs)
+    overlay_flag = [f"-overlay={overlay}"] if overlay else []
     patterns = [os.path.join(d, "...") for d in module_dirs]
     if not patterns:
         graph.finish()
         return graph
-    proc = await run(
-        [toolchain.go, "list", "-e", f"-json={_LIST_FIELDS}", *flags, *patterns],
-        context.root,
+    listed = await _list(
+        toolchain,
+        ["list", "-e", f"-json={_LIST_FIELDS}", *flags, *overlay_flag, *patterns],
+        context,
         env,
-        timeout=300,
     )
-    if proc.returncode != 0 and not proc.stdout.strip():
-        raise ToolchainError(f"`go list` failed in {context.root}: {proc.stderr.strip()}")
-    for raw in _decode_stream(proc.stdout):
+    for raw in listed:
         directory = str(raw.get("Dir") or "")
         module = raw.get("Module")
         module_dir = str(module.get("Dir", "")) if isinstance(module, dict) else ""
-        if not directory:
+        if not directory or not raw.get("ImportPath"):
             continue
 
         def files(key: str, d: str = directory, item: dict[str, object] = raw) -> tuple[str, ...]:

@@ -1,16 +1,32 @@
-"""Running go commands: asynchronously, in their own process group, killed on cancel/timeout."""
+"""Running go commands: asynchronously, in their own process group, killed on cancel/timeout.
+
+Each command gets a fresh GOTMPDIR inside the private temp dir, removed when it ends, so a
+killed `go build` leaves no `go-build*` dir behind in the system temp dir.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
+import shutil
 import signal
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from escape_lsp.gotool.tempdir import existing_root, private_subdir
 
 #: Every live go process group, so a server that is told to exit can kill them all.
 _LIVE: set[int] = set()
+#: Go commands between "about to start" and "ended" (status: busy).
+_active = 0
+#: Tasks draining commands whose caller was cancelled while they were being started.
+_draining: set[asyncio.Future[Any]] = set()
+#: GOTMPDIRs a dying command wrote into while they were being removed; retried later.
+_leftovers: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -24,16 +40,113 @@ class GoTimeout(Exception):
     """The go command ran past its time limit and was killed."""
 
 
+def running() -> int:
+    """How many go commands run or are starting (status: never "idle" while one does)."""
+    return _active
+
+
+def _kill_when_started(gotmp: str, starting: asyncio.Task[asyncio.subprocess.Process]) -> None:
+    """The caller gave up while the command was starting: kill its group once it exists,
+    and remove its GOTMPDIR once it has ended."""
+    if starting.cancelled() or starting.exception() is not None:
+        _remove(gotmp)
+        return
+    proc = starting.result()
+    _kill_group(proc.pid)
+
+    async def drain() -> None:
+        await proc.communicate()
+        _remove(gotmp)
+
+    task = asyncio.ensure_future(drain())
+    _draining.add(task)
+    task.add_done_callback(_draining.discard)
+
+
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
 
 def kill_all() -> None:
-    """Kill every go process group still running (on exit, so none is orphaned)."""
+    """Kill every go process group still running (on exit, so none is orphaned).
+
+    Besides the groups this module knows, any process whose GOTMPDIR lies in the private dir
+    is ours: a command cancelled while it was starting, or a tool its go left behind.
+    """
     for pid in list(_LIVE):
         _kill_group(pid)
     _LIVE.clear()
+    root = existing_root()
+    if root is not None:
+        for pid in _processes_with_env(f"GOTMPDIR={root}{os.sep}".encode()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(os.getpgid(pid), signal.SIGKILL)  # never our own group: see below
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _processes_with_env(needle: bytes) -> list[int]:
+    """PIDs (not this process's group) whose environment contains `needle`; Linux /proc."""
+    found: list[int] = []
+    own_group = os.getpgrp()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as fh:
+                if needle in fh.read() and os.getpgid(int(name)) != own_group:
+                    found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+def excerpt(text: str, limit: int = 600) -> str:
+    """What a command printed, trimmed for a one-paragraph message."""
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
+
+def _describe(argv: list[str]) -> str:
+    return " ".join([os.path.basename(argv[0]), *argv[1:3]])
+
+
+def _spawn_options(env: dict[str, str] | None, gotmp: str) -> dict[str, Any]:
+    """Options for one go command: its own process group, and its own GOTMPDIR."""
+    return {
+        "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "start_new_session": True,
+    }
+
+
+def _remove(gotmp: str) -> None:
+    """Remove a command's GOTMPDIR, and those earlier removals missed: a killed go or compile
+    can still write for a moment after its leader was reaped."""
+    _leftovers.add(gotmp)
+    for path in list(_leftovers):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            _leftovers.discard(path)
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    """Wait for a killed command's leader to exit, even if cancelled again meanwhile."""
+    waiting = asyncio.ensure_future(proc.wait())
+    while not waiting.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(waiting)
+
+
+def _timed_out(argv: list[str], timeout: float | None) -> GoTimeout:
+    return GoTimeout(f"`{_describe(argv)} …` took longer than {timeout:.0f}s")
 
 
 async def _communicate(
@@ -62,41 +175,84 @@ async def _communicate(
 
 async def run(
     argv: list[str],
-    cwd: str,
+    cwd: str | None,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
 ) -> ProcessResult:
     """Run `argv`; cancelling the awaiting task kills the command's whole process group.
 
+    Raises GoTimeout (group killed) past `timeout`, OSError when the command cannot start.
     `on_line`, when given, sees each stdout line while the command runs (progress reports).
     """
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
+    global _active
+    _active += 1
+    try:
+        return await _run(argv, cwd, env, timeout, on_line)
+    finally:
+        _active -= 1
+
+
+async def _run(
+    argv: list[str],
+    cwd: str | None,
+    env: dict[str, str] | None,
+    timeout: float | None,
+    on_line: Callable[[str], None] | None,
+) -> ProcessResult:
+    # The GOTMPDIR goes only once go has ended: a dying go recreates its work dir (MkdirAll).
+    gotmp = private_subdir("gotmp-")
+    # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(*argv, cwd=cwd, **_spawn_options(env, gotmp))
     )
+    try:
+        proc = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        starting.add_done_callback(functools.partial(_kill_when_started, gotmp))
+        raise
+    except BaseException:
+        _remove(gotmp)
+        raise
     _LIVE.add(proc.pid)
     try:
         talk = proc.communicate() if on_line is None else _communicate(proc, on_line)
         out, err = await asyncio.wait_for(talk, timeout)
     except TimeoutError:
         _kill_group(proc.pid)
-        await proc.wait()
-        raise GoTimeout(f"`{' '.join(argv[:3])} …` took longer than {timeout:.0f}s") from None
+        await _reap(proc)
+        raise _timed_out(argv, timeout) from None
     except BaseException:
         _kill_group(proc.pid)
-        with contextlib.suppress(BaseException):
-            await asyncio.shield(proc.wait())
+        await _reap(proc)
         raise
     finally:
         _LIVE.discard(proc.pid)
+        _remove(gotmp)
+    code = proc.returncode if proc.returncode is not None else -1
+    return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+def run_sync(
+    argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None, timeout: float = 30
+) -> ProcessResult:
+    """`run` for callers without an event loop (the CLI's start-up checks)."""
+    gotmp = private_subdir("gotmp-")
+    try:
+        with subprocess.Popen(argv, cwd=cwd, **_spawn_options(env, gotmp)) as proc:
+            _LIVE.add(proc.pid)
+            try:
+                out, err = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc.pid)
+                raise _timed_out(argv, timeout) from None
+            except BaseException:
+                _kill_group(proc.pid)
+                raise
+            finally:
+                _LIVE.discard(proc.pid)
+    finally:
+        _remove(gotmp)  # after Popen's exit waited for the leader
     return ProcessResult(
-        proc.returncode if proc.returncode is not None else -1,
-        out.decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
+        proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     )

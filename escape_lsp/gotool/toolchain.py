@@ -1,4 +1,9 @@
-"""Finding the `go` command and the module context of a directory."""
+"""Finding the `go` command and the module context of a directory.
+
+Both ask `go env -json`, asynchronously for the server (`*_async`) and blocking for the CLI.
+Whatever goes wrong — no go, a hang, a crash, something that is not go at all — becomes a
+`ToolchainError` that quotes what the command printed.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from escape_lsp.gotool.process import GoTimeout, ProcessResult, excerpt, run, run_sync
+
 #: `go build -json` (structured per-package output) arrived in Go 1.24.
 MIN_GO = (1, 24)
+
+#: `go env` answers in milliseconds, unless GOTOOLCHAIN makes it download a toolchain first.
+QUERY_TIMEOUT = 30.0
 
 
 class ToolchainError(Exception):
@@ -36,8 +45,7 @@ def _version(text: str) -> tuple[int, int, int] | None:
     return int(m[1]), int(m[2]), int(m[3] or 0)
 
 
-def find_toolchain(go: str | None = None, env: dict[str, str] | None = None) -> Toolchain:
-    """The configured `go` (a path or a name on PATH), checked to be recent enough."""
+def _executable(go: str | None, env: dict[str, str] | None) -> str:
     name = go or "go"
     exe = shutil.which(name, path=(env or os.environ).get("PATH"))
     if exe is None:
@@ -46,27 +54,67 @@ def find_toolchain(go: str | None = None, env: dict[str, str] | None = None) -> 
             f"escape-lsp needs the Go toolchain, but `go` was not found on {where}. "
             "Install Go 1.24 or newer (https://go.dev/dl/) or set the `go` setting."
         )
-    try:
-        proc = subprocess.run(
-            [exe, "env", "-json", "GOVERSION", "GOROOT"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, **(env or {})},
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolchainError(f"could not run {exe}: {exc}") from exc
+    return exe
+
+
+def _env_argv(exe: str, *names: str) -> list[str]:
+    return [exe, "env", "-json", *names]
+
+
+def env_json(exe: str, proc: ProcessResult, names: tuple[str, ...]) -> dict[str, str]:
+    """`go env -json NAMES` output as a dict; ToolchainError quoting go when it is not that."""
+    printed = excerpt(proc.stderr or proc.stdout) or "nothing"
     if proc.returncode != 0:
-        raise ToolchainError(f"`{exe} env` failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    data = json.loads(proc.stdout)
-    version = _version(data.get("GOVERSION", ""))
+        how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"status {proc.returncode}"
+        raise ToolchainError(f"`{exe} env` failed ({how}): {printed}")
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(data.get(n, ""), str) for n in names):
+        shown = repr(excerpt(proc.stdout)) if proc.stdout.strip() else "nothing"
+        raise ToolchainError(
+            f"{exe} is not a go command: `go env -json` printed {shown} instead of JSON."
+        )
+    return {n: str(data.get(n, "")) for n in names}
+
+
+_TOOLCHAIN_VARS = ("GOVERSION", "GOROOT")
+_CONTEXT_VARS = ("GOMOD", "GOWORK")
+
+
+def _toolchain(exe: str, data: dict[str, str]) -> Toolchain:
+    version = _version(data["GOVERSION"])
+    if version is None and not data["GOVERSION"]:
+        raise ToolchainError(f"{exe} is not a go command: `go env` reports no GOVERSION.")
     if version is None or version[:2] < MIN_GO:
-        found = data.get("GOVERSION") or "an unknown version"
+        found = data["GOVERSION"] or "an unknown version"
         raise ToolchainError(
             f"escape-lsp needs Go {MIN_GO[0]}.{MIN_GO[1]} or newer, but {exe} is {found}."
         )
-    return Toolchain(exe, version, data["GOVERSION"], data.get("GOROOT", ""))
+    return Toolchain(exe, version, data["GOVERSION"], data["GOROOT"])
+
+
+def find_toolchain(go: str | None = None, env: dict[str, str] | None = None) -> Toolchain:
+    """The configured `go` (a path or a name on PATH), checked to be recent enough."""
+    exe = _executable(go, env)
+    try:
+        proc = run_sync(_env_argv(exe, *_TOOLCHAIN_VARS), None, env, QUERY_TIMEOUT)
+    except (OSError, GoTimeout) as exc:
+        raise ToolchainError(f"could not run {exe}: {exc}") from exc
+    return _toolchain(exe, env_json(exe, proc, _TOOLCHAIN_VARS))
+
+
+async def find_toolchain_async(
+    go: str | None = None, env: dict[str, str] | None = None, timeout: float = QUERY_TIMEOUT
+) -> Toolchain:
+    """`find_toolchain` without blocking; cancelling it kills the go command."""
+    exe = _executable(go, env)
+    try:
+        proc = await run(_env_argv(exe, *_TOOLCHAIN_VARS), None, env, timeout)
+    except (OSError, GoTimeout) as exc:
+        raise ToolchainError(f"could not run {exe}: {exc}") from exc
+    return _toolchain(exe, env_json(exe, proc, _TOOLCHAIN_VARS))
 
 
 @dataclass(frozen=True)
@@ -78,29 +126,18 @@ class ModuleContext:
     gowork: str | None
 
 
-def module_context(
-    toolchain: Toolchain, directory: str, env: dict[str, str] | None = None
-) -> ModuleContext:
-    """The module or workspace `directory` belongs to; ToolchainError when it has none."""
+def _directory(directory: str) -> Path:
     path = Path(directory).resolve()
     if not path.is_dir():
         raise ToolchainError(f"{directory}: not a directory")
-    proc = subprocess.run(
-        [toolchain.go, "env", "-json", "GOMOD", "GOWORK"],
-        cwd=path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise ToolchainError(f"{directory}: `go env` failed: {proc.stderr.strip()}")
-    data = json.loads(proc.stdout)
-    gowork = data.get("GOWORK") or None
+    return path
+
+
+def _context(directory: str, data: dict[str, str]) -> ModuleContext:
+    gowork: str | None = data["GOWORK"] or None
     if gowork == "off":
         gowork = None
-    gomod = data.get("GOMOD") or None
+    gomod: str | None = data["GOMOD"] or None
     if gomod in (os.devnull, "NUL"):
         gomod = None
     if gowork:
@@ -111,3 +148,30 @@ def module_context(
         f"{directory} is not inside a Go module or go.work workspace "
         "(run `go mod init` there, or open the folder that holds go.mod)."
     )
+
+
+def module_context(
+    toolchain: Toolchain, directory: str, env: dict[str, str] | None = None
+) -> ModuleContext:
+    """The module or workspace `directory` belongs to; ToolchainError when it has none."""
+    path = _directory(directory)
+    try:
+        proc = run_sync(_env_argv(toolchain.go, *_CONTEXT_VARS), str(path), env, QUERY_TIMEOUT)
+    except (OSError, GoTimeout) as exc:
+        raise ToolchainError(f"{directory}: `go env` failed: {exc}") from exc
+    return _context(directory, env_json(toolchain.go, proc, _CONTEXT_VARS))
+
+
+async def module_context_async(
+    toolchain: Toolchain,
+    directory: str,
+    env: dict[str, str] | None = None,
+    timeout: float = QUERY_TIMEOUT,
+) -> ModuleContext:
+    """`module_context` without blocking; cancelling it kills the go command."""
+    path = _directory(directory)
+    try:
+        proc = await run(_env_argv(toolchain.go, *_CONTEXT_VARS), str(path), env, timeout)
+    except (OSError, GoTimeout) as exc:
+        raise ToolchainError(f"{directory}: `go env` failed: {exc}") from exc
+    return _context(directory, env_json(toolchain.go, proc, _CONTEXT_VARS))

@@ -6,10 +6,11 @@ from dataclasses import replace
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
 
 from escape_lsp.analysis.status import Status
 from escape_lsp.findings.model import parse_kinds
-from escape_lsp.lsp import publishing
+from escape_lsp.lsp import lifecycle, publishing
 from escape_lsp.lsp.state import EscapeServer
 
 REBUILD = "escapeLsp.rebuild"
@@ -20,6 +21,7 @@ STATUS = "escapeLsp.status"
 
 
 async def rebuild(ls: EscapeServer) -> None:
+    await lifecycle.retry_start(ls)
     if ls.session is not None:
         await ls.session.rebuild_all()
 
@@ -27,7 +29,10 @@ async def rebuild(ls: EscapeServer) -> None:
 async def toggle_kinds(ls: EscapeServer, names: Any, show: bool) -> dict[str, list[str]]:
     """Show or hide kinds at once: findings of every kind are kept, so nothing is rebuilt —
     except for opt-in kinds whose compiler reports need other flags."""
-    kinds = parse_kinds([str(n) for n in names])
+    try:
+        kinds = parse_kinds([str(n) for n in names])
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
     current = ls.settings.kinds
     before = ls.settings.analysis()
     ls.settings = replace(

@@ -12,11 +12,13 @@ from lsprotocol import types as lsp
 
 from escape_lsp import __version__
 from escape_lsp.analysis.session import Session
-from escape_lsp.gotool import process
-from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain
+from escape_lsp.gotool import process, tempdir
+from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain_async
 from escape_lsp.lsp import publishing, watching
 from escape_lsp.lsp.config import SECTION
+from escape_lsp.lsp.convert import uri_to_path
 from escape_lsp.lsp.state import EscapeServer
+from escape_lsp.lsp.stdio import serve_stdio
 
 log = logging.getLogger("escape_lsp")
 
@@ -48,17 +50,22 @@ def client_pulls(caps: lsp.ClientCapabilities) -> bool:
     return pulls and refreshes
 
 
-async def start(ls: EscapeServer) -> None:
-    """After `initialized`: find go, make the session, pull settings, start watching."""
+def attach_client_log(ls: EscapeServer) -> None:
     log.addHandler(ClientLogHandler(ls, asyncio.get_running_loop()))
+
+
+async def start(ls: EscapeServer) -> None:
+    """After `initialized`: find go, make the session, pull settings, start watching.
+
+    When go is unusable, say why once; `retry_start` tries again on new settings or a rebuild.
+    """
     try:
-        toolchain = await asyncio.to_thread(
-            find_toolchain, ls.settings.go, dict(ls.settings.env) or None
-        )
+        toolchain = await find_toolchain_async(ls.settings.go, dict(ls.settings.env) or None)
     except ToolchainError as exc:
         ls.toolchain_error = str(exc)
         ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
         return
+    ls.toolchain_error = None
 
     async def publish(paths: set[str]) -> None:
         await publishing.publish(ls, paths)
@@ -72,6 +79,18 @@ async def start(ls: EscapeServer) -> None:
         if warning:
             log.warning("%s", warning)
     log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
+
+
+async def retry_start(ls: EscapeServer) -> None:
+    """After go was unusable: try again, then analyse the documents opened meanwhile."""
+    if ls.session is not None or ls.toolchain_error is None:
+        return
+    await start(ls)
+    if ls.session is not None:
+        for uri, doc in list(ls.workspace.text_documents.items()):
+            if path := uri_to_path(uri):
+                data = doc.source.encode("utf-8", "surrogateescape")
+                await ls.session.open(path, data, doc.version or 0)
 
 
 async def _register_watchers(ls: EscapeServer) -> bool:
@@ -111,24 +130,35 @@ async def pull_configuration(ls: EscapeServer) -> None:
         ls.apply_settings(raw)
 
 
+def _last_words() -> None:
+    """No go process and no private temp dir may outlive the server."""
+    process.kill_all()
+    tempdir.remove_private_root()
+
+
 def serve(ls: EscapeServer, tcp: str | None = None) -> int:
+    """Serve until `exit`, end of input, SIGTERM or SIGINT; the exit code per the LSP spec."""
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="escape-lsp: %(levelname)s %(message)s"
     )
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for stale in tempdir.remove_stale():
+        log.info("removed %s, left by an escape-lsp that is gone", stale)
+    code = 0
     try:
         if tcp:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             host, _, port = tcp.rpartition(":")
             ls.start_tcp(host or "127.0.0.1", int(port))
         else:
-            ls.start_io()
+            code = serve_stdio(ls, _last_words)
     finally:
         if ls.watcher is not None:
             ls.watcher.stop()
         if ls.session is not None:
-            ls.session.close_all()
-        process.kill_all()
+            with contextlib.suppress(RuntimeError):  # a task left pending on the closed loop
+                ls.session.close_all()
+        _last_words()
         with contextlib.suppress(Exception):
             logging.shutdown()
-    return 0
+    return code

@@ -36,6 +36,7 @@ def on_initialize(ls: EscapeServer, params: lsp.InitializeParams) -> None:
 
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> None:
+    lifecycle.attach_client_log(ls)
     try:
         await lifecycle.start(ls)
     finally:
@@ -58,6 +59,7 @@ async def on_configuration(ls: EscapeServer, params: lsp.DidChangeConfigurationP
         await lifecycle.pull_configuration(ls)
     elif params.settings:
         ls.apply_settings(params.settings)
+    await lifecycle.retry_start(ls)
     if ls.session is not None:
         await ls.session.rebuild_all()
         await publishing.publish(ls, set(ls.session.snapshot.buffers))

@@ -16,13 +16,14 @@ from escape_lsp.findings.positions import Encoding
 from escape_lsp.lsp import watching
 from escape_lsp.lsp.config import ServerSettings, parse_settings
 from escape_lsp.lsp.convert import encoding_of, uri_to_path
+from escape_lsp.lsp.protocol_guard import GuardedProtocol
 
 log = logging.getLogger("escape_lsp")
 
 
 class EscapeServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("escape-lsp", __version__)
+        super().__init__("escape-lsp", __version__, protocol_cls=GuardedProtocol)
         self.settings = ServerSettings()
         self.session: Session | None = None
         self.pull = False
@@ -45,8 +46,10 @@ class EscapeServer(LanguageServer):
     def apply_settings(self, raw: Any) -> None:
         settings, problems = parse_settings(raw)
         self.settings = settings
-        for problem in problems:
-            log.warning("settings: %s", problem)
+        for problem in problems:  # straight to the client: settings come before `initialized`
+            self.window_log_message(
+                lsp.LogMessageParams(lsp.MessageType.Warning, f"escape-lsp settings: {problem}")
+            )
         self.configure_session()
 
     def configure_session(self) -> None:

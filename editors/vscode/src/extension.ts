@@ -11,7 +11,7 @@ import {
 } from "vscode-languageclient/node";
 import * as path from "path";
 import { Bundle, PYTHON_VERSION_PROBE, resolveServer, whichOnPath } from "./resolve";
-import { KIND_CHOICES, serverSettings, Status, statusText } from "./settings";
+import { KIND_CHOICES, RESTRICTED_SETTINGS, serverSettings, Status, statusText } from "./settings";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -151,11 +151,21 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     if (kind) await runServerCommand("escapeLsp.hideKind", [kind]);
   });
   register("escapeLsp.showOutput", () => output.show());
-  register("escapeLsp.restartServer", async () => {
+  const restart = async () => {
     await client?.stop();
     client = undefined;
     await start(context);
-  });
+  };
+  register("escapeLsp.restartServer", restart);
+  if (!vscode.workspace.isTrusted) {
+    output.appendLine(`Restricted Mode: workspace values of ${RESTRICTED_SETTINGS.map((k) => `escapeLsp.${k}`).join(", ")} are ignored.`);
+  }
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      output.appendLine("Workspace trusted: restarting with its settings.");
+      void restart();
+    }),
+  );
   await start(context);
 }
 

@@ -17,6 +17,20 @@ export const SERVER_SETTINGS = [
   "scope",
 ] as const;
 
+/**
+ * Settings that choose or change the programs that run (the server, go, flags such as
+ * -toolexec, GOFLAGS in env): never taken from an untrusted workspace (package.json declares
+ * them machine-scoped and restricted).
+ */
+export const RESTRICTED_SETTINGS = [
+  "server.command",
+  "server.pythonPath",
+  "go",
+  "buildFlags",
+  "gcflags",
+  "env",
+] as const;
+
 export type Getter = (key: string) => unknown;
 
 /** The object sent as initializationOptions and as the `escapeLsp` configuration section. */

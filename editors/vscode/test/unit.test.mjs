@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { resolveServer, NO_BUNDLE_HINT } = require("../out/resolve.js");
-const { SERVER_SETTINGS, serverSettings, statusText } = require("../out/settings.js");
+const { RESTRICTED_SETTINGS, SERVER_SETTINGS, serverSettings, statusText } = require("../out/settings.js");
 
 const none = { configuredCommand: [], configuredPython: "", which: () => undefined, pythonVersion: () => undefined, canImport: () => false };
 const bundle = { launcher: "/ext/bundled/tool/serve.py", pythons: ["3.11", "3.12", "3.13"] };
@@ -73,6 +73,19 @@ test("contributes.configuration maps one-to-one onto the server's settings", () 
   assert.deepEqual(sent.kinds, ["heap", "leaks"]);
   assert.equal(sent.go, undefined, "an empty go path is not sent, so the server uses PATH");
   assert.equal(sent.debounceMs, 300);
+});
+
+test("settings that choose what runs are machine-scoped and restricted in untrusted workspaces", () => {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url)));
+  const props = pkg.contributes.configuration.properties;
+  const untrusted = pkg.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, "limited");
+  assert.deepEqual(untrusted.restrictedConfigurations, RESTRICTED_SETTINGS.map((k) => `escapeLsp.${k}`));
+  for (const key of RESTRICTED_SETTINGS) {
+    assert.match(props[`escapeLsp.${key}`].scope ?? "", /^machine(-overridable)?$/, key);
+  }
+  const others = Object.keys(props).filter((k) => !untrusted.restrictedConfigurations.includes(k));
+  assert.ok(others.every((k) => !props[k].scope?.startsWith("machine")), "only those are machine-scoped");
 });
 
 test("status bar text", () => {
