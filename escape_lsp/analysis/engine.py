@@ -12,6 +12,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
+from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
@@ -285,6 +286,13 @@ class Engine:
                 return parsed[path]
 
             findings = [widen_finding(f, sources) for f in raw]
+            files = (
+                graph.packages[name].all_files(self.settings.tests)
+                if name in graph.packages
+                else ()
+            )
+            parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
+            findings += pool_findings(findings, parsed_files)
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
 
 

@@ -50,6 +50,8 @@ def _subjects(finding: Finding) -> str:
 
 def likely_fix(finding: Finding) -> str | None:
     """One sentence naming the usual remedy for the pattern the flow shows, when there is one."""
+    if finding.kind.value.startswith("pool-"):  # derived findings carry their fix
+        return finding.detail.get("fix")
     reasons = _reasons(finding)
     subjects = _subjects(finding)
     if finding.kind in (Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT):

@@ -22,11 +22,21 @@ class Kind(StrEnum):
     INLINED_CALL = "inlined-call"
     DEVIRTUALIZED = "devirtualized"
     OTHER = "other"
+    # Derived from verdicts and syntax about a sync.Pool (analysis/pools/), not message shapes.
+    POOL_PUT_NON_POINTER = "pool-put-non-pointer"
+    POOL_NEW_NON_POINTER = "pool-new-non-pointer"
+    POOL_LOCAL = "pool-local"
+    POOL_OBJECT_RETAINED = "pool-object-retained"
+    POOL_GET_VALUE = "pool-get-value"
+    POOL_USE_AFTER_PUT = "pool-use-after-put"
+    POOL_MISSING_PUT = "pool-missing-put"
 
 
 HEAP_KINDS = frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP})
 LEAK_KINDS = frozenset({Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT})
-DEFAULT_KINDS = HEAP_KINDS | LEAK_KINDS
+#: On by default; `pool-missing-put` is opt-in (by name).
+POOL_KINDS = frozenset(k for k in Kind if k.value.startswith("pool-")) - {Kind.POOL_MISSING_PUT}
+DEFAULT_KINDS = HEAP_KINDS | LEAK_KINDS | POOL_KINDS
 ALL_KINDS = frozenset(Kind)
 
 #: Names accepted wherever a user selects kinds (CLI `--kinds`, server settings).
@@ -36,6 +46,7 @@ KIND_GROUPS: dict[str, frozenset[Kind]] = {
     "default": DEFAULT_KINDS,
     "inlining": frozenset({Kind.CAN_INLINE, Kind.CANNOT_INLINE, Kind.INLINED_CALL}),
     "captures": frozenset({Kind.CAPTURE_BY_REF, Kind.CAPTURE_BY_VALUE}),
+    "pool": POOL_KINDS,
     "all": ALL_KINDS,
 }
 
