@@ -182,7 +182,6 @@ class _Checks:
                 for rfile, expr, scope in self._new_results(file, value):
                     if self.p.value_shape(rfile, expr, scope) is not Shape.VALUE:
                         continue
-                    text = self.p.text(rfile, expr)
                     verdict = self._verdict_at(
                         rfile, expr, frozenset({Kind.ESCAPES_TO_HEAP, Kind.MOVED_TO_HEAP})
                     )
@@ -278,7 +277,9 @@ class _Checks:
                 continue
             var = _put_variable(self.p, put)
             fn = enclosing(put.call, FUNCTIONS)
-            if var is None or fn is None or not self._shares_memory(put, var, fn):
+            if var is None or fn is None or not _declared_once(self.p, put.file, fn, var):
+                continue  # one name, one variable: no shadowing to get wrong
+            if not self._shares_memory(put, var, fn):
                 continue
             put_line = _line(put.call)
             for stmt, dest, verdict in self._stores(put.file, var, fn, put):
@@ -401,6 +402,8 @@ class _Checks:
         verdict = self._verdict_at(file, lit, frozenset({Kind.ESCAPES_TO_HEAP}))
         if verdict is None or verdict.subject != "func literal":
             return False
+        if var in self.p.declared_in(file, lit):
+            return False  # its own `var`, not the pooled one
         for ident in walk(lit):
             if ident.type == "identifier" and self.p.text(file, ident) == var:
                 call = enclosing(ident, ("call_expression",))
@@ -448,6 +451,9 @@ class _Checks:
             stmt = put.call.parent
             if var is None or stmt is None or stmt.type != "expression_statement":
                 continue  # `defer p.Put(x)` runs last: later uses are fine
+            fn = enclosing(stmt, FUNCTIONS)
+            if fn is None or not _declared_once(self.p, put.file, fn, var):
+                continue
             use = _first_use_after(self.p, put.file, stmt, var)
             if use is None:
                 continue
@@ -479,6 +485,8 @@ class _Checks:
             fn = enclosing(decl_stmt, FUNCTIONS)
             block = decl_stmt.parent
             if fn is None or block is None or block.type != "statement_list":
+                continue
+            if not _declared_once(self.p, get.file, fn, var):
                 continue
             if _handed_off(self.p, get.file, fn, var, decl_stmt):
                 continue
