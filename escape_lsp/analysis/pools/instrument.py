@@ -64,17 +64,19 @@ class _Wrap:
     end: int
     prefix: str
     suffix: str
+    #: Among wraps of the same text, the lower rank is the outer one.
+    rank: int = 0
 
 
 def _apply(data: bytes, wraps: list[_Wrap]) -> bytes:
     """Insert each wrap's prefix at its start and suffix at its end; nested wraps nest."""
-    inserts: list[tuple[int, int, int, str]] = []
+    inserts: list[tuple[int, int, int, int, str]] = []
     for w in wraps:
         # At one offset: closings before openings; inner closings first, outer openings first.
-        inserts.append((w.start, 1, -w.end, w.prefix))
-        inserts.append((w.end, 0, -w.start, w.suffix))
+        inserts.append((w.start, 1, -w.end, w.rank, w.prefix))
+        inserts.append((w.end, 0, -w.start, -w.rank, w.suffix))
     out, pos = [], 0
-    for offset, _, _, text in sorted(inserts):
+    for offset, _, _, _, text in sorted(inserts):
         out.append(data[pos:offset])
         out.append(text.encode())
         pos = offset
@@ -148,7 +150,7 @@ def instrument(
         i = ids[call.decl]
         if call.method == "Get":
             wraps.setdefault(call.file, []).append(
-                _Wrap(call.call.start_byte, call.call.end_byte, f"escapeLspPoolGet({i}, ", ")")
+                _Wrap(call.call.start_byte, call.call.end_byte, f"escapeLspPoolGet({i}, ", ")", 1)
             )
         else:
             args = call.call.child_by_field_name("arguments")
