@@ -6,7 +6,7 @@ decide on their own whether something escapes.
 
 from __future__ import annotations
 
-from escape_lsp.findings.model import Finding, Kind
+from escape_lsp.findings.model import DERIVED_KINDS, Finding, Kind
 
 #: The escape analyser's flow reasons (cmd/compile/internal/escape), in a user's words.
 REASONS: dict[str, str] = {
@@ -50,7 +50,7 @@ def _subjects(finding: Finding) -> str:
 
 def likely_fix(finding: Finding) -> str | None:
     """One sentence naming the usual remedy for the pattern the flow shows, when there is one."""
-    if finding.kind.value.startswith("pool-"):  # derived findings carry their fix
+    if finding.kind in DERIVED_KINDS:  # derived findings carry their fix
         return finding.detail.get("fix")
     reasons = _reasons(finding)
     subjects = _subjects(finding)

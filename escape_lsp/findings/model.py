@@ -34,8 +34,10 @@ class Kind(StrEnum):
 
 HEAP_KINDS = frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP})
 LEAK_KINDS = frozenset({Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT})
+#: Not a compiler message: derived from verdicts and syntax about sync.Pools (analysis/pools).
+DERIVED_KINDS = frozenset(k for k in Kind if k.value.startswith("pool-"))
 #: On by default; `pool-missing-put` is opt-in (by name).
-POOL_KINDS = frozenset(k for k in Kind if k.value.startswith("pool-")) - {Kind.POOL_MISSING_PUT}
+POOL_KINDS = DERIVED_KINDS - {Kind.POOL_MISSING_PUT}
 DEFAULT_KINDS = HEAP_KINDS | LEAK_KINDS | POOL_KINDS
 ALL_KINDS = frozenset(Kind)
 
