@@ -44,7 +44,7 @@ def test_json_contract_on_the_demo_module() -> None:
     assert f["flow"][0]["range"]["start"] == {"line": 26, "character": 8}
     kinds = {x["kind"] for x in data["findings"]}
     heap_and_leaks = {"moved-to-heap", "escapes-to-heap", "leaking-param", "leaking-param-content"}
-    pools = {"pool-new-non-pointer", "pool-put-non-pointer", "pool-object-retained"}
+    pools = {"pool-new-non-pointer", "pool-put-non-pointer", "pool-object-retained", "pool-local"}
     assert pools <= kinds <= heap_and_leaks | pools
 
 

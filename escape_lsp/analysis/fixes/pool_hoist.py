@@ -140,7 +140,8 @@ def pool_hoist_fix(ctx: FixContext) -> Fix | None:
     if _refers_to_locals(pools, file, fn, moved):
         return None
     taken = _top_names(src).union(*(_top_names(s) for s in ctx.siblings))
-    keep = "pool" in decl.name.lower() and len(decl.name) >= 4 and decl.name not in taken
+    lower = decl.name.lower()
+    keep = "pool" in lower and lower != "pool" and decl.name not in taken
     name = decl.name if keep else _package_name(decl.function, taken | pools.declared_in(file, fn))
     if typ is not None and new_value is not None:
         if text(src, typ).startswith("*"):
