@@ -116,6 +116,20 @@ class _Checks:
     def __init__(self, pools: PackagePools, verdicts: Mapping[str, list[Finding]]) -> None:
         self.p = pools
         self.verdicts = verdicts
+        self._flows: dict[str, dict[str, list[tuple[Finding, FlowStep]]]] = {}
+
+    def stores_from(self, file: str, var: str) -> list[tuple[Finding, FlowStep]]:
+        """Flow steps that store `var` where it outlives the statement: `{heap} ← var` or
+        `~r0 ← var` by assignment, send, return or capture."""
+        by_origin = self._flows.get(file)
+        if by_origin is None:
+            by_origin = self._flows[file] = {}
+            for f in self.verdicts.get(file, []):
+                for step in f.flow:
+                    dst, _, origin = step.edge.partition(" ← ")
+                    if step.reason in _STORES and (dst == "{heap}" or dst.startswith("~r")):
+                        by_origin.setdefault(origin, []).append((f, step))
+        return by_origin.get(var, [])
 
     def _verdict_at(self, file: str, node: Node, kinds: frozenset[Kind]) -> Finding | None:
         """The compiler's verdict that starts where `node` starts, if any."""
@@ -325,20 +339,16 @@ class _Checks:
         first, then exact syntax (a global, a field of a parameter, a send, a return)."""
         out: list[tuple[Node, str, Finding | None]] = []
         src = self.p.files[file].src
-        for f in self.verdicts.get(file, []):
-            for step in f.flow:
-                dst, _, origin = step.edge.partition(" ← ")
-                if origin != var or step.reason not in _STORES:
-                    continue
-                if not (dst == "{heap}" or dst.startswith("~r")) or step.file != file:
-                    continue
-                offset = src.lines.offset(step.span.start_line, step.span.start_col)
-                if not fn.start_byte <= offset < fn.end_byte:
-                    continue
-                leaf = src.tree.root_node.descendant_for_byte_range(offset, offset + 1)
-                stmt = _statement(leaf)
-                if stmt is not None and enclosing(stmt, FUNCTIONS) == fn:
-                    out.append((stmt, self._destination(file, stmt, var), f))
+        for f, step in self.stores_from(file, var):
+            if step.file != file:
+                continue
+            offset = src.lines.offset(step.span.start_line, step.span.start_col)
+            if not fn.start_byte <= offset < fn.end_byte:
+                continue
+            leaf = src.tree.root_node.descendant_for_byte_range(offset, offset + 1)
+            stmt = _statement(leaf)
+            if stmt is not None and enclosing(stmt, FUNCTIONS) == fn:
+                out.append((stmt, self._destination(file, stmt, var), f))
         for node in walk(fn, into_literals=False):
             dest = self._syntax_store(file, node, var, fn, put)
             if dest is not None:

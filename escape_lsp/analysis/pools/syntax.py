@@ -8,6 +8,7 @@ this never guess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,7 +16,7 @@ from enum import StrEnum
 from tree_sitter import Node
 
 from escape_lsp.findings.model import Span
-from escape_lsp.findings.syntax import GoSource
+from escape_lsp.findings.syntax import Declaration, GoSource
 
 FUNCTIONS = ("function_declaration", "method_declaration", "func_literal")
 _LOOPS = ("for_statement",)
@@ -132,6 +133,7 @@ class FileFacts:
     package: str
     #: Names `sync` is imported as in this file (`.` for a dot import).
     sync_names: frozenset[str]
+    declarations: list[Declaration] | None = None
 
 
 @dataclass
@@ -149,6 +151,7 @@ class PackagePools:
     functions: dict[str, tuple[str, Node]] = field(default_factory=dict)
     #: Statement-level `X.New = value` assignments, by file.
     _new_assignments: list[tuple[str, Node, Node]] = field(default_factory=list)
+    _declared: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict)
 
     def text(self, file: str, node: Node) -> str:
         data = self.files[file].src.data
@@ -319,6 +322,13 @@ class PackagePools:
 
     def declared_in(self, file: str, fn: Node) -> set[str]:
         """Every name a function declares anywhere (parameters, results, locals, literals')."""
+        key = (file, fn.start_byte, fn.end_byte)
+        hit = self._declared.get(key)
+        if hit is None:
+            hit = self._declared[key] = frozenset(self._declared_in(file, fn))
+        return set(hit)
+
+    def _declared_in(self, file: str, fn: Node) -> set[str]:
         out: set[str] = set()
         for node in (fn, *walk(fn)):
             if node.type in _NAMED_DECLS:
@@ -385,9 +395,7 @@ class PackagePools:
     def imports(self, file: str) -> set[str]:
         facts = self.files[file]
         out: set[str] = set()
-        for spec in walk(facts.src.tree.root_node, into_literals=False):
-            if spec.type != "import_spec":
-                continue
+        for spec in _import_specs(facts.src):
             name, path = spec.child_by_field_name("name"), spec.child_by_field_name("path")
             if name is not None:
                 out.add(self.text(file, name))
@@ -400,9 +408,11 @@ class PackagePools:
 
     def function_name(self, file: str, node: Node) -> str | None:
         """The compiler-style name (`F`, `(*S).M`) of the top-level function holding `node`."""
-        src = self.files[file].src
+        facts = self.files[file]
+        if facts.declarations is None:
+            facts.declarations = facts.src.declarations()
         line = node.start_point[0]
-        for decl in src.declarations():
+        for decl in facts.declarations:
             if decl.span.start_line <= line <= decl.span.end_line:
                 return decl.name
         return None
@@ -418,11 +428,18 @@ def _declares(text: str) -> bool:
     return ":=" in head
 
 
+def _import_specs(src: GoSource) -> Iterator[Node]:
+    """Import specs: they are all at the top level."""
+    for decl in src.tree.root_node.named_children:
+        if decl.type == "import_declaration":
+            for node in decl.named_children:
+                specs = node.named_children if node.type == "import_spec_list" else [node]
+                yield from (spec for spec in specs if spec.type == "import_spec")
+
+
 def _sync_names(src: GoSource) -> frozenset[str]:
     names: set[str] = set()
-    for spec in walk(src.tree.root_node, into_literals=False):
-        if spec.type != "import_spec":
-            continue
+    for spec in _import_specs(src):
         path = spec.child_by_field_name("path")
         if path is None or src.data[path.start_byte : path.end_byte].strip(b'"`') != b"sync":
             continue
@@ -440,17 +457,34 @@ def _package_name(src: GoSource) -> str:
     return ""
 
 
+_POOL_WORD = re.compile(rb"\bPool\b")
+
+
+def _nodes_at(src: GoSource, pattern: re.Pattern[bytes], group: int = 0) -> list[Node]:
+    """The smallest named node at each match of `pattern` (a cheap text search first: a Python
+    walk over every node of a large file costs tens of milliseconds)."""
+    out = []
+    for m in pattern.finditer(src.data):
+        node = src.tree.root_node.named_descendant_for_byte_range(m.start(group), m.end(group))
+        if node is not None:
+            out.append(node)
+    return out
+
+
 def index_packages(sources: Mapping[str, GoSource]) -> list[PackagePools]:
     """One index per package clause (a package and its external test package are apart)."""
     groups: dict[str, PackagePools] = {}
+    if not any(b"Pool" in src.data for src in sources.values()):
+        return []
     for path in sorted(sources):
         src = sources[path]
         facts = FileFacts(path, src, _package_name(src), _sync_names(src))
         groups.setdefault(facts.package, PackagePools()).files[path] = facts
     for pools in groups.values():
-        _top_level(pools)
         _declarations(pools)
-        _uses(pools)
+        if pools.decls:
+            _top_level(pools)
+            _uses(pools)
     return [g for g in groups.values() if g.decls]
 
 
@@ -463,8 +497,9 @@ def _top_level(pools: PackagePools) -> None:
                     pools.package_names.add(pools.text(file, name))
                     pools.functions[pools.text(file, name)] = (file, node)
             elif node.type in ("var_declaration", "const_declaration"):
-                for spec in walk(node, into_literals=False):
-                    if spec.type in ("var_spec", "const_spec"):
+                for child in node.named_children:
+                    specs = child.named_children if child.type.endswith("_list") else [child]
+                    for spec in specs:
                         pools.package_names.update(
                             pools.text(file, n) for n in spec.children_by_field_name("name")
                         )
@@ -476,11 +511,26 @@ def _top_level(pools: PackagePools) -> None:
                         pools.package_names.add(pools.text(file, name))
 
 
+_DECLARING = ("var_spec", "short_var_declaration", "field_declaration")
+
+
 def _declarations(pools: PackagePools) -> None:
     for file, facts in pools.files.items():
-        if not facts.sync_names:
+        if not facts.sync_names or b"Pool" not in facts.src.data:
             continue
-        for node in walk(facts.src.tree.root_node):
+        words = [n for n in _nodes_at(facts.src, _POOL_WORD) if n.type == "type_identifier"]
+        mentions = [n.parent for n in words if n.parent and n.parent.type == "qualified_type"]
+        if "." in facts.sync_names:
+            mentions += [n for n in words if n.parent is None or n.parent.type != "qualified_type"]
+        seen: set[tuple[int, int]] = set()
+        for mention in sorted(mentions, key=lambda n: n.start_byte):
+            node = enclosing(mention, (*_DECLARING, *FUNCTIONS, "type_declaration"))
+            if node is None or node.type not in _DECLARING:
+                continue
+            key = (node.start_byte, node.end_byte)
+            if key in seen:
+                continue
+            seen.add(key)
             if node.type == "var_spec":
                 _var_spec(pools, file, node)
             elif node.type == "short_var_declaration":
@@ -493,7 +543,7 @@ def _declarations(pools: PackagePools) -> None:
                     is_pool, pointer = pools.pool_creation(file, value)
                     if is_pool:
                         _add(pools, file, name, Scope.LOCAL, pointer, value)
-            elif node.type == "field_declaration":
+            else:
                 is_pool, pointer = pools.is_pool_type(file, node.child_by_field_name("type"))
                 if is_pool:
                     for name in node.children_by_field_name("name"):
@@ -546,41 +596,40 @@ def _add(
 
 
 def _uses(pools: PackagePools) -> None:
+    names = sorted({re.escape(d.name.encode()) for d in pools.decls})
+    calls = re.compile(rb"\b(?:" + b"|".join(names) + rb")\s*\.\s*(Get|Put|New)\b")
     for file, facts in pools.files.items():
-        for node in walk(facts.src.tree.root_node):
-            if node.type == "call_expression":
-                fn = node.child_by_field_name("function")
-                if fn is None or fn.type != "selector_expression":
-                    continue
-                method = fn.child_by_field_name("field")
-                receiver = fn.child_by_field_name("operand")
-                if method is None or receiver is None:
-                    continue
-                name = pools.text(file, method)
-                if name not in ("Get", "Put"):
-                    continue
+        for node in _nodes_at(facts.src, calls, 1):
+            sel = node.parent
+            if node.type != "field_identifier" or sel is None or sel.type != "selector_expression":
+                continue
+            receiver = sel.child_by_field_name("operand")
+            parent = sel.parent
+            if receiver is None or parent is None:
+                continue
+            method = pools.text(file, node)
+            if method in ("Get", "Put") and parent.type == "call_expression":
                 decl = pools.resolve(file, receiver)
-                if decl is not None:
-                    pools.calls.append(PoolCall(decl, name, file, node, pools.text(file, receiver)))
-            elif node.type == "assignment_statement" and _operator(pools, file, node) == "=":
-                left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-                if left is None or right is None:
-                    continue
-                if len(left.named_children) != 1 or len(right.named_children) != 1:
-                    continue
-                target = left.named_children[0]
-                if target.type != "selector_expression":
-                    continue
-                fld, operand = (
-                    target.child_by_field_name("field"),
-                    target.child_by_field_name("operand"),
-                )
-                if fld is None or operand is None or pools.text(file, fld) != "New":
-                    continue
-                decl = pools.resolve(file, operand)
-                if decl is not None:
-                    pools.news.setdefault(decl, []).append((file, right.named_children[0]))
-                    pools._new_assignments.append((file, node, operand))
+                if decl is not None and parent.child_by_field_name("function") == sel:
+                    call = PoolCall(decl, method, file, parent, pools.text(file, receiver))
+                    pools.calls.append(call)
+            elif method == "New" and parent.type == "expression_list":
+                _new_assignment(pools, file, parent.parent, receiver)
+
+
+def _new_assignment(pools: PackagePools, file: str, stmt: Node | None, receiver: Node) -> None:
+    """`receiver.New = value` as a statement of its own."""
+    if stmt is None or stmt.type != "assignment_statement" or _operator(pools, file, stmt) != "=":
+        return
+    left, right = stmt.child_by_field_name("left"), stmt.child_by_field_name("right")
+    if left is None or right is None:
+        return
+    if len(left.named_children) != 1 or len(right.named_children) != 1:
+        return
+    decl = pools.resolve(file, receiver)
+    if decl is not None:
+        pools.news.setdefault(decl, []).append((file, right.named_children[0]))
+        pools._new_assignments.append((file, stmt, receiver))
 
 
 def new_assignments(pools: PackagePools, decl: PoolDecl) -> list[tuple[str, Node]]:
