@@ -664,12 +664,15 @@ def _root_operand(target: Node) -> Node | None:
 
 
 def _is_parameter(pools: PackagePools, file: str, ident: Node, fn: Node) -> bool:
+    """`ident` is a parameter (or receiver) that refers to memory the caller keeps: a pointer,
+    map, slice… — not a struct or array copied in."""
     name = pools.text(file, ident)
     for field in ("receiver", "parameters"):
         params = fn.child_by_field_name(field)
         for decl in params.named_children if params is not None else []:
             if name in (pools.text(file, n) for n in decl.children_by_field_name("name")):
-                return name not in _locals(pools, file, fn)
+                copied = pools.is_copy(file, decl.child_by_field_name("type"))
+                return not copied and name not in _locals(pools, file, fn)
     return False
 
 
