@@ -131,6 +131,12 @@ class _Checks:
                         by_origin.setdefault(origin, []).append((f, step))
         return by_origin.get(var, [])
 
+    def _at(self, kind: Kind, call: PoolCall, node: Node, message: str, subject: str) -> Finding:
+        """A finding resting on syntax alone, at `node`, about the pool of `call`."""
+        file = call.file
+        span, function = self.p.span(file, node), self.p.function_name(file, node)
+        return _finding(kind, file, span, message, subject, function, call.receiver)
+
     def _verdict_at(self, file: str, node: Node, kinds: frozenset[Kind]) -> Finding | None:
         """The compiler's verdict that starts where `node` starts, if any."""
         line, col = node.start_point
@@ -437,17 +443,8 @@ class _Checks:
             if typ is None or under is None or under.type not in ("struct_type", "array_type"):
                 continue  # slices: pool-put-non-pointer says so where they are put back
             name = self.p.text(get.file, typ)
-            out.append(
-                _finding(
-                    Kind.POOL_GET_VALUE,
-                    get.file,
-                    self.p.span(get.file, assertion),
-                    f"{get.receiver}.Get().({name}) copies a {name} out of the pool: pool *{name}",
-                    name,
-                    self.p.function_name(get.file, get.call),
-                    get.receiver,
-                )
-            )
+            message = f"{get.receiver}.Get().({name}) copies a {name} out of the pool: pool *{name}"
+            out.append(self._at(Kind.POOL_GET_VALUE, get, assertion, message, name))
         return out
 
     # -- pool-use-after-put -------------------------------------------------------------------
@@ -467,18 +464,11 @@ class _Checks:
             use = _first_use_after(self.p, put.file, stmt, var)
             if use is None:
                 continue
-            out.append(
-                _finding(
-                    Kind.POOL_USE_AFTER_PUT,
-                    put.file,
-                    self.p.span(put.file, use),
-                    f"{var} is used after {put.receiver}.Put({var}) on line {_line(stmt)}: the "
-                    "pool may have handed it out again",
-                    var,
-                    self.p.function_name(put.file, use),
-                    put.receiver,
-                )
+            message = (
+                f"{var} is used after {put.receiver}.Put({var}) on line {_line(stmt)}: the "
+                "pool may have handed it out again"
             )
+            out.append(self._at(Kind.POOL_USE_AFTER_PUT, put, use, message, var))
         return out
 
     # -- pool-missing-put (opt-in) ------------------------------------------------------------
@@ -511,17 +501,8 @@ class _Checks:
                 where = f"the end of the block on line {end.end_point[0] + 1}"
             if where is None:
                 continue
-            out.append(
-                _finding(
-                    Kind.POOL_MISSING_PUT,
-                    get.file,
-                    self.p.span(get.file, get.call),
-                    f"{var} from {get.receiver}.Get() is not put back before {where}",
-                    var,
-                    self.p.function_name(get.file, get.call),
-                    get.receiver,
-                )
-            )
+            message = f"{var} from {get.receiver}.Get() is not put back before {where}"
+            out.append(self._at(Kind.POOL_MISSING_PUT, get, get.call, message, var))
         return out
 
 

@@ -449,7 +449,7 @@ def _sync_names(src: GoSource) -> frozenset[str]:
     return frozenset(names)
 
 
-def _package_name(src: GoSource) -> str:
+def package_name(src: GoSource) -> str:
     for node in src.tree.root_node.named_children:
         if node.type == "package_clause" and node.named_children:
             ident = node.named_children[0]
@@ -478,7 +478,7 @@ def index_packages(sources: Mapping[str, GoSource]) -> list[PackagePools]:
         return []
     for path in sorted(sources):
         src = sources[path]
-        facts = FileFacts(path, src, _package_name(src), _sync_names(src))
+        facts = FileFacts(path, src, package_name(src), _sync_names(src))
         groups.setdefault(facts.package, PackagePools()).files[path] = facts
     for pools in groups.values():
         _declarations(pools)
