@@ -91,7 +91,9 @@ async def run(runs: int, repo: str | None) -> None:
     print(f"server: {repo or 'this checkout'}; fixes offered: {sorted(titles)}")
     print(f"raw go build -m=2 of {pkg}: {ms(raws):.0f} ms")
     print(f"codeAction at once:       {ms(quick):.0f} ms  ratio {median(quick) / median(raws):.2f}")
-    print(f"codeAction after a pause: {ms(paused):.0f} ms  ratio {median(paused) / median(raws):.2f}")
+    print(
+        f"codeAction after a pause: {ms(paused):.0f} ms  ratio {median(paused) / median(raws):.2f}"
+    )
     print(f"(medians of {runs} runs)")
 
 
