@@ -67,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
         "violated //gcassert directives always exit 1",
     )
 
+    pools = sub.add_parser("pools", help="measure sync.Pool hit rates with go test")
+    pools.add_argument("patterns", nargs="*", default=["./..."], help="packages or dirs (./...)")
+    pools.add_argument("--bench", default=".", help="benchmarks to run (tests if none exist)")
+    pools.add_argument("--benchtime", default=None, help="as go test -benchtime, e.g. 10000x")
+    pools.add_argument("--tags", default="", help="build tags, as for go build -tags")
+    pools.add_argument("--format", choices=("text", "json"), default="text")
+    pools.add_argument("--go", default=None, help="the go command to use (default: go on PATH)")
+
     serve = sub.add_parser("serve", help="run the language server")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP, for debugging")
@@ -123,8 +131,30 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _pools(ns: argparse.Namespace) -> int:
+    from escape_lsp.analysis.pools.batch import run_pools
+    from escape_lsp.report.pools import pools_data, pools_text
+
+    settings = AnalysisSettings(tests=True, build_flags=with_tags((), ns.tags))
+    try:
+        report = asyncio.run(run_pools(ns.patterns, settings, ns.bench, ns.benchtime, ns.go))
+    except ToolchainError as exc:
+        print(f"escape-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for arg in report.unmatched:
+        print(f"escape-lsp: warning: {arg} matched no packages", file=sys.stderr)
+    if ns.format == "json":
+        json.dump(pools_data(report), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif text := pools_text(report):
+        print(text)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    if ns.command == "pools":
+        return _pools(ns)
     if ns.command == "check":
         try:
             return _check(ns)

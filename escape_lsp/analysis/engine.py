@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
 from escape_lsp.analysis.gcassert import needs_bounds_report
+from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
@@ -418,6 +419,13 @@ class Engine:
                 return parsed[path]
 
             findings = [widen_finding(f, sources) for f in raw]
+            files = (
+                graph.packages[name].all_files(self.settings.tests)
+                if name in graph.packages
+                else ()
+            )
+            parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
+            findings += pool_findings(findings, parsed_files)
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
 
 

@@ -6,7 +6,7 @@ decide on their own whether something escapes.
 
 from __future__ import annotations
 
-from escape_lsp.findings.model import Finding, Kind
+from escape_lsp.findings.model import DERIVED_KINDS, Finding, Kind
 
 #: The escape analyser's flow reasons (cmd/compile/internal/escape), in a user's words.
 REASONS: dict[str, str] = {
@@ -50,6 +50,8 @@ def _subjects(finding: Finding) -> str:
 
 def likely_fix(finding: Finding) -> str | None:
     """One sentence naming the usual remedy for the pattern the flow shows, when there is one."""
+    if finding.kind in DERIVED_KINDS:  # derived findings carry their fix
+        return finding.detail.get("fix")
     if finding.inlined_from:
         return (
             f"The allocation is in the body of {finding.inlined_from}, inlined here: change "

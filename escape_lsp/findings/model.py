@@ -42,11 +42,23 @@ class Kind(StrEnum):
     NIL_CHECK = "nil-check"
     NIL_CHECK_REMOVED = "nil-check-removed"
     OTHER = "other"
+    # Derived from verdicts and syntax about a sync.Pool (analysis/pools/), not message shapes.
+    POOL_PUT_NON_POINTER = "pool-put-non-pointer"
+    POOL_NEW_NON_POINTER = "pool-new-non-pointer"
+    POOL_LOCAL = "pool-local"
+    POOL_OBJECT_RETAINED = "pool-object-retained"
+    POOL_GET_VALUE = "pool-get-value"
+    POOL_USE_AFTER_PUT = "pool-use-after-put"
+    POOL_MISSING_PUT = "pool-missing-put"
 
 
 HEAP_KINDS = frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP})
 LEAK_KINDS = frozenset({Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT})
-DEFAULT_KINDS = HEAP_KINDS | LEAK_KINDS
+#: Not a compiler message: derived from verdicts and syntax about sync.Pools (analysis/pools).
+DERIVED_KINDS = frozenset(k for k in Kind if k.value.startswith("pool-"))
+#: On by default; `pool-missing-put` is opt-in (by name).
+POOL_KINDS = DERIVED_KINDS - {Kind.POOL_MISSING_PUT}
+DEFAULT_KINDS = HEAP_KINDS | LEAK_KINDS | POOL_KINDS
 ALL_KINDS = frozenset(Kind)
 
 #: Names accepted wherever a user selects kinds (CLI `--kinds`, server settings).
@@ -64,6 +76,7 @@ KIND_GROUPS: dict[str, frozenset[Kind]] = {
     "debug": frozenset({Kind.DEBUG_NOTE}),
     "bounds": frozenset({Kind.BOUNDS_CHECK}),
     "nil": frozenset({Kind.NIL_CHECK}),
+    "pool": POOL_KINDS,
     "all": ALL_KINDS,
 }
 

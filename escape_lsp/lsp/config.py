@@ -17,7 +17,7 @@ from lsprotocol import types as lsp
 
 from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings, with_tags
-from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, Kind, parse_kinds
+from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, POOL_KINDS, Kind, parse_kinds
 
 SECTION = "escapeLsp"
 MAX_DEBOUNCE_MS = 60_000
@@ -33,6 +33,7 @@ _SEVERITIES = {
 DEFAULT_SEVERITIES: dict[Kind, lsp.DiagnosticSeverity] = {
     Kind.MOVED_TO_HEAP: lsp.DiagnosticSeverity.Warning,
     Kind.ESCAPES_TO_HEAP: lsp.DiagnosticSeverity.Warning,
+    **{k: lsp.DiagnosticSeverity.Warning for k in POOL_KINDS},
 }
 
 

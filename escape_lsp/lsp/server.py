@@ -18,6 +18,7 @@ from escape_lsp.lsp import (
     hover,
     inlay_hints,
     lifecycle,
+    pool_lens,
     publishing,
     watching,
 )
@@ -136,7 +137,8 @@ def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
 def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     view = file_view(snapshot, path) if snapshot and path else None
-    return code_lens.code_lenses(view, ls.encoding, ls.settings) if view else []
+    lenses = code_lens.code_lenses(view, ls.encoding, ls.settings) if view else []
+    return lenses + pool_lens.code_lenses(ls, snapshot, path)
 
 
 @server.feature(
@@ -180,6 +182,13 @@ async def cmd_analyze_workspace(ls: EscapeServer, *args: Any) -> dict[str, int]:
 def cmd_status(ls: EscapeServer, *args: Any) -> dict[str, Any]:
     """For status bars: analysing/idle, heap findings in open files, blocked packages."""
     return commands.status(ls)
+
+
+@server.command(pool_lens.MEASURE)
+@isolated("measure pools", lambda: {"pools": [], "error": "failed; see the server log"})
+async def cmd_measure_pools(ls: EscapeServer, *args: Any) -> dict[str, Any]:
+    """Measure the hit rates of the pools of a file's package; lenses show them after."""
+    return await pool_lens.measure_command(ls, *args)
 
 
 @server.command(code_lens.SHOW_FINDINGS)

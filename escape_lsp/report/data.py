@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from escape_lsp.analysis.check import CheckReport
 from escape_lsp.analysis.explain import likely_fix
 from escape_lsp.findings.model import Finding, Kind, Span
 from escape_lsp.findings.positions import Encoding
+from escape_lsp.findings.syntax import GoSource
 
 Range = dict[str, dict[str, int]]
 Ranges = Callable[[str, Span], Range]
@@ -15,9 +16,14 @@ Ranges = Callable[[str, Span], Range]
 
 def utf16_ranges(report: CheckReport) -> Ranges:
     """Byte spans to `{"start": {"line", "character"}, "end": …}` in UTF-16 code units."""
+    return source_ranges(report.sources)
+
+
+def source_ranges(sources: Mapping[str, GoSource]) -> Ranges:
+    """`utf16_ranges` for any set of parsed files."""
 
     def convert(file: str, span: Span) -> Range:
-        src = report.sources.get(file)
+        src = sources.get(file)
 
         def pos(line: int, col: int) -> dict[str, int]:
             char = src.lines.column(line, col, Encoding.UTF16) if src else col

@@ -70,7 +70,7 @@ test("contributes.configuration maps one-to-one onto the server's settings", () 
   assert.deepEqual(keys, [...SERVER_SETTINGS]);
   const defaults = Object.fromEntries(Object.entries(pkg.contributes.configuration.properties).map(([k, v]) => [k.replace(/^escapeLsp\./, ""), v.default]));
   const sent = serverSettings((k) => defaults[k]);
-  assert.deepEqual(sent.kinds, ["heap", "leaks"]);
+  assert.deepEqual(sent.kinds, ["heap", "leaks", "pool"]);
   assert.equal(sent.go, undefined, "an empty go path is not sent, so the server uses PATH");
   assert.equal(sent.debounceMs, 300);
 });

@@ -59,7 +59,11 @@ def _uses(src: GoSource, name: str) -> list[Node]:
 
 def pool_pointer_fix(ctx: FixContext) -> Fix | None:
     finding, src = ctx.finding, ctx.source
-    if finding.kind is not Kind.ESCAPES_TO_HEAP:
+    if finding.kind is Kind.ESCAPES_TO_HEAP and any(
+        f.kind is Kind.POOL_PUT_NON_POINTER and f.span == finding.span for f in ctx.file_findings
+    ):
+        return None  # offered once, on the pool finding that names the problem
+    if finding.kind not in (Kind.ESCAPES_TO_HEAP, Kind.POOL_PUT_NON_POINTER):
         return None
     put = next((m for s in finding.flow if (m := _PUT.match(s.subject))), None)
     if put is None:

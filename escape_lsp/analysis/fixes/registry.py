@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from escape_lsp.analysis.fixes.boxing import boxing_fix
 from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.model import Fix
+from escape_lsp.analysis.fixes.pool_hoist import pool_hoist_fix
 from escape_lsp.analysis.fixes.pool_pointer import pool_pointer_fix
 from escape_lsp.analysis.fixes.return_value import return_value_fix
 
@@ -34,6 +35,7 @@ FIXES: tuple[FixKind, ...] = (
     FixKind("return-value", return_value_fix, "return a value instead of a pointer to a local"),
     FixKind("pool-pointer", pool_pointer_fix, "store pointers in a sync.Pool (SA6002)"),
     FixKind("unbox-fmt", boxing_fix, "strconv or the value itself instead of fmt boxing"),
+    FixKind("pool-hoist", pool_hoist_fix, "hoist a function-local sync.Pool to package level"),
 )
 
 _failed: set[str] = set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Mapping
 
@@ -30,7 +31,11 @@ def _heap(
             skip and f.file == skip[0] and skip[1].contains(f.span.start_line, f.span.start_col)
         )
     }
-    return Counter((file, fn, msg) for file, _, msg, fn in seen)
+    return Counter((file, _closure.sub(".func", fn), msg) for file, _, msg, fn in seen)
+
+
+#: Closures are numbered per function (`init.func2`): adding or moving one renumbers the rest.
+_closure = re.compile(r"\.func\d+")
 
 
 def _same(a: Finding, b: Finding) -> bool:

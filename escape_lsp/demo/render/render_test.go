@@ -8,3 +8,10 @@ func BenchmarkFormat(b *testing.B) {
 		_ = Format(NewRecord("INFO", "request served", i))
 	}
 }
+
+func BenchmarkLabel(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = Label("INFO", i)
+	}
+}

@@ -1,0 +1,206 @@
+"""sync.Pool hit rates measured with the real `go test`, through the CLI, the analysis API and
+the language server's code lens; the user's files are never written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types as lsp
+
+from escape_lsp.analysis.pools.batch import run_pools
+from escape_lsp.analysis.pools.instrument import instrument
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings.syntax import GoSource
+from escape_lsp.lsp.pool_lens import MEASURE
+from tests.conftest import WriteModule
+from tests.lsp_harness import VSCODE, has, lsp_session, open_doc, uri, wait_diagnostics
+
+POOLS = """
+package p
+
+import (
+\t"bytes"
+\t"sync"
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func Shared(s string) int {
+\tb := bufPool.Get().(*bytes.Buffer)
+\tb.Reset()
+\tb.WriteString(s)
+\tn := b.Len()
+\tbufPool.Put(b)
+\treturn n
+}
+
+func Local(s string) int {
+\tp := sync.Pool{New: func() any { return new(bytes.Buffer) }}
+\tb := p.Get().(*bytes.Buffer)
+\tb.Reset()
+\tb.WriteString(s)
+\tn := b.Len()
+\tp.Put(b)
+\treturn n
+}
+"""
+
+BENCH = """
+package p
+
+import "testing"
+
+func BenchmarkShared(b *testing.B) {
+\tfor i := 0; i < b.N; i++ {
+\t\tShared("hello")
+\t}
+}
+
+func BenchmarkLocal(b *testing.B) {
+\tfor i := 0; i < b.N; i++ {
+\t\tLocal("hello")
+\t}
+}
+"""
+
+XTEST = """
+package p_test
+
+import (
+\t"testing"
+
+\t"example.com/m/p"
+)
+
+func TestShared(_ *testing.T) {
+\tfor i := 0; i < 100; i++ {
+\t\tp.Shared("x")
+\t}
+}
+"""
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+async def test_hit_rates_of_a_local_and_a_package_level_pool(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = gomod({"p/p.go": POOLS, "p/p_test.go": BENCH})
+    before = _snapshot(root)
+    monkeypatch.chdir(root)
+    report = await run_pools(["./p"], AnalysisSettings(tests=True), benchtime="20000x")
+    assert _snapshot(root) == before, "the user's files were written"
+    (m,) = report.measurements
+    assert m.error is None and m.ran == "benchmarks"
+    rates = {(h.site.name, h.benchmark): h for h in m.hits}
+    local = rates[("p", "BenchmarkLocal")]
+    shared = rates[("bufPool", "BenchmarkShared")]
+    assert local.gets == local.puts == local.news == 20000 and local.hit_rate == 0.0
+    assert shared.gets == shared.puts == 20000 and shared.hit_rate is not None
+    assert shared.hit_rate > 0.9, shared
+    assert set(rates) == {("p", "BenchmarkLocal"), ("bufPool", "BenchmarkShared")}
+
+
+async def test_tests_run_when_there_is_no_benchmark(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = gomod({"p/p.go": POOLS, "p/x_test.go": XTEST})
+    monkeypatch.chdir(root)
+    report = await run_pools(["./..."], AnalysisSettings(tests=True))
+    (m,) = report.measurements
+    assert m.error is None and m.ran == "tests"
+    hits = {(h.site.name, h.benchmark): (h.gets, h.puts) for h in m.hits}
+    assert hits == {("bufPool", "TestShared"): (100, 100), ("p", None): (0, 0)}
+
+
+def test_pools_cli_json(gomod: WriteModule) -> None:
+    root = gomod({"p/p.go": POOLS, "p/p_test.go": BENCH})
+    argv = [sys.executable, "-m", "escape_lsp", "pools", "--bench", "Local", "--benchtime"]
+    proc = subprocess.run(
+        [*argv, "1000x", "--format", "json", "./..."], cwd=root, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    by_name = {p["name"]: p for p in data["pools"]}
+    local, shared = by_name["p"], by_name["bufPool"]
+    assert local == {
+        "name": "p",
+        "file": str(root / "p" / "p.go"),
+        "range": {"start": {"line": 19, "character": 1}, "end": {"line": 19, "character": 2}},
+        "gets": 1000,
+        "puts": 1000,
+        "news": 1000,
+        "hit_rate": 0.0,
+        "benchmark": "BenchmarkLocal",
+    }
+    assert shared["benchmark"] is None and shared["hit_rate"] is None
+    assert "victim cache" in data["note"] and data["errors"] == []
+    text = subprocess.run(
+        [*argv, "1000x", "./p"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        "p/p.go:20:2: p (BenchmarkLocal): hit rate 0% · 1,000 Get · 1,000 New · 1,000 Put" in text
+    )
+
+
+def test_instrumented_copies_keep_lines_and_nest_wraps(tmp_path: Path) -> None:
+    src = GoSource(
+        b'package p\n\nimport "sync"\n\nvar q sync.Pool\n\nfunc F() { q.Put(q.Get()) }\n'
+    )
+    test = GoSource(b'package p\n\nimport "testing"\n\nfunc BenchmarkF(*testing.B) { F() }\n')
+    out = instrument(
+        {str(tmp_path / "p.go"): src, str(tmp_path / "p_test.go"): test},
+        "example.com/m/p",
+        str(tmp_path),
+        "Benchmark",
+    )
+    assert out is not None
+    copy = out.files[str(tmp_path / "p.go")].decode()
+    assert "q.Put(escapeLspPoolPut(0, escapeLspPoolGet(0, q.Get())))" in copy
+    assert copy.count("\n") == src.data.count(b"\n")
+    bench = out.files[str(tmp_path / "p_test.go")].decode()
+    assert "func BenchmarkF(escapeLspTB *testing.B) {escapeLspPoolMark(escapeLspTB); F() }" in bench
+    assert out.marked == ("BenchmarkF",)
+
+
+async def test_code_lens_after_a_measurement(gomod: WriteModule) -> None:
+    root = gomod({"p/p.go": POOLS, "p/p_test.go": BENCH})
+    path = root / "p" / "p.go"
+    before = _snapshot(root)
+    async with lsp_session(root, VSCODE) as lc:
+        open_doc(lc, path)
+        message = "p is a new, empty sync.Pool on every call of Local: declare it at package level"
+        diags = await wait_diagnostics(lc, path, has(message))
+        (d,) = [d for d in diags if d.message == message]
+        assert d.code == "pool-local" and d.severity == lsp.DiagnosticSeverity.Warning
+        assert (d.range.start.line, d.range.start.character, d.range.end.character) == (19, 1, 2)
+
+        params = lsp.CodeLensParams(lsp.TextDocumentIdentifier(uri(path)))
+        lenses = await lc.text_document_code_lens_async(params)
+        titles = {(x.range.start.line, x.command.title) for x in lenses or [] if x.command}
+        assert {(7, "measure hit rate"), (19, "measure hit rate")} <= titles
+
+        result = await lc.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(MEASURE, [uri(path), "", "2000x"])
+        )
+        assert result["error"] is None, result
+        lenses = await lc.text_document_code_lens_async(params)
+        titles = {(x.range.start.line, x.command.title) for x in lenses or [] if x.command}
+        assert (19, "hit rate 0% · 2,000 Get · 2,000 New (BenchmarkLocal)") in titles
+        (shared,) = [t for line, t in titles if line == 7]
+        assert (
+            shared.startswith("hit rate ")
+            and shared.endswith("· 2,000 Get · 0 New (BenchmarkShared)")
+        ) or (" New (BenchmarkShared)" in shared)
+    assert _snapshot(root) == before
