@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 from escape_lsp import __version__
 from escape_lsp.analysis.check import run_check
+from escape_lsp.analysis.measure import MeasureError
 from escape_lsp.analysis.settings import AnalysisSettings, with_tags
+from escape_lsp.cli_evidence import add_evidence_options, measured
 from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
 from escape_lsp.gotool.toolchain import ToolchainError
 from escape_lsp.report.data import report_data
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--tags", default="", help="build tags, as for go build -tags")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--go", default=None, help="the go command to use (default: go on PATH)")
+    add_evidence_options(check)
 
     serve = sub.add_parser("serve", help="run the language server")
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
@@ -62,21 +65,24 @@ def _check(ns: argparse.Namespace) -> int:
     )
     try:
         report = asyncio.run(run_check(ns.patterns, settings, ns.go, ProgressLine.for_stderr()))
-    except ToolchainError as exc:
+        joined = asyncio.run(measured(ns, settings, report))
+    except (ToolchainError, MeasureError) as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    sort = ns.sort or ("weight" if joined else "position")
     if ns.format == "json":
-        json.dump(report_data(report, kinds), sys.stdout, indent=2, ensure_ascii=False)
+        data = report_data(report, kinds, joined, sort)
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        text = report_text(report, kinds, ns.explain)
+        text = report_text(report, kinds, ns.explain, joined, sort)
         if text:
             print(text)
     return EXIT_OK
 
 
 #: Options whose values start with `-` (`--gcflags -l`), which argparse would take for options.
-_DASH_VALUED = ("--gcflags",)
+_DASH_VALUED = ("--gcflags", "--bench-flags")
 
 
 def _join_dash_values(argv: Sequence[str]) -> list[str]:

@@ -30,7 +30,7 @@ class CheckReport:
     sources: dict[str, GoSource] = field(default_factory=dict)
 
 
-def _groups(
+def module_groups(
     patterns: Sequence[str], toolchain_go: str | None
 ) -> tuple[Toolchain, dict[ModuleContext, list[str]]]:
     toolchain = find_toolchain(toolchain_go)
@@ -60,7 +60,7 @@ async def run_check(
     go: str | None = None,
     progress: Progress | None = None,
 ) -> CheckReport:
-    toolchain, groups = _groups(patterns, go)
+    toolchain, groups = module_groups(patterns, go)
     cwd = os.getcwd()
     report = CheckReport()
     for ctx, args in groups.items():

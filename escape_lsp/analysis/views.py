@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from escape_lsp.analysis.evidence import Joined
+from escape_lsp.analysis.measured import snapshot_joined
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.findings.model import Finding, Span
@@ -20,6 +22,8 @@ class FileView:
     source: GoSource | None
     #: Why the file cannot be analysed at all (not in a module, go unusable), if so.
     problem: str | None = None
+    #: The snapshot's measurement joined to its findings, if there is one.
+    evidence: Joined | None = None
 
 
 def file_view(snapshot: Snapshot, path: str) -> FileView:
@@ -59,4 +63,6 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
         if findings or blocked or owner is not None:
             source = root.engine.source(path, snapshot.overlays)
     ordered = tuple(sorted(findings.values(), key=Finding.sort_key))
-    return FileView(path, ordered, blocked, source, snapshot.problem_for(path))
+    return FileView(
+        path, ordered, blocked, source, snapshot.problem_for(path), snapshot_joined(snapshot)
+    )
