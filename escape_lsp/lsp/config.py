@@ -14,6 +14,7 @@ from lsprotocol import types as lsp
 
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings, with_tags
 from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, Kind, parse_kinds
+from escape_lsp.lsp.evidence_config import evidence_settings
 
 SECTION = "escapeLsp"
 
@@ -46,6 +47,11 @@ class ServerSettings:
     env: tuple[tuple[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     scope: str = "open"
+    #: Evidence settings (see `lsp/evidence_config.py`): hot/cold severities, a profile file,
+    #: extra `go test` flags for the benchmark lens.
+    severity_by_weight: float = 0.0
+    profile: str | None = None
+    bench_flags: tuple[str, ...] = ()
 
     def severity(self, kind: Kind) -> lsp.DiagnosticSeverity:
         return self.severities.get(
@@ -126,5 +132,6 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
         else (),
         exclude=_words(data.get("exclude")),
         scope=scope,
+        **evidence_settings(data, problems),
     )
     return settings, problems
