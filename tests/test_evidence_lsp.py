@@ -1,0 +1,120 @@
+"""The benchmark lens over stdio: measure, cancel, and what the findings gain (real server, real go)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+
+from tests.conftest import WriteModule
+from tests.lsp_harness import VSCODE, lsp_session, open_doc, uri, wait_diagnostics
+from tests.test_evidence import (
+    BIG_LINE,
+    EXACT,
+    MODULE,
+    UNUSED_LINE,
+    _processes_running,
+    go_benchmem,
+    tree_bytes,
+)
+
+MEASURE = "escapeLsp.measureBenchmark"
+
+
+async def lenses(lc: LanguageClient, path: Path) -> dict[str, lsp.Command]:
+    """Benchmark lenses of `path` by benchmark name."""
+    found = await lc.text_document_code_lens_async(
+        lsp.CodeLensParams(lsp.TextDocumentIdentifier(uri(path)))
+    )
+    out = {}
+    for lens in found or []:
+        if lens.command and lens.command.command == MEASURE:
+            out[lens.command.arguments[1]] = lens.command  # type: ignore[index]
+    return out
+
+
+def severity_of(
+    diags: list[lsp.Diagnostic] | tuple[lsp.Diagnostic, ...], line: int
+) -> lsp.DiagnosticSeverity | None:
+    hits = [
+        d.severity for d in diags if d.range.start.line == line - 1 and d.code != "escape-cause"
+    ]
+    return hits[0] if hits else None
+
+
+async def test_lens_measures_like_go_test_and_findings_gain_weight(gomod: WriteModule) -> None:
+    root = gomod({k: v for k, v in MODULE.items() if k != "go.mod"}, module="example.com/ev")
+    code, test = root / "p" / "p.go", root / "p" / "p_test.go"
+    before = tree_bytes(root)
+    settings = {"benchFlags": EXACT, "severityByWeight": True}
+    async with lsp_session(root, client=VSCODE, settings=settings) as lc:
+        open_doc(lc, code)
+        open_doc(lc, test)
+        diags = await wait_diagnostics(lc, code, lambda d: severity_of(d, UNUSED_LINE) is not None)
+        assert severity_of(diags, UNUSED_LINE) == lsp.DiagnosticSeverity.Warning  # not measured yet
+
+        idle = await lenses(lc, test)
+        assert set(idle) == {"BenchmarkBig", "BenchmarkSmall", "BenchmarkSlow"}
+        assert idle["BenchmarkBig"].title == "measure allocations"
+        result = await lc.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(MEASURE, idle["BenchmarkBig"].arguments)
+        )
+        plain = go_benchmem(root, "BenchmarkBig")
+        assert result["allocsPerOp"] == plain["allocs/op"] == 1
+        assert result["bytesPerOp"] == plain["B/op"] == 1024
+        title = (await lenses(lc, test))["BenchmarkBig"].title
+        assert title.startswith("1 allocs/op · 1024 B/op · ") and title.endswith(" ns/op")
+
+        (token,) = [t for t, values in lc.progress_reports.items() if "measure" in str(t)]
+        begin, *_, end = lc.progress_reports[token]
+        assert isinstance(begin, lsp.WorkDoneProgressBegin) and begin.cancellable
+        assert isinstance(end, lsp.WorkDoneProgressEnd) and end.message == result["title"]
+
+        # hot is a warning, measured-cold a hint (severityByWeight)
+        diags = await wait_diagnostics(
+            lc, code, lambda d: severity_of(d, UNUSED_LINE) == lsp.DiagnosticSeverity.Hint
+        )
+        assert severity_of(diags, BIG_LINE) == lsp.DiagnosticSeverity.Warning
+
+        hover = await lc.text_document_hover_async(
+            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(code)), lsp.Position(BIG_LINE - 1, 12))
+        )
+        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+        assert "of allocated bytes in BenchmarkBig (" in hover.contents.value
+        hints = await lc.text_document_inlay_hint_async(
+            lsp.InlayHintParams(
+                lsp.TextDocumentIdentifier(uri(code)),
+                lsp.Range(lsp.Position(0, 0), lsp.Position(30, 0)),
+            )
+        )
+        labels = {h.position.line + 1: h.label for h in hints or []}
+        assert str(labels[BIG_LINE]).startswith("heap ") and str(labels[BIG_LINE]).endswith("%")
+        assert labels[UNUSED_LINE] == "heap"
+    assert tree_bytes(root) == before
+
+
+async def test_cancelling_the_progress_kills_the_benchmark(gomod: WriteModule) -> None:
+    root = gomod({k: v for k, v in MODULE.items() if k != "go.mod"}, module="example.com/ev")
+    test = root / "p" / "p_test.go"
+    async with lsp_session(root, client=VSCODE, settings={"benchFlags": ["-benchtime=120s"]}) as lc:
+        open_doc(lc, test)
+        await wait_diagnostics(lc, test, lambda d: True)  # analysed: its package is known
+        command = (await lenses(lc, test))["BenchmarkSlow"]
+        running = asyncio.ensure_future(
+            lc.workspace_execute_command_async(lsp.ExecuteCommandParams(MEASURE, command.arguments))
+        )
+        async with asyncio.timeout(120):
+            while not _processes_running("test.bench=^BenchmarkSlow$"):
+                await asyncio.sleep(0.05)
+        assert (await lenses(lc, test))["BenchmarkSlow"].title == "measuring allocations…"
+        (token,) = [t for t in lc.progress_reports if "measure" in str(t)]
+        lc.window_work_done_progress_cancel(lsp.WorkDoneProgressCancelParams(token))
+        assert await asyncio.wait_for(running, 30) == {"cancelled": True}
+        async with asyncio.timeout(10):
+            while _processes_running("BenchmarkSlow"):
+                await asyncio.sleep(0.05)
+        assert (await lenses(lc, test))["BenchmarkSlow"].title == "measure allocations"
+        end = lc.progress_reports[token][-1]
+        assert isinstance(end, lsp.WorkDoneProgressEnd) and end.message == "cancelled"
