@@ -15,6 +15,9 @@ export const SERVER_SETTINGS = [
   "env",
   "exclude",
   "scope",
+  "severityByWeight",
+  "profile",
+  "benchFlags",
 ] as const;
 
 export type Getter = (key: string) => unknown;
