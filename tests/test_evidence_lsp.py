@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -118,3 +121,84 @@ async def test_cancelling_the_progress_kills_the_benchmark(gomod: WriteModule) -
         assert (await lenses(lc, test))["BenchmarkSlow"].title == "measure allocations"
         end = lc.progress_reports[token][-1]
         assert isinstance(end, lsp.WorkDoneProgressEnd) and end.message == "cancelled"
+
+
+DEMO = Path(__file__).resolve().parent.parent / "escape_lsp" / "demo"
+
+
+async def test_profile_setting_weights_and_the_cause_diagnostic_on_the_demo(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    shutil.copytree(DEMO, root)
+    profile = tmp_path / "mem.pprof"
+    subprocess.run(
+        [
+            "go",
+            "test",
+            "-run",
+            "^$",
+            "-bench",
+            "^BenchmarkFormat$",
+            *EXACT,
+            "-memprofile",
+            str(profile),
+            "-o",
+            str(tmp_path / "r.test"),
+            "./render",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    code = root / "render" / "render.go"
+    async with lsp_session(
+        root, client=VSCODE, settings={"profile": str(profile), "severityByWeight": 0.05}
+    ) as lc:
+        open_doc(lc, code)
+        cause_message = "4 allocations escape through this assignment: lastLine = buf"
+        diags = await wait_diagnostics(  # analysed, and the profile applied: appends are cold
+            lc,
+            code,
+            lambda d: (
+                any(x.message == cause_message for x in d)
+                and any(x.severity == lsp.DiagnosticSeverity.Hint for x in d)
+            ),
+        )
+        (cause,) = [d for d in diags if d.code == "escape-cause" and d.message == cause_message]
+        assert (cause.range.start.line, cause.range.start.character) == (37, 1)
+        assert [r.location.range.start.line + 1 for r in cause.related_information or []] == [
+            33,
+            34,
+            35,
+            36,
+        ]
+        appends = [d for d in diags if d.message == "append escapes to heap"]
+        assert len(appends) == 4
+        for d in appends:
+            first = (d.related_information or [])[0]
+            assert first.message.startswith("root cause: lastLine = buf")
+            assert first.location.range.start.line == 37
+            assert d.severity == lsp.DiagnosticSeverity.Hint  # measured cold
+        put = next(d for d in diags if d.message == "buf escapes to heap")
+        assert put.severity == lsp.DiagnosticSeverity.Warning  # 7.5% of the bytes (100 iterations)
+
+        hover = await lc.text_document_hover_async(
+            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(code)), lsp.Position(39, 14))
+        )
+        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+        assert re.search(
+            r"measured: [\d.]+% of allocated bytes in mem\.pprof \(", hover.contents.value
+        )
+        sink = await lc.text_document_hover_async(
+            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(code)), lsp.Position(37, 2))
+        )
+        assert sink is not None and isinstance(sink.contents, lsp.MarkupContent)
+        assert "4 allocations escape through this assignment" in sink.contents.value
+        hints = await lc.text_document_inlay_hint_async(
+            lsp.InlayHintParams(
+                lsp.TextDocumentIdentifier(uri(code)),
+                lsp.Range(lsp.Position(0, 0), lsp.Position(60, 0)),
+            )
+        )
+        labels = {h.position.line + 1: str(h.label) for h in hints or []}
+        assert re.fullmatch(r"heap [\d.]+%", labels[40]) and labels[33] == "heap"
