@@ -127,6 +127,15 @@ def go_benchmem(module: Path, name: str) -> dict[str, float]:
     return {unit: float(value) for value, unit in zip(words[::2], words[1::2], strict=True)}
 
 
+def write_profile(module: Path, package: str, bench: str, out: Path) -> Path:
+    """A memory profile of one benchmark, as a user makes it (binary and profile in `out`)."""
+    profile = out / "mem.pprof"
+    argv = ["go", "test", "-run", "^$", "-bench", f"^{bench}$", *EXACT, "-memprofile", str(profile)]
+    argv += ["-o", str(out / "bench.test"), package]
+    subprocess.run(argv, cwd=module, check=True, capture_output=True, timeout=300)
+    return profile
+
+
 def test_bench_ranks_the_kibibyte_above_the_eight_bytes_and_leaves_files_alone(
     module: Path,
 ) -> None:
@@ -186,27 +195,7 @@ def test_bench_text_leads_with_the_hottest_and_lists_sites_without_verdicts(modu
 
 
 def test_profile_file_gives_weights_in_json(module: Path, tmp_path: Path) -> None:
-    profile = tmp_path / "mem.pprof"
-    subprocess.run(
-        [
-            "go",
-            "test",
-            "-run",
-            "^$",
-            "-bench",
-            "^BenchmarkBig$",
-            *EXACT,
-            "-memprofile",
-            str(profile),
-            "-o",
-            str(tmp_path / "p.test"),
-            "./p",
-        ],
-        cwd=module,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    profile = write_profile(module, "./p", "BenchmarkBig", tmp_path)
     proc = check("--profile", str(profile), "--format", "json", "./...", cwd=module)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -21,6 +20,7 @@ from tests.test_evidence import (
     _processes_running,
     go_benchmem,
     tree_bytes,
+    write_profile,
 )
 
 MEASURE = "escapeLsp.measureBenchmark"
@@ -36,6 +36,28 @@ async def lenses(lc: LanguageClient, path: Path) -> dict[str, lsp.Command]:
         if lens.command and lens.command.command == MEASURE:
             out[lens.command.arguments[1]] = lens.command  # type: ignore[index]
     return out
+
+
+async def hover_text(lc: LanguageClient, path: Path, line: int, character: int) -> str:
+    """The hover's markdown at a 1-based line ("" when there is none)."""
+    hover = await lc.text_document_hover_async(
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri(path)), lsp.Position(line - 1, character))
+    )
+    if hover is None:
+        return ""
+    assert isinstance(hover.contents, lsp.MarkupContent)
+    return hover.contents.value
+
+
+async def hint_labels(lc: LanguageClient, path: Path) -> dict[int, str]:
+    """Inlay hint labels by 1-based line."""
+    hints = await lc.text_document_inlay_hint_async(
+        lsp.InlayHintParams(
+            lsp.TextDocumentIdentifier(uri(path)),
+            lsp.Range(lsp.Position(0, 0), lsp.Position(999, 0)),
+        )
+    )
+    return {h.position.line + 1: str(h.label) for h in hints or []}
 
 
 def severity_of(
@@ -81,20 +103,9 @@ async def test_lens_measures_like_go_test_and_findings_gain_weight(gomod: WriteM
         )
         assert severity_of(diags, BIG_LINE) == lsp.DiagnosticSeverity.Warning
 
-        hover = await lc.text_document_hover_async(
-            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(code)), lsp.Position(BIG_LINE - 1, 12))
-        )
-        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
-        assert "of allocated bytes in BenchmarkBig (" in hover.contents.value
-        hints = await lc.text_document_inlay_hint_async(
-            lsp.InlayHintParams(
-                lsp.TextDocumentIdentifier(uri(code)),
-                lsp.Range(lsp.Position(0, 0), lsp.Position(30, 0)),
-            )
-        )
-        labels = {h.position.line + 1: h.label for h in hints or []}
-        assert str(labels[BIG_LINE]).startswith("heap ") and str(labels[BIG_LINE]).endswith("%")
-        assert labels[UNUSED_LINE] == "heap"
+        assert "of allocated bytes in BenchmarkBig (" in await hover_text(lc, code, BIG_LINE, 12)
+        labels = await hint_labels(lc, code)
+        assert re.fullmatch(r"heap [\d.]+%", labels[BIG_LINE]) and labels[UNUSED_LINE] == "heap"
     assert tree_bytes(root) == before
 
 
@@ -129,27 +140,7 @@ DEMO = Path(__file__).resolve().parent.parent / "escape_lsp" / "demo"
 async def test_profile_setting_weights_and_the_cause_diagnostic_on_the_demo(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     shutil.copytree(DEMO, root)
-    profile = tmp_path / "mem.pprof"
-    subprocess.run(
-        [
-            "go",
-            "test",
-            "-run",
-            "^$",
-            "-bench",
-            "^BenchmarkFormat$",
-            *EXACT,
-            "-memprofile",
-            str(profile),
-            "-o",
-            str(tmp_path / "r.test"),
-            "./render",
-        ],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    profile = write_profile(root, "./render", "BenchmarkFormat", tmp_path)
     code = root / "render" / "render.go"
     async with lsp_session(
         root, client=VSCODE, settings={"profile": str(profile), "severityByWeight": 0.05}
@@ -182,23 +173,9 @@ async def test_profile_setting_weights_and_the_cause_diagnostic_on_the_demo(tmp_
         put = next(d for d in diags if d.message == "buf escapes to heap")
         assert put.severity == lsp.DiagnosticSeverity.Warning  # 7.5% of the bytes (100 iterations)
 
-        hover = await lc.text_document_hover_async(
-            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(code)), lsp.Position(39, 14))
-        )
-        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
-        assert re.search(
-            r"measured: [\d.]+% of allocated bytes in mem\.pprof \(", hover.contents.value
-        )
-        sink = await lc.text_document_hover_async(
-            lsp.HoverParams(lsp.TextDocumentIdentifier(uri(code)), lsp.Position(37, 2))
-        )
-        assert sink is not None and isinstance(sink.contents, lsp.MarkupContent)
-        assert "4 allocations escape through this assignment" in sink.contents.value
-        hints = await lc.text_document_inlay_hint_async(
-            lsp.InlayHintParams(
-                lsp.TextDocumentIdentifier(uri(code)),
-                lsp.Range(lsp.Position(0, 0), lsp.Position(60, 0)),
-            )
-        )
-        labels = {h.position.line + 1: str(h.label) for h in hints or []}
+        hover = await hover_text(lc, code, 40, 14)
+        assert re.search(r"measured: [\d.]+% of allocated bytes in mem\.pprof \(", hover)
+        sink = await hover_text(lc, code, 38, 2)
+        assert "4 allocations escape through this assignment" in sink
+        labels = await hint_labels(lc, code)
         assert re.fullmatch(r"heap [\d.]+%", labels[40]) and labels[33] == "heap"

@@ -18,7 +18,7 @@ def is_test_file(path: str) -> bool:
 
 def benchmarks(source: GoSource) -> list[Declaration]:
     """Top-level `func BenchmarkX(b *testing.B)` declarations, in file order."""
-    out: list[Declaration] = []
+    names: set[str] = set()
     for node in source.tree.root_node.named_children:
         if node.type != "function_declaration" or node.child_by_field_name("type_parameters"):
             continue
@@ -28,11 +28,5 @@ def benchmarks(source: GoSource) -> list[Declaration]:
             continue
         text = source.text(name)
         if _NAME.match(text) and _PARAMS.match(" ".join(source.text(params).split())):
-            out.append(
-                Declaration(
-                    text,
-                    source.byte_span(name.start_byte, name.end_byte),
-                    source.byte_span(node.start_byte, node.end_byte),
-                )
-            )
-    return out
+            names.add(text)
+    return [d for d in source.declarations() if d.name in names]
