@@ -27,6 +27,7 @@ from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.bench import BenchError, BenchRequest, BenchResult, BenchRun, run_bench
 from escape_lsp.gotool.packages import Package, PackageGraph
 from escape_lsp.gotool.pprof import ProfileError, read_profiles
+from escape_lsp.gotool.process import GoTimeout
 from escape_lsp.gotool.toolchain import Toolchain
 
 OnLine = Callable[[str], None]
@@ -153,7 +154,7 @@ async def evidence_for_check(
         try:
             runs = await run_benchmarks(toolchain, reqs, on_line)
             evidence = await evidence_of(toolchain, runs, profiles, dict(settings.env))
-        except (BenchError, ProfileError) as exc:
+        except (BenchError, ProfileError, GoTimeout) as exc:
             raise MeasureError(str(exc)) from exc
     return CheckEvidence(evidence, import_dirs(graphs))
 
@@ -193,5 +194,5 @@ async def measure_benchmark(
         try:
             runs = await run_benchmarks(engine.toolchain, [req], on_line)
             return await evidence_of(engine.toolchain, runs, (), dict(s.env), hashes)
-        except (BenchError, ProfileError) as exc:
+        except (BenchError, ProfileError, GoTimeout) as exc:
             raise MeasureError(str(exc)) from exc
