@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from escape_lsp import __version__
 from escape_lsp.analysis.baseline import BaselineError
 from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
+from escape_lsp.analysis.measure import MeasureError
 from escape_lsp.analysis.settings import AnalysisSettings, with_tags
+from escape_lsp.cli_evidence import add_evidence_options, measured
 from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
 from escape_lsp.gate import FAIL_ON, Policy, gated_check
 from escape_lsp.gotool.toolchain import ToolchainError
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         "violated //gcassert directives always exit 1",
     )
 
+    add_evidence_options(check)
+
     pools = sub.add_parser("pools", help="measure sync.Pool hit rates with go test")
     pools.add_argument("patterns", nargs="*", default=["./..."], help="packages or dirs (./...)")
     pools.add_argument("--bench", default=".", help="benchmarks to run (tests if none exist)")
@@ -96,20 +100,22 @@ def _check(ns: argparse.Namespace) -> int:
     try:
         progress = ProgressLine.for_stderr()
         outcome = asyncio.run(gated_check(ns.patterns, settings, kinds, policy, ns.go, progress))
-    except (ToolchainError, BaselineError) as exc:
+        report = outcome.report
+        joined = asyncio.run(measured(ns, settings, report))
+    except (ToolchainError, BaselineError, MeasureError) as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    report = outcome.report
+    sort = ns.sort or ("weight" if joined else "position")
     if ns.format in ("json", "sarif"):
         data = (
-            report_data(report, kinds)
+            report_data(report, kinds, joined, sort)
             if ns.format == "json"
             else report_sarif(report, kinds, outcome.fingerprint, outcome.comparison is not None)
         )
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        text = report_text(report, kinds, ns.explain)
+        text = report_text(report, kinds, ns.explain, joined, sort)
         if text:
             print(text)
     for note in outcome.notes:
@@ -118,7 +124,7 @@ def _check(ns: argparse.Namespace) -> int:
 
 
 #: Options whose values start with `-` (`--gcflags -l`), which argparse would take for options.
-_DASH_VALUED = ("--gcflags",)
+_DASH_VALUED = ("--gcflags", "--bench-flags")
 
 
 def _join_dash_values(argv: Sequence[str]) -> list[str]:

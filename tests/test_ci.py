@@ -11,6 +11,8 @@ import jsonschema
 import yaml
 
 from escape_lsp.cli import _parser
+from escape_lsp.findings.model import DEFAULT_KINDS, Kind
+from escape_lsp.report.sarif import RULES
 from tests.conftest import WriteModule
 from tests.test_cli import check
 
@@ -31,6 +33,10 @@ func G(s []int, i int) int {
 """
 
 
+def test_every_kind_has_its_own_rule_text() -> None:
+    assert [k for k in Kind if k not in RULES] == []
+
+
 def test_sarif_validates_and_has_exact_utf16_columns(gomod: WriteModule) -> None:
     root = gomod({"u/u.go": UNICODE})
     proc = check("--format", "sarif", "./...", cwd=root)
@@ -45,13 +51,8 @@ def test_sarif_validates_and_has_exact_utf16_columns(gomod: WriteModule) -> None
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == root.as_uri() + "/"
     rules = run["tool"]["driver"]["rules"]
     ids = [r["id"] for r in rules]
-    assert ids == [
-        "moved-to-heap",
-        "escapes-to-heap",
-        "leaking-param",
-        "leaking-param-content",
-        "gcassert-bce",
-    ]
+    # one rule per kind shown (the default kinds, in their order), then the directives
+    assert ids == [k.value for k in Kind if k in DEFAULT_KINDS] + ["gcassert-bce"]
     for rule in rules:
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
         assert rule["help"]["text"] and rule["defaultConfiguration"]["level"]

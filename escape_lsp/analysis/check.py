@@ -36,7 +36,7 @@ class CheckReport:
     cwd: str = ""
 
 
-def _groups(
+def module_groups(
     patterns: Sequence[str], toolchain_go: str | None, cwd: str
 ) -> tuple[Toolchain, dict[ModuleContext, list[str]]]:
     toolchain = find_toolchain(toolchain_go)
@@ -68,7 +68,7 @@ async def run_check(
 ) -> CheckReport:
     """Analyse the packages `patterns` name, as the go command would from `cwd`."""
     cwd = os.path.abspath(cwd or os.getcwd())
-    toolchain, groups = _groups(patterns, go, cwd)
+    toolchain, groups = module_groups(patterns, go, cwd)
     report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, settings)

@@ -14,6 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.evidence import Evidence
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.syntax import GoSource
@@ -55,6 +56,8 @@ class Snapshot:
     roots: Mapping[ModuleContext, RootState]
     #: Directory -> why files there cannot be analysed at all (no module, go failed).
     problems: Mapping[str, str]
+    #: The latest measurement (benchmark run or profile), joined to findings when rendered.
+    evidence: Evidence | None = None
     #: Per-snapshot memo of derived facts (views); not part of the state.
     _memo: dict[object, object] = field(default_factory=dict, init=False, compare=False, repr=False)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from escape_lsp.analysis.assertions import file_violations, package_targets, reasons_of
+from escape_lsp.analysis.evidence import Joined
 from escape_lsp.analysis.gcassert import Violation
+from escape_lsp.analysis.measured import snapshot_joined
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.snapshot import RootState, Snapshot
 from escape_lsp.findings.model import Finding, Span
@@ -25,6 +27,8 @@ class FileView:
     problem: str | None = None
     #: gcassert directives the compiler's output for this text contradicts.
     violations: tuple[Violation, ...] = ()
+    #: The snapshot's measurement joined to its findings, if there is one.
+    evidence: Joined | None = None
 
 
 def file_view(snapshot: Snapshot, path: str) -> FileView:
@@ -67,7 +71,15 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
         if owner is not None and graph is not None and not violations:
             violations = _violations(snapshot, root, owner, path, list(findings.values()))
     ordered = tuple(sorted(findings.values(), key=Finding.sort_key))
-    return FileView(path, ordered, blocked, source, snapshot.problem_for(path), violations)
+    return FileView(
+        path,
+        ordered,
+        blocked,
+        source,
+        snapshot.problem_for(path),
+        violations,
+        snapshot_joined(snapshot),
+    )
 
 
 def _violations(

@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.errors import EXPECTED_FAILURES
+from escape_lsp.analysis.evidence import Evidence
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.snapshot import Buffer, RootState, Snapshot
@@ -112,6 +113,10 @@ class Workspace:
         roots = dict(self._snapshot.roots)
         roots[engine.context] = roots[engine.context].with_results(results)
         return self._advance(roots=roots)
+
+    def set_evidence(self, evidence: Evidence | None) -> Snapshot:
+        """A new snapshot with this measurement (findings are joined to it when rendered)."""
+        return self._advance(evidence=evidence)
 
     def close(self) -> None:
         for engine in self.engines():

@@ -18,6 +18,7 @@ from lsprotocol import types as lsp
 from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings, with_tags
 from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, POOL_KINDS, Kind, parse_kinds
+from escape_lsp.lsp.evidence_config import EVIDENCE_SETTINGS, evidence_settings
 
 SECTION = "escapeLsp"
 MAX_DEBOUNCE_MS = 60_000
@@ -52,6 +53,11 @@ class ServerSettings:
     env: tuple[tuple[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     scope: str = "open"
+    #: Evidence settings (see `lsp/evidence_config.py`): hot/cold severities, a profile file,
+    #: extra `go test` flags for the benchmark lens.
+    severity_by_weight: float = 0.0
+    profile: str | None = None
+    bench_flags: tuple[str, ...] = ()
 
     def severity(self, kind: Kind) -> lsp.DiagnosticSeverity:
         return self.severities.get(
@@ -224,8 +230,9 @@ def parse_settings(raw: Any) -> tuple[ServerSettings, list[str]]:
             elif name in _ENTRIES:
                 field_name, parse_entries = _ENTRIES[name]
                 values[field_name] = parse_entries(value, problems)
-            elif name not in _CLIENT_ONLY:
+            elif name not in _CLIENT_ONLY and name not in EVIDENCE_SETTINGS:
                 problems.append(f"unknown setting `{name}` ignored")
         except Exception as exc:  # any surprise in one value must not cost the others
             problems.append(f"`{name}`: {exc}; using the default")
+    values.update(evidence_settings(data, problems))
     return ServerSettings(**values), problems

@@ -6,14 +6,17 @@ from collections.abc import Callable
 
 from lsprotocol import types as lsp
 
+from escape_lsp.analysis.causes import Cause, finding_key
 from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.findings.syntax import GoSource
+from escape_lsp.lsp import root_causes
 from escape_lsp.lsp.config import ServerSettings
 from escape_lsp.lsp.convert import path_to_uri, to_range
+from escape_lsp.lsp.weighting import weighted_severity
 
 SOURCE = "escape-lsp"
 GCASSERT_CODE = "gcassert"
@@ -24,9 +27,15 @@ Lines = Callable[[str], LineIndex | None]
 
 
 def finding_diagnostic(
-    f: Finding, lines: Lines, encoding: Encoding, settings: ServerSettings
+    f: Finding,
+    lines: Lines,
+    encoding: Encoding,
+    settings: ServerSettings,
+    severity: lsp.DiagnosticSeverity | None = None,
+    cause: Cause | None = None,
 ) -> lsp.Diagnostic:
-    related = [
+    related = [root_causes.pointer(cause, lines(cause.file), encoding)] if cause else []
+    related += [
         lsp.DiagnosticRelatedInformation(
             lsp.Location(path_to_uri(step.file), to_range(lines(step.file), step.span, encoding)),
             f"{i}. {step.message}",
@@ -36,7 +45,7 @@ def finding_diagnostic(
     return lsp.Diagnostic(
         range=to_range(lines(f.file), f.span, encoding),
         message=f.message,
-        severity=settings.severity(f.kind),
+        severity=severity or settings.severity(f.kind),
         code=f.kind.value,
         source=SOURCE,
         related_information=related or None,
@@ -98,10 +107,20 @@ def diagnostics_for(
         out.append(problem_diagnostic(view.problem, view.source, encoding))
     if view.blocked is not None:
         out.append(blocked_diagnostic(view.path, view.blocked, view.source, encoding))
+    causes = root_causes.view_causes(view, settings)
+    grouped = root_causes.member_index(causes)
     out.extend(
-        finding_diagnostic(f, lines, encoding, settings)
+        finding_diagnostic(
+            f,
+            lines,
+            encoding,
+            settings,
+            weighted_severity(f, view, settings),
+            grouped.get(finding_key(f)),
+        )
         for f in view.findings
         if f.kind in settings.kinds
     )
     out.extend(violation_diagnostic(v, lines, encoding) for v in view.violations)
+    out.extend(root_causes.cause_diagnostics(view, causes, lines(view.path), encoding, settings))
     return out

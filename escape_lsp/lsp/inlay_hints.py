@@ -10,6 +10,7 @@ from escape_lsp.findings.positions import Encoding
 from escape_lsp.lsp.config import ServerSettings
 from escape_lsp.lsp.convert import to_range
 from escape_lsp.lsp.labels import short_label
+from escape_lsp.report.weights import share_text
 
 
 def inlay_hints(
@@ -23,6 +24,9 @@ def inlay_hints(
         label = short_label(f)
         if label is None:
             continue
+        weight = view.evidence.weight(f) if view.evidence else None
+        if weight is not None:  # `heap 41%`: its line's share of the measured bytes
+            label = f"{label} {share_text(weight.share)}"
         labels, tips = at.setdefault((f.span.end_line, f.span.end_col), ([], []))
         if label not in labels:
             labels.append(label)

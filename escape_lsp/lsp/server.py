@@ -12,6 +12,7 @@ from lsprotocol import types as lsp
 
 from escape_lsp.analysis.views import file_view
 from escape_lsp.lsp import (
+    bench_lens,
     code_actions,
     code_lens,
     commands,
@@ -19,6 +20,7 @@ from escape_lsp.lsp import (
     inlay_hints,
     lifecycle,
     pool_lens,
+    profile_setting,
     publishing,
     watching,
 )
@@ -27,6 +29,7 @@ from escape_lsp.lsp.isolation import isolated
 from escape_lsp.lsp.state import EscapeServer
 
 server = EscapeServer()
+measurements = bench_lens.Measurements()
 
 
 @server.feature(lsp.INITIALIZE)
@@ -44,6 +47,7 @@ async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> Non
         ls.ready.set()
     if ls.session is not None and ls.settings.scope == "workspace":
         await commands.analyze_workspace(ls)
+    await profile_setting.sync_profile(ls, measurements)
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
@@ -64,6 +68,7 @@ async def on_configuration(ls: EscapeServer, params: lsp.DidChangeConfigurationP
     if ls.session is not None:
         await ls.session.rebuild_all()
         await publishing.publish(ls, set(ls.session.snapshot.buffers))
+    await profile_setting.sync_profile(ls, measurements)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
@@ -137,7 +142,10 @@ def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
 def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     view = file_view(snapshot, path) if snapshot and path else None
-    lenses = code_lens.code_lenses(view, ls.encoding, ls.settings) if view else []
+    if view is None or snapshot is None:
+        return []
+    lenses = code_lens.code_lenses(view, ls.encoding, ls.settings)
+    lenses += bench_lens.bench_lenses(snapshot, view, ls.encoding, ls.settings, measurements)
     return lenses + pool_lens.code_lenses(ls, snapshot, path)
 
 
@@ -195,6 +203,12 @@ async def cmd_measure_pools(ls: EscapeServer, *args: Any) -> dict[str, Any]:
 def cmd_show_findings(ls: EscapeServer, *args: Any) -> Any:
     """Clients with a references UI intercept this; others get the locations back."""
     return args[2] if len(args) > 2 else []
+
+
+@server.command(bench_lens.MEASURE)
+async def cmd_measure_benchmark(ls: EscapeServer, *args: Any) -> dict[str, Any]:
+    """The benchmark lens: run it with a memory profile; findings gain measured weight."""
+    return await bench_lens.measure(ls, measurements, *args)
 
 
 def serve(tcp: str | None = None) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from escape_lsp.analysis.causes import Cause, causes_by_member, find_causes, finding_key
 from escape_lsp.analysis.check import CheckReport
+from escape_lsp.analysis.evidence import Joined, Weight, rank_key
 from escape_lsp.analysis.explain import likely_fix
 from escape_lsp.findings.model import Finding, Kind, Span
 from escape_lsp.findings.positions import Encoding
@@ -57,7 +59,51 @@ def finding_data(f: Finding, ranges: Ranges) -> dict[str, object]:
     return item
 
 
-def report_data(report: CheckReport, kinds: frozenset[Kind]) -> dict[str, object]:
+def weight_data(w: Weight) -> dict[str, object]:
+    return {"bytes": w.bytes, "objects": w.objects, "share": round(w.share, 4)}
+
+
+def cause_data(c: Cause, ranges: Ranges) -> dict[str, object]:
+    """The sink a finding's flow ends at, shared with other findings (`findings`: how many)."""
+    return {
+        "file": c.file,
+        "range": ranges(c.file, c.span),
+        "message": f"{c.subject} ({c.reason})",
+        "findings": len(c.members),
+    }
+
+
+def evidence_data(joined: Joined) -> dict[str, object]:
+    """What was measured: benchmark figures, profile totals, sites no finding accounts for."""
+    ev = joined.evidence
+    return {
+        "source": ev.label,
+        "total_bytes": ev.total_bytes,
+        "total_objects": ev.total_objects,
+        "benchmarks": [
+            {
+                "package": b.package,
+                "name": b.name,
+                "iterations": b.iterations,
+                "ns_per_op": b.ns_per_op,
+                "bytes_per_op": b.bytes_per_op,
+                "allocs_per_op": b.allocs_per_op,
+            }
+            for b in ev.benchmarks
+        ],
+        "unmatched": [
+            {"function": s.function, "file": s.file, "line": s.line, **weight_data(s.weight)}
+            for s in joined.unmatched
+        ],
+    }
+
+
+def report_data(
+    report: CheckReport,
+    kinds: frozenset[Kind],
+    joined: Joined | None = None,
+    sort: str = "position",
+) -> dict[str, object]:
     ranges = utf16_ranges(report)
     blocked = [
         {
@@ -67,7 +113,20 @@ def report_data(report: CheckReport, kinds: frozenset[Kind]) -> dict[str, object
         }
         for b in report.blocked
     ]
-    findings = [finding_data(f, ranges) for f in report.findings if f.kind in kinds]
+    shown = [f for f in report.findings if f.kind in kinds]
+    if sort == "weight":
+        shown.sort(key=lambda f: rank_key(f, joined))  # stable: position among equals
+    causes = causes_by_member(find_causes(shown))
+    findings = []
+    for f in shown:
+        item = finding_data(f, ranges)
+        w = joined.weight(f) if joined is not None else None
+        if w is not None:
+            item["weight"] = weight_data(w)
+        cause = causes.get(finding_key(f))
+        if cause is not None:
+            item["cause"] = cause_data(cause, ranges)
+        findings.append(item)
     violations = [
         {
             "file": v.file,
@@ -77,4 +136,7 @@ def report_data(report: CheckReport, kinds: frozenset[Kind]) -> dict[str, object
         }
         for v in report.violations
     ]
-    return {"findings": findings, "blocked": blocked, "violations": violations}
+    data: dict[str, object] = {"findings": findings, "blocked": blocked, "violations": violations}
+    if joined is not None:
+        data["evidence"] = evidence_data(joined)
+    return data

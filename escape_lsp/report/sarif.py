@@ -19,7 +19,7 @@ from escape_lsp.analysis.baseline import fingerprints
 from escape_lsp.analysis.check import CheckReport
 from escape_lsp.analysis.explain import likely_fix
 from escape_lsp.analysis.gcassert import KNOWN, Violation
-from escape_lsp.findings.model import HEAP_KINDS, Finding, Kind, Span
+from escape_lsp.findings.model import DERIVED_KINDS, HEAP_KINDS, Finding, Kind, Span
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.report.flow import flow_sections
 
@@ -108,6 +108,79 @@ RULES: dict[Kind, tuple[str, str, str]] = {
         "The compiler proved this dereference needs no nil check.",
         "Nothing to do.",
     ),
+    Kind.INLINING_NOTE: (
+        "Inlining note",
+        "A note of the inliner: a function considered big (inlinees get a smaller budget), or "
+        "inlining skipped inside a testing.B.Loop body.",
+        "Informational; it explains other inlining decisions nearby.",
+    ),
+    Kind.SELF_ASSIGNMENT: (
+        "Self-assignment ignored",
+        "Escape analysis ignores this assignment of a value to a part of itself "
+        "(x.f = x.f[1:]): it cannot make anything escape.",
+        "Informational.",
+    ),
+    Kind.BOUNDS_CHECK_ELIDED: (
+        "Bounds check elided",
+        "A constant index the compiler proved in range: no bounds check at run time.",
+        "Informational.",
+    ),
+    Kind.ZERO_COPY: (
+        "Zero-copy conversion",
+        "This string to []byte conversion shares the string's bytes instead of copying them.",
+        "Informational: the bytes must not be modified.",
+    ),
+    Kind.KEPT_ALIVE: (
+        "Kept alive in a benchmark loop",
+        "Inside a testing.B.Loop body the compiler keeps this result alive so the benchmark "
+        "measures the work instead of optimising it away.",
+        "Informational.",
+    ),
+    Kind.DEBUG_NOTE: (
+        "Compiler debug note",
+        "A note printed only under a -d= compiler debug flag.",
+        "Informational.",
+    ),
+    Kind.POOL_PUT_NON_POINTER: (
+        "sync.Pool Put of a non-pointer",
+        "Put takes an interface: a value that is not pointer-shaped (a slice, a struct) is "
+        "boxed, one allocation per call (staticcheck SA6002); the compiler says it escapes here.",
+        "Store pointers in the pool (e.g. *[]byte): New returns &v, Get asserts *T, Put the "
+        "pointer.",
+    ),
+    Kind.POOL_NEW_NON_POINTER: (
+        "sync.Pool New returns a non-pointer",
+        "The pool's New returns a value that is not pointer-shaped, so every Put of it boxes.",
+        "Return a pointer from New and keep pointers in the pool.",
+    ),
+    Kind.POOL_LOCAL: (
+        "sync.Pool created per call",
+        "The pool is created inside a function or loop and used only there: each call gets a "
+        "new, empty pool, so nothing is reused.",
+        "Declare the pool at package level (the hoist quick fix does it, proven by the compiler).",
+    ),
+    Kind.POOL_OBJECT_RETAINED: (
+        "Pooled object retained",
+        "The object taken from (or put into) the pool also flows somewhere longer-lived — a "
+        "global, a field, a channel, a closure, a result — per the compiler's flow: the pool "
+        "hands out memory still in use, and the object escapes anyway.",
+        "Copy what must be kept before Put, or stop pooling this object.",
+    ),
+    Kind.POOL_GET_VALUE: (
+        "sync.Pool Get of a struct value",
+        "Get is asserted to a non-pointer struct or array type: each Get copies the value.",
+        "Keep pointers in the pool and assert *T.",
+    ),
+    Kind.POOL_USE_AFTER_PUT: (
+        "Use after sync.Pool Put",
+        "The variable is used after it was put back: another goroutine may already have it.",
+        "Put the object back only when you are done with it.",
+    ),
+    Kind.POOL_MISSING_PUT: (
+        "sync.Pool Get without Put",
+        "On some return path the object from Get is not put back, so the pool refills via New.",
+        "Put the object back on every path (e.g. with defer) unless it is handed off.",
+    ),
     Kind.OTHER: (
         "Other compiler report",
         "A compiler report of a shape this version of escape-lsp does not know yet.",
@@ -132,7 +205,7 @@ Fingerprint = Callable[[Finding], str]
 
 
 def _level(kind: Kind) -> str:
-    if kind in HEAP_KINDS:
+    if kind in HEAP_KINDS or kind in DERIVED_KINDS:
         return "warning"
     return "note"
 

@@ -15,6 +15,9 @@ export const SERVER_SETTINGS = [
   "env",
   "exclude",
   "scope",
+  "severityByWeight",
+  "profile",
+  "benchFlags",
 ] as const;
 
 /**
@@ -29,6 +32,7 @@ export const RESTRICTED_SETTINGS = [
   "buildFlags",
   "gcflags",
   "env",
+  "benchFlags",
 ] as const;
 
 export type Getter = (key: string) => unknown;
