@@ -6,6 +6,8 @@ decide on their own whether something escapes.
 
 from __future__ import annotations
 
+import re
+
 from escape_lsp.findings.model import DERIVED_KINDS, Finding, Kind
 
 #: The escape analyser's flow reasons (cmd/compile/internal/escape), in a user's words.
@@ -48,6 +50,17 @@ def _subjects(finding: Finding) -> str:
     return " ".join(step.subject for step in finding.flow)
 
 
+_PUT = re.compile(r"^\(\*sync\.Pool\)\.Put\([^,]+, (?P<arg>.+)\)$")
+
+
+def _put_argument(finding: Finding) -> bool:
+    """Whether the finding is about the value passed to a sync.Pool's Put (not the pool)."""
+    return any(
+        (m := _PUT.match(step.subject)) is not None and m["arg"] == finding.subject
+        for step in finding.flow
+    )
+
+
 def likely_fix(finding: Finding) -> str | None:
     """One sentence naming the usual remedy for the pattern the flow shows, when there is one."""
     if finding.kind in DERIVED_KINDS:  # derived findings carry their fix
@@ -71,7 +84,7 @@ def likely_fix(finding: Finding) -> str | None:
         )
     if finding.kind not in (Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP):
         return None
-    if "sync.Pool).Put" in subjects:
+    if _put_argument(finding):
         return (
             "sync.Pool.Put takes an interface: a non-pointer value (slice, string, struct) is "
             "boxed on every call (staticcheck SA6002); store a pointer such as *[]byte instead."
