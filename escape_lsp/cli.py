@@ -147,8 +147,6 @@ def _pools(ns: argparse.Namespace) -> int:
     except ToolchainError as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    for arg in report.unmatched:
-        print(f"escape-lsp: warning: {arg} matched no packages", file=sys.stderr)
     if ns.format == "json":
         json.dump(pools_data(report), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

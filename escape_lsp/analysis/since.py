@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from escape_lsp.analysis.check import CheckReport, run_check
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool import git
+from escape_lsp.gotool.tempdir import private_subdir
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ async def check_revision(
     here = os.path.realpath(cwd or os.getcwd())
     top = git.toplevel(here)
     commit = git.resolve(top, rev)
-    tmp = tempfile.mkdtemp(prefix="escape-lsp-since-")
+    tmp = private_subdir("since-")
     try:
         tree = os.path.join(tmp, "tree")
         os.mkdir(tree)

@@ -7,12 +7,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from escape_lsp.analysis.check import module_groups
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.pools.measure import Measurement, MeasureRequest, measure
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages
+from escape_lsp.analysis.targets import select_packages, unmatched
 from escape_lsp.findings.syntax import GoSource
-from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain, module_context
 
 #: Why a package was skipped without running anything; not worth reporting.
 QUIET = frozenset({"no sync.Pool"})
@@ -23,7 +23,6 @@ class PoolsReport:
     measurements: list[Measurement] = field(default_factory=list)
     #: The parsed text of every file a pool is declared in (for positions in other encodings).
     sources: dict[str, GoSource] = field(default_factory=dict)
-    unmatched: list[str] = field(default_factory=list)
 
 
 async def run_pools(
@@ -33,21 +32,19 @@ async def run_pools(
     benchtime: str | None = None,
     go: str | None = None,
 ) -> PoolsReport:
-    toolchain = find_toolchain(go)
     cwd = os.getcwd()
+    toolchain, groups = module_groups(patterns, go, cwd)
     report = PoolsReport()
-    for arg in patterns:
-        is_path = is_path_pattern(arg, cwd)
-        start = pattern_dir(arg, cwd) if is_path else cwd
-        if is_path and not os.path.isdir(start):
-            raise ToolchainError(f"{arg}: no such directory")
-        ctx = module_context(toolchain, start)
+    for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, settings)
         try:
             graph = await engine.graph()
-            names = select_packages(graph, arg, cwd)
-            if not names:
-                report.unmatched.append(arg)
+            names: list[str] = []
+            for arg in args:
+                matched = select_packages(graph, arg, cwd)
+                if not matched:
+                    raise await unmatched(engine, arg)
+                names += [n for n in matched if n not in names]
             for name in names:
                 pkg = graph.packages[name]
                 if not any(_imports_sync(engine, f) for f in pkg.all_files(True)):
