@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from escape_lsp import __version__
 from escape_lsp.analysis.baseline import BaselineError
+from escape_lsp.analysis.check import CheckRequest
 from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
 from escape_lsp.analysis.measure import MeasureError
 from escape_lsp.analysis.settings import AnalysisSettings, with_tags
@@ -99,7 +100,8 @@ def _check(ns: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         progress = ProgressLine.for_stderr()
-        outcome = asyncio.run(gated_check(ns.patterns, settings, kinds, policy, ns.go, progress))
+        request = CheckRequest(tuple(ns.patterns), settings, ns.go)
+        outcome = asyncio.run(gated_check(request, kinds, policy, progress))
         report = outcome.report
         joined = asyncio.run(measured(ns, settings, report))
     except (ToolchainError, BaselineError, MeasureError) as exc:

@@ -12,8 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from escape_lsp.analysis import baseline
-from escape_lsp.analysis.check import CheckReport, Progress, run_check
-from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.analysis.check import CheckReport, CheckRequest, Progress, run_check
 from escape_lsp.analysis.since import check_revision
 from escape_lsp.findings.model import Finding, Kind
 
@@ -44,12 +43,7 @@ class Policy:
 
 
 async def gated_check(
-    patterns: Sequence[str],
-    settings: AnalysisSettings,
-    kinds: frozenset[Kind],
-    policy: Policy,
-    go: str | None = None,
-    progress: Progress | None = None,
+    request: CheckRequest, kinds: frozenset[Kind], policy: Policy, progress: Progress | None = None
 ) -> Outcome:
     """Run the analysis (and the old revision's, for `--since`) and apply the policy."""
     notes: list[str] = []
@@ -58,14 +52,14 @@ async def gated_check(
     if policy.baseline is not None:
         recorded = baseline.read(policy.baseline)  # fail before the long part
         against = f"baseline {policy.baseline}"
-    report = await run_check(patterns, settings, go, progress)
+    report = await run_check(request, progress)
     shown = [f for f in report.findings if f.kind in kinds]
     prints = baseline.fingerprints(shown, report.sources)
     table = {id(f): p for f, p in zip(shown, prints, strict=True)}
     current = baseline.entries(shown, prints, report.sources, report.cwd)
 
     if policy.since is not None:
-        old = await check_revision(policy.since, patterns, settings, go, report.cwd)
+        old = await check_revision(policy.since, replace(request, cwd=report.cwd))
         against = f"{policy.since} ({old.commit[:12]})"
         if not old.existed:
             notes.append(f"{os.path.relpath(report.cwd)} did not exist at {policy.since}")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lsprotocol import types as lsp
 
-from escape_lsp.analysis.check import run_check
+from escape_lsp.analysis.check import CheckRequest, run_check
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG, NIL_FLAG, flags_for_kinds
 from escape_lsp.analysis.gcassert import needs_bounds_report, parse_directives
 from escape_lsp.analysis.settings import AnalysisSettings
@@ -199,7 +199,7 @@ EXPECTED = [
 
 async def test_each_directive_passes_when_kept_and_fails_when_broken(gomod: WriteModule) -> None:
     root = gomod({"a/a.go": PKG_A, "b/b.go": PKG_B})
-    report = await run_check(["./..."], AnalysisSettings(), cwd=str(root))
+    report = await run_check(CheckRequest(("./...",), AnalysisSettings(), cwd=str(root)))
     assert report.blocked == []
     got = [
         (str(Path(v.file).relative_to(root)), v.span.start_line + 1, v.directive, v.message)
@@ -237,7 +237,7 @@ async def test_bounds_and_nil_kinds_on_a_sample(gomod: WriteModule) -> None:
     root = gomod({"n/n.go": NIL_SAMPLE})
     kinds = parse_kinds("bounds,nil")
     settings = AnalysisSettings(gcflags=flags_for_kinds(kinds))
-    report = await run_check(["./..."], settings, cwd=str(root))
+    report = await run_check(CheckRequest(("./...",), settings, cwd=str(root)))
     source = report.sources[str(root / "n" / "n.go")]
 
     def text(span: object) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.gcassert import (
     NO_DIRECTIVES,
+    CompiledFile,
     FileDirectives,
     InlineTarget,
     Violation,
@@ -78,7 +79,8 @@ def file_violations(
     src = engine.source(path, overlays)
     if src is None:
         return ()
-    return tuple(check_file(path, src, pkg.import_path, own, findings, targets, reasons()))
+    file = CompiledFile(path, src, pkg.import_path, findings, reasons())
+    return tuple(check_file(file, own, targets))
 
 
 def reasons_of(findings: Iterable[Finding]) -> Callable[[], Mapping[str, str]]:

@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from escape_lsp.findings.model import HEAP_KINDS, LEAK_KINDS, Finding, Kind, Span
 from escape_lsp.findings.syntax import GoSource
@@ -36,6 +37,18 @@ class Entry:
     function: str
     file: str
     line: int
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> Entry:
+        """An entry as `write` stored it; only the fingerprint is required."""
+        return cls(
+            str(item["fingerprint"]),
+            str(item.get("kind", "")),
+            str(item.get("message", "")),
+            str(item.get("function", "")),
+            str(item.get("file", "")),
+            int(item.get("line", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -99,15 +112,7 @@ def write(path: str, items: Sequence[Entry]) -> None:
         "format": FORMAT,
         "version": VERSION,
         "findings": [
-            {
-                "fingerprint": e.fingerprint,
-                "kind": e.kind,
-                "message": e.message,
-                "function": e.function,
-                "file": e.file,
-                "line": e.line,
-            }
-            for e in sorted(items, key=lambda e: (e.file, e.line, e.kind, e.message))
+            asdict(e) for e in sorted(items, key=lambda e: (e.file, e.line, e.kind, e.message))
         ],
     }
     try:
@@ -133,17 +138,7 @@ def read(path: str) -> list[Entry]:
     if data.get("version") != VERSION:
         raise BaselineError(f"baseline {path} has version {data.get('version')}, not {VERSION}")
     try:
-        return [
-            Entry(
-                str(e["fingerprint"]),
-                str(e.get("kind", "")),
-                str(e.get("message", "")),
-                str(e.get("function", "")),
-                str(e.get("file", "")),
-                int(e.get("line", 0)),
-            )
-            for e in data.get("findings", [])
-        ]
+        return [Entry.from_json(e) for e in data.get("findings", [])]
     except (KeyError, TypeError, ValueError) as exc:
         raise BaselineError(f"baseline {path} has a malformed entry: {exc}") from None
 

@@ -59,19 +59,24 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
-async def run_check(
-    patterns: Sequence[str],
-    settings: AnalysisSettings,
-    go: str | None = None,
-    progress: Progress | None = None,
-    cwd: str | None = None,
-) -> CheckReport:
-    """Analyse the packages `patterns` name, as the go command would from `cwd`."""
-    cwd = os.path.abspath(cwd or os.getcwd())
-    toolchain, groups = module_groups(patterns, go, cwd)
+@dataclass(frozen=True)
+class CheckRequest:
+    """What to analyse: the packages `patterns` name, with `settings`, as the go command `go`
+    (default: the one on PATH) would from `cwd` (default: the current directory)."""
+
+    patterns: tuple[str, ...]
+    settings: AnalysisSettings
+    go: str | None = None
+    cwd: str | None = None
+
+
+async def run_check(request: CheckRequest, progress: Progress | None = None) -> CheckReport:
+    """Analyse the packages the request's patterns name."""
+    cwd = os.path.abspath(request.cwd or os.getcwd())
+    toolchain, groups = module_groups(request.patterns, request.go, cwd)
     report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
-        engine = Engine(toolchain, ctx, settings)
+        engine = Engine(toolchain, ctx, request.settings)
         try:
             graph = await engine.graph()
             names: set[str] = set()

@@ -124,11 +124,17 @@ def _runtime_site(profile: RawProfile, stack: tuple[int, ...]) -> tuple[Frame, .
 
 @dataclass(frozen=True)
 class Weight:
-    """The measured cost of one source line: bytes and objects allocated, share of all bytes."""
+    """The measured cost of one source line: bytes and objects allocated, out of `total`."""
 
     bytes: int
     objects: int
-    share: float
+    #: Every byte the measurement allocated.
+    total: int
+
+    @property
+    def share(self) -> float:
+        """The line's share of all bytes allocated (0 when nothing was)."""
+        return self.bytes / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -164,10 +170,6 @@ class Joined:
     def measured(self, path: str) -> bool:
         """Whether weights for `path` are shown (absent ones then mean "not seen")."""
         return not self.is_stale(path)
-
-
-def _weight(nbytes: int, nobjects: int, total: int) -> Weight:
-    return Weight(nbytes, nobjects, nbytes / total if total else 0.0)
 
 
 def heap_lines(findings: Iterable[Finding]) -> set[tuple[str, int]]:
@@ -206,10 +208,10 @@ def join(
             continue
         cost[0] += site.bytes
         cost[1] += site.objects
-    weights = {k: _weight(b, o, total) for k, (b, o) in attributed.items()}
+    weights = {k: Weight(b, o, total) for k, (b, o) in attributed.items()}
     rest = sorted(
         (
-            UnmatchedSite(fn, file, line, _weight(b, o, total))
+            UnmatchedSite(fn, file, line, Weight(b, o, total))
             for (fn, file, line), (b, o) in unmatched.items()
         ),
         key=lambda s: (-s.weight.bytes, -s.weight.objects, s.function, s.file, s.line),
@@ -278,5 +280,4 @@ def combined_weight(findings: Iterable[Finding], joined: Joined) -> Weight | Non
         return None
     nbytes = sum(w.bytes for w in seen.values())
     nobjects = sum(w.objects for w in seen.values())
-    total = joined.evidence.total_bytes
-    return Weight(nbytes, nobjects, nbytes / total if total else 0.0)
+    return Weight(nbytes, nobjects, joined.evidence.total_bytes)

@@ -272,31 +272,34 @@ def cannot_inline_reasons(findings: Iterable[Finding]) -> dict[str, str]:
     return {f.subject: f.message for f in findings if f.kind is Kind.CANNOT_INLINE}
 
 
-def check_file(
-    path: str,
-    source: GoSource,
-    package: str,
-    own: FileDirectives,
-    findings: Sequence[Finding],
-    targets: Iterable[InlineTarget],
-    reasons: Mapping[str, str],
-) -> list[Violation]:
-    """Violations in one file: its own directives, and calls in it to `targets` not inlined.
+@dataclass(frozen=True)
+class CompiledFile:
+    """One file as the compiler saw it, with what it said: what directives are checked against."""
 
-    `findings` are all findings of the file (every kind); `reasons` the `cannot inline`
-    messages of the packages the callees belong to.
-    """
+    path: str
+    source: GoSource
+    #: Import path of the file's package.
+    package: str
+    #: All findings of the file (every kind).
+    findings: Sequence[Finding]
+    #: The `cannot inline` messages of the packages the callees belong to.
+    reasons: Mapping[str, str]
+
+
+def check_file(
+    file: CompiledFile, own: FileDirectives, targets: Iterable[InlineTarget]
+) -> list[Violation]:
+    """Violations in one file: its own directives, and calls in it to `targets` not inlined."""
     out: list[Violation] = []
     for d in own.directives:
-        out.extend(_check_directive(d, source, findings, reasons))
-    out.extend(_check_calls(path, source, package, findings, list(targets), reasons))
+        out.extend(_check_directive(d, file))
+    out.extend(_check_calls(file, list(targets)))
     return sorted(out, key=lambda v: (v.span, v.directive, v.message))
 
 
-def _check_directive(
-    d: Directive, source: GoSource, findings: Sequence[Finding], reasons: Mapping[str, str]
-) -> list[Violation]:
-    here = [f for f in findings if f.file == d.file and _inside(f.span, d.span)]
+def _check_directive(d: Directive, file: CompiledFile) -> list[Violation]:
+    source, reasons = file.source, file.reasons
+    here = [f for f in file.findings if f.file == d.file and _inside(f.span, d.span)]
     tag = f"//gcassert:{d.name}"
     if d.name == "bce":
         return [
@@ -403,21 +406,15 @@ def _import_names(source: GoSource) -> dict[str, str]:
     return names
 
 
-def _check_calls(
-    path: str,
-    source: GoSource,
-    package: str,
-    findings: Sequence[Finding],
-    targets: list[InlineTarget],
-    reasons: Mapping[str, str],
-) -> list[Violation]:
+def _check_calls(file: CompiledFile, targets: list[InlineTarget]) -> list[Violation]:
     if not targets:
         return []
-    imports = _import_names(source)
-    inlined = [f for f in findings if f.kind is Kind.INLINED_CALL and f.file == path]
+    path = file.path
+    imports = _import_names(file.source)
+    inlined = [f for f in file.findings if f.kind is Kind.INLINED_CALL and f.file == path]
     out: list[Violation] = []
-    for call in _calls(source):
-        target = _callee(call, package, imports, targets)
+    for call in _calls(file.source):
+        target = _callee(call, file.package, imports, targets)
         if target is None:
             continue
         line, col = call.paren
@@ -426,7 +423,7 @@ def _check_calls(
             continue
         if target.method and done:  # another type's method of that name, inlined: not ours
             continue
-        said = reasons.get(target.compiler_name)
+        said = file.reasons.get(target.compiler_name)
         detail = f" ({said})" if said else ""
         message = f"//gcassert:inline on {target.compiler_name}: this call was not inlined{detail}"
         out.append(Violation("inline", path, call.span, message))

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from escape_lsp.analysis.check import CheckReport, run_check
-from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.analysis.check import CheckReport, CheckRequest, run_check
 from escape_lsp.gotool import git
 from escape_lsp.gotool.tempdir import private_subdir
 
@@ -27,14 +25,9 @@ class Revision:
     existed: bool
 
 
-async def check_revision(
-    rev: str,
-    patterns: Sequence[str],
-    settings: AnalysisSettings,
-    go: str | None = None,
-    cwd: str | None = None,
-) -> Revision:
-    here = os.path.realpath(cwd or os.getcwd())
+async def check_revision(rev: str, request: CheckRequest) -> Revision:
+    """The request's analysis of the tree as it was at `rev`."""
+    here = os.path.realpath(request.cwd or os.getcwd())
     top = git.toplevel(here)
     commit = git.resolve(top, rev)
     tmp = private_subdir("since-")
@@ -45,8 +38,8 @@ async def check_revision(
         old_cwd = os.path.normpath(os.path.join(tree, os.path.relpath(here, top)))
         if not os.path.isdir(old_cwd):
             return Revision(rev, commit, CheckReport(cwd=old_cwd), existed=False)
-        old_patterns = [_moved(p, top, tree) for p in patterns]
-        report = await run_check(old_patterns, settings, go, cwd=old_cwd)
+        old_patterns = tuple(_moved(p, top, tree) for p in request.patterns)
+        report = await run_check(replace(request, patterns=old_patterns, cwd=old_cwd))
         return Revision(rev, commit, report, existed=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

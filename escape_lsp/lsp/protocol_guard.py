@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import cattrs
 from lsprotocol import types as lsp
@@ -57,6 +57,21 @@ def _range_fits(lines: list[str], rng: lsp.Range) -> bool:
     if (start.line, start.character) > (end.line, end.character):
         return False
     return end.line <= len(lines) and not (end.line == len(lines) and end.character > 0)
+
+
+_Base = TypeVar("_Base", bound=Callable[..., Any])
+
+
+def _in_sync_after(method: str, base: _Base) -> _Base:
+    """pygls' `base` handler of didOpen or didClose, after which the document has its full
+    text (or none): whatever did not fit before no longer matters."""
+
+    @lsp_method(method)
+    def handler(self: GuardedProtocol, params: Any) -> Generator[Any, Any, None]:
+        self.out_of_sync.discard(params.text_document.uri)
+        yield from base(self, params)
+
+    return cast(_Base, handler)
 
 
 class GuardedProtocol(LanguageServerProtocol):
@@ -159,19 +174,12 @@ class GuardedProtocol(LanguageServerProtocol):
         if handler is not None:
             yield handler, (params,), None
 
-    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(
-        self, params: lsp.DidOpenTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        self.out_of_sync.discard(params.text_document.uri)
-        yield from super().lsp_text_document__did_open(params)
-
-    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(
-        self, params: lsp.DidCloseTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        self.out_of_sync.discard(params.text_document.uri)
-        yield from super().lsp_text_document__did_close(params)
+    lsp_text_document__did_open = _in_sync_after(
+        lsp.TEXT_DOCUMENT_DID_OPEN, LanguageServerProtocol.lsp_text_document__did_open
+    )
+    lsp_text_document__did_close = _in_sync_after(
+        lsp.TEXT_DOCUMENT_DID_CLOSE, LanguageServerProtocol.lsp_text_document__did_close
+    )
 
     # -- ending ---------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from escape_lsp.analysis.check import run_check
+from escape_lsp.analysis.check import CheckRequest, run_check
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import ALL_KINDS
 from escape_lsp.findings.positions import Encoding, LineIndex
@@ -378,7 +378,7 @@ def checked(go: str, target: Target) -> tuple[list[Checked], list[str]]:
     """`escape-lsp check --format json --kinds all <dirs>` for the target, in-process."""
     dirs = sorted({str(target.dir(p)) for p in target.packages})
     settings = AnalysisSettings(gcflags=target.gcflags)
-    report = asyncio.run(run_check(dirs, settings, go))
+    report = asyncio.run(run_check(CheckRequest(tuple(dirs), settings, go)))
     data = report_data(report, ALL_KINDS)
     indexes: dict[str, LineIndex | None] = {}
 

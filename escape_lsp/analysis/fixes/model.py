@@ -15,6 +15,11 @@ class FileEdit:
     span: Span
     text: str
 
+    def offsets(self, lines: LineIndex) -> tuple[int, int]:
+        """The byte range this edit replaces in the text `lines` indexes."""
+        start = lines.offset(self.span.start_line, self.span.start_col)
+        return start, lines.offset(self.span.end_line, self.span.end_col)
+
 
 @dataclass(frozen=True)
 class Fix:
@@ -34,11 +39,10 @@ class Fix:
 def edited_span(data: bytes, edits: Iterable[FileEdit], target: FileEdit) -> Span:
     """Where `target`'s new text lands once all `edits` are applied to `data`."""
     lines = LineIndex(data)
-    start = lines.offset(target.span.start_line, target.span.start_col)
+    start, _ = target.offsets(lines)
     shift = 0
     for e in edits:
-        e_start = lines.offset(e.span.start_line, e.span.start_col)
-        e_end = lines.offset(e.span.end_line, e.span.end_col)
+        e_start, e_end = e.offsets(lines)
         if e_end <= start and e is not target:
             shift += len(e.text.encode()) - (e_end - e_start)
     new = apply_edits(data, edits)
@@ -51,17 +55,7 @@ def edited_span(data: bytes, edits: Iterable[FileEdit], target: FileEdit) -> Spa
 def apply_edits(data: bytes, edits: Iterable[FileEdit]) -> bytes:
     """`data` with non-overlapping edits applied (last first, so offsets stay valid)."""
     lines = LineIndex(data)
-    spans = sorted(
-        (
-            (
-                lines.offset(e.span.start_line, e.span.start_col),
-                lines.offset(e.span.end_line, e.span.end_col),
-                e.text,
-            )
-            for e in edits
-        ),
-        reverse=True,
-    )
+    spans = sorted(((*e.offsets(lines), e.text) for e in edits), reverse=True)
     out = data
     for start, end, text in spans:
         out = out[:start] + text.encode() + out[end:]

@@ -65,6 +65,9 @@ FIXES = {
     ),
 }
 
+#: What a syntax-only check found at one call: where to report, the message, the subject.
+_Hit = tuple[Node, str, str]
+
 #: The compiler's flow reasons that store a value where it outlives the statement.
 _STORES = frozenset({"assign", "send", "return", "captured by a closure"})
 
@@ -136,6 +139,10 @@ class _Checks:
         file = call.file
         span, function = self.p.span(file, node), self.p.function_name(file, node)
         return _finding(kind, file, span, message, subject, function, call.receiver)
+
+    def _calls(self, method: str) -> list[PoolCall]:
+        """Every `Get` or every `Put` call of the package's pools."""
+        return [c for c in self.p.calls if c.method == method]
 
     def _verdict_at(self, file: str, node: Node, kinds: frozenset[Kind]) -> Finding | None:
         """The compiler's verdict that starts where `node` starts, if any."""
@@ -292,9 +299,7 @@ class _Checks:
 
     def retained(self) -> list[Finding]:
         out: dict[tuple[str, int], Finding] = {}
-        for put in self.p.calls:
-            if put.method != "Put":
-                continue
+        for put in self._calls("Put"):
             var = _put_variable(self.p, put)
             fn = enclosing(put.call, FUNCTIONS)
             if var is None or fn is None or not _declared_once(self.p, put.file, fn, var):
@@ -428,82 +433,87 @@ class _Checks:
                 return True
         return False
 
+    # -- syntax-only checks, at most one finding per call ---------------------------------------
+
+    def _per_call(
+        self, method: str, kind: Kind, check: Callable[[PoolCall], _Hit | None]
+    ) -> list[Finding]:
+        """`kind` findings at the `method` calls where `check` finds one."""
+        out: list[Finding] = []
+        for call in self._calls(method):
+            hit = check(call)
+            if hit is not None:
+                out.append(self._at(kind, call, *hit))
+        return out
+
     # -- pool-get-value -----------------------------------------------------------------------
 
     def get_value(self) -> list[Finding]:
-        out: list[Finding] = []
-        for get in self.p.calls:
-            if get.method != "Get":
-                continue
-            assertion = get.call.parent
-            if assertion is None or assertion.type != "type_assertion_expression":
-                continue
-            typ = assertion.child_by_field_name("type")
-            under = self.p.underlying(get.file, typ)
-            if typ is None or under is None or under.type not in ("struct_type", "array_type"):
-                continue  # slices: pool-put-non-pointer says so where they are put back
-            name = self.p.text(get.file, typ)
-            message = f"{get.receiver}.Get().({name}) copies a {name} out of the pool: pool *{name}"
-            out.append(self._at(Kind.POOL_GET_VALUE, get, assertion, message, name))
-        return out
+        return self._per_call("Get", Kind.POOL_GET_VALUE, self._copied_out)
+
+    def _copied_out(self, get: PoolCall) -> _Hit | None:
+        assertion = get.call.parent
+        if assertion is None or assertion.type != "type_assertion_expression":
+            return None
+        typ = assertion.child_by_field_name("type")
+        under = self.p.underlying(get.file, typ)
+        if typ is None or under is None or under.type not in ("struct_type", "array_type"):
+            return None  # slices: pool-put-non-pointer says so where they are put back
+        name = self.p.text(get.file, typ)
+        message = f"{get.receiver}.Get().({name}) copies a {name} out of the pool: pool *{name}"
+        return assertion, message, name
 
     # -- pool-use-after-put -------------------------------------------------------------------
 
     def use_after_put(self) -> list[Finding]:
-        out: list[Finding] = []
-        for put in self.p.calls:
-            if put.method != "Put":
-                continue
-            var = _put_variable(self.p, put)
-            stmt = put.call.parent
-            if var is None or stmt is None or stmt.type != "expression_statement":
-                continue  # `defer p.Put(x)` runs last: later uses are fine
-            fn = enclosing(stmt, FUNCTIONS)
-            if fn is None or not _declared_once(self.p, put.file, fn, var):
-                continue
-            use = _first_use_after(self.p, put.file, stmt, var)
-            if use is None:
-                continue
-            message = (
-                f"{var} is used after {put.receiver}.Put({var}) on line {_line(stmt)}: the "
-                "pool may have handed it out again"
-            )
-            out.append(self._at(Kind.POOL_USE_AFTER_PUT, put, use, message, var))
-        return out
+        return self._per_call("Put", Kind.POOL_USE_AFTER_PUT, self._used_after)
+
+    def _used_after(self, put: PoolCall) -> _Hit | None:
+        var = _put_variable(self.p, put)
+        stmt = put.call.parent
+        if var is None or stmt is None or stmt.type != "expression_statement":
+            return None  # `defer p.Put(x)` runs last: later uses are fine
+        fn = enclosing(stmt, FUNCTIONS)
+        if fn is None or not _declared_once(self.p, put.file, fn, var):
+            return None
+        use = _first_use_after(self.p, put.file, stmt, var)
+        if use is None:
+            return None
+        message = (
+            f"{var} is used after {put.receiver}.Put({var}) on line {_line(stmt)}: the "
+            "pool may have handed it out again"
+        )
+        return use, message, var
 
     # -- pool-missing-put (opt-in) ------------------------------------------------------------
 
     def missing_put(self) -> list[Finding]:
-        out: list[Finding] = []
-        for get in self.p.calls:
-            if get.method != "Get":
-                continue
-            found = _bound_variable(self.p, get)
-            if found is None:
-                continue
-            decl_stmt, var = found
-            fn = enclosing(decl_stmt, FUNCTIONS)
-            block = decl_stmt.parent
-            if fn is None or block is None or block.type != "statement_list":
-                continue
-            if not _declared_once(self.p, get.file, fn, var):
-                continue
-            if _handed_off(self.p, get.file, fn, var, decl_stmt):
-                continue
-            walker = _PathWalker(self.p, get, var)
-            rest = [s for s in block.named_children if s.start_byte > decl_stmt.start_byte]
-            leak, put, falls = walker.run(rest, False)
-            where: str | None = None
-            if leak is not None:
-                where = f"the return on line {_line(leak)}"
-            elif falls and not put:
-                end = block.parent if block.parent is not None else block
-                where = f"the end of the block on line {end.end_point[0] + 1}"
-            if where is None:
-                continue
-            message = f"{var} from {get.receiver}.Get() is not put back before {where}"
-            out.append(self._at(Kind.POOL_MISSING_PUT, get, get.call, message, var))
-        return out
+        return self._per_call("Get", Kind.POOL_MISSING_PUT, self._not_put_back)
+
+    def _not_put_back(self, get: PoolCall) -> _Hit | None:
+        found = _bound_variable(self.p, get)
+        if found is None:
+            return None
+        decl_stmt, var = found
+        fn = enclosing(decl_stmt, FUNCTIONS)
+        block = decl_stmt.parent
+        if fn is None or block is None or block.type != "statement_list":
+            return None
+        if not _declared_once(self.p, get.file, fn, var):
+            return None
+        if _handed_off(self.p, get.file, fn, var, decl_stmt):
+            return None
+        walker = _PathWalker(self.p, get, var)
+        rest = [s for s in block.named_children if s.start_byte > decl_stmt.start_byte]
+        leak, put, falls = walker.run(rest, False)
+        if leak is not None:
+            where = f"the return on line {_line(leak)}"
+        elif falls and not put:
+            end = block.parent if block.parent is not None else block
+            where = f"the end of the block on line {end.end_point[0] + 1}"
+        else:
+            return None
+        return get.call, f"{var} from {get.receiver}.Get() is not put back before {where}", var
 
 
 def local_uses_only(pools: PackagePools, decl: PoolDecl, fn: Node) -> bool:
