@@ -14,7 +14,8 @@ from tree_sitter import Node
 from escape_lsp.analysis.fixes.context import FixContext
 from escape_lsp.analysis.fixes.model import FileEdit, Fix
 from escape_lsp.analysis.fixes.syntax_util import FUNCTIONS, enclosing, node_at, text, walk
-from escape_lsp.analysis.pools.syntax import PackagePools, index_packages, top_level
+from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
+from escape_lsp.analysis.pools.tree import top_level
 from escape_lsp.findings.model import Kind, Span
 from escape_lsp.findings.syntax import GoSource
 

@@ -1,1 +1,1 @@
-"""The sync.Pool doctor: pool findings (checks.py), hit-rate measurement (measure.py)."""
+"""The sync.Pool doctor: pool findings (checks/), hit-rate measurement (measure.py)."""

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from escape_lsp.analysis.pools.syntax import PackagePools, index_packages, package_name, unparen
+from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
+from escape_lsp.analysis.pools.tree import package_name, unparen
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.syntax import GoSource
 

@@ -1,0 +1,47 @@
+"""Pool findings: why a `sync.Pool` does not save allocations, from verdicts and exact syntax.
+
+Each finding rests on a compiler verdict (the argument of a Put escapes at that call; a
+pooled object's flow ends in `{heap}` or a result) or on an exact syntax fact (a pool declared
+in a function body; `New` returning a composite literal or `make` of a value type; a use after
+the Put in straight-line code). Nothing here says a pool "never works": whether Gets hit depends
+on the run (the runtime empties pools at every GC), which `measure.py` measures.
+
+One module per kind; `finding.py` makes the findings, `verdicts.py` looks verdicts up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from escape_lsp.analysis.pools.checks.get_value import get_value
+from escape_lsp.analysis.pools.checks.local import local
+from escape_lsp.analysis.pools.checks.missing_put import missing_put
+from escape_lsp.analysis.pools.checks.new_non_pointer import new_non_pointer
+from escape_lsp.analysis.pools.checks.put_non_pointer import put_non_pointer
+from escape_lsp.analysis.pools.checks.retained import retained
+from escape_lsp.analysis.pools.checks.use_after_put import use_after_put
+from escape_lsp.analysis.pools.checks.verdicts import Verdicts
+from escape_lsp.analysis.pools.syntax import index_packages
+from escape_lsp.findings.model import Finding
+from escape_lsp.findings.syntax import GoSource
+
+
+def pool_findings(findings: Sequence[Finding], sources: Mapping[str, GoSource]) -> list[Finding]:
+    """Pool findings for one package: `findings` are its compiler verdicts (widened), `sources`
+    every file of the package as the build saw them."""
+    if not any(b'"sync"' in src.data for src in sources.values()):
+        return []
+    verdicts = Verdicts(findings)
+    out: list[Finding] = []
+    for pools in index_packages(sources):
+        # these read the compiler's verdicts (resting on one, or carrying the one found there)
+        out += put_non_pointer(pools, verdicts)
+        out += new_non_pointer(pools, verdicts)
+        out += local(pools, verdicts)
+        out += retained(pools, verdicts)
+        # these read the syntax alone
+        out += get_value(pools)
+        out += use_after_put(pools)
+        out += missing_put(pools)
+    unique = {(f.file, f.span, f.kind, f.message): f for f in out}
+    return sorted(unique.values(), key=Finding.sort_key)

@@ -1,0 +1,153 @@
+"""The files of one package clause as the pool syntax reads them: text, ranges and names.
+
+Nothing here knows pools; `syntax.py` builds the pools of a package on top of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from escape_lsp.analysis.pools.tree import import_specs, top_level, walk
+from escape_lsp.findings.model import Span
+from escape_lsp.findings.syntax import Declaration, GoSource
+
+_NAMED_DECLS = ("parameter_declaration", "variadic_parameter_declaration", "var_spec", "const_spec")
+
+
+@dataclass
+class FileFacts:
+    path: str
+    src: GoSource
+    package: str
+    #: Names `sync` is imported as in this file (`.` for a dot import).
+    sync_names: frozenset[str]
+    declarations: list[Declaration] | None = None
+
+
+@dataclass
+class PackageSource:
+    """One package's files (one package clause) and the names they declare."""
+
+    files: dict[str, FileFacts] = field(default_factory=dict)
+    #: Top-level names: types (name -> type node), and everything declared (vars, funcs, …).
+    types: dict[str, tuple[str, Node]] = field(default_factory=dict)
+    package_names: set[str] = field(default_factory=set)
+    functions: dict[str, tuple[str, Node]] = field(default_factory=dict)
+    _declared: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict)
+
+    def text(self, file: str, node: Node) -> str:
+        data = self.files[file].src.data
+        return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def operator(self, file: str, node: Node) -> str:
+        """The operator of an assignment (`=`, `+=`…), "" when it has none."""
+        op = node.child_by_field_name("operator")
+        return self.text(file, op) if op is not None else ""
+
+    def span(self, file: str, node: Node, clip: bool = True) -> Span:
+        """`node`'s range; multi-line nodes are kept to their first line (trailing blanks cut)."""
+        src = self.files[file].src
+        start, end = node.start_byte, node.end_byte
+        if clip and node.end_point[0] != node.start_point[0]:
+            line = node.start_point[0]
+            end = src.lines.offset(line, len(src.lines.line_bytes(line)))
+            while end > start and src.data[end - 1 : end] in (b" ", b"\t", b"\r", b"\n"):
+                end -= 1
+        sl, sc = src.lines.position(start)
+        el, ec = src.lines.position(end)
+        return Span(sl, sc, el, ec)
+
+    def function_name(self, file: str, node: Node) -> str | None:
+        """The compiler-style name (`F`, `(*S).M`) of the top-level function holding `node`."""
+        facts = self.files[file]
+        if facts.declarations is None:
+            facts.declarations = facts.src.declarations()
+        line = node.start_point[0]
+        for decl in facts.declarations:
+            if decl.span.start_line <= line <= decl.span.end_line:
+                return decl.name
+        return None
+
+    def add_top_level_names(self) -> None:
+        """Record the package-level functions, variables, constants and types."""
+        for file, facts in self.files.items():
+            for node in facts.src.tree.root_node.named_children:
+                if node.type in ("function_declaration",):
+                    name = node.child_by_field_name("name")
+                    if name is not None:
+                        self.package_names.add(self.text(file, name))
+                        self.functions[self.text(file, name)] = (file, node)
+                elif node.type in ("var_declaration", "const_declaration"):
+                    for child in node.named_children:
+                        specs = child.named_children if child.type.endswith("_list") else [child]
+                        for spec in specs:
+                            self.package_names.update(
+                                self.text(file, n) for n in spec.children_by_field_name("name")
+                            )
+                elif node.type == "type_declaration":
+                    for spec in node.named_children:
+                        name = spec.child_by_field_name("name")
+                        typ = spec.child_by_field_name("type")
+                        if name is not None and typ is not None:
+                            self.types[self.text(file, name)] = (file, typ)
+                            self.package_names.add(self.text(file, name))
+
+    def declared_in(self, file: str, fn: Node) -> set[str]:
+        """Every name a function declares anywhere (parameters, results, locals, literals')."""
+        key = (file, fn.start_byte, fn.end_byte)
+        hit = self._declared.get(key)
+        if hit is None:
+            hit = self._declared[key] = frozenset(self._declared_in(file, fn))
+        return set(hit)
+
+    def _declared_in(self, file: str, fn: Node) -> set[str]:
+        out: set[str] = set()
+        for node in (fn, *walk(fn)):
+            if node.type in _NAMED_DECLS:
+                out.update(self.text(file, n) for n in node.children_by_field_name("name"))
+            elif node.type in ("short_var_declaration", "range_clause"):
+                left = node.child_by_field_name("left")
+                if left is not None and (
+                    node.type == "short_var_declaration" or _declares(self.text(file, node))
+                ):
+                    out.update(self.text(file, n) for n in left.named_children)
+            elif node.type == "type_spec":
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    out.add(self.text(file, name))
+            elif node.type in ("receive_statement",) and ":=" in self.text(file, node):
+                left = node.child_by_field_name("left")
+                if left is not None:
+                    out.update(self.text(file, n) for n in left.named_children)
+            elif node.type == "type_switch_statement":
+                alias = node.child_by_field_name("alias")
+                if alias is not None:
+                    out.update(self.text(file, n) for n in alias.named_children or [alias])
+        return out
+
+    def is_global(self, file: str, ident: Node) -> bool:
+        """`ident` names a package-level declaration (not shadowed anywhere in its function)."""
+        name = self.text(file, ident)
+        if name not in self.package_names:
+            return False
+        fn = top_level(ident)
+        return fn is None or name not in self.declared_in(file, fn)
+
+    def imports(self, file: str) -> set[str]:
+        """The names this file's imports are known by."""
+        facts = self.files[file]
+        out: set[str] = set()
+        for spec in import_specs(facts.src):
+            name, path = spec.child_by_field_name("name"), spec.child_by_field_name("path")
+            if name is not None:
+                out.add(self.text(file, name))
+            elif path is not None:
+                out.add(self.text(file, path).strip('"`').rsplit("/", 1)[-1])
+        return out
+
+
+def _declares(text: str) -> bool:
+    head = text.split("range", 1)[0]
+    return ":=" in head
