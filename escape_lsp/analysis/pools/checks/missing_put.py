@@ -96,6 +96,37 @@ def _handed_off(pools: PackagePools, file: str, fn: Node, var: str, after: Node)
     return False
 
 
+#: Statements an unlabelled `break` inside them leaves (instead of an enclosing loop).
+_BREAK_SCOPES = (
+    "for_statement",
+    "expression_switch_statement",
+    "type_switch_statement",
+    "select_statement",
+)
+
+
+def _endless(loop: Node, body: Node) -> bool:
+    """`for { … }`: no condition, no clause, and nothing in the body that may leave it but a
+    return (or a panic): control never falls through to the statement after it."""
+    return all(c == body for c in loop.named_children) and not _may_leave(body, labelled=False)
+
+
+def _may_leave(node: Node, labelled: bool) -> bool:
+    """Whether a `break` or `goto` under `node` may leave the loop; below a nested loop, switch
+    or select only labelled breaks (which may name the outer loop) still count."""
+    for child in node.named_children:
+        if child.type == "func_literal":
+            continue  # its statements cannot leave our loop
+        if child.type == "goto_statement":
+            return True
+        if child.type == "break_statement" and (child.named_children or not labelled):
+            return True
+        nested = labelled or child.type in _BREAK_SCOPES
+        if _may_leave(child, nested):
+            return True
+    return False
+
+
 class _PathWalker:
     """Structured paths through a function body: is `var` put back before each return?"""
 
@@ -139,6 +170,8 @@ class _PathWalker:
                 leak = self.run(_statements(body), put)[0] if body is not None else None
                 if leak is not None:
                     return leak, put, True
+                if body is not None and _endless(stmt, body):
+                    return None, put, False  # `for { … }` without a break: left by returns only
             elif t in (
                 "expression_switch_statement",
                 "type_switch_statement",
