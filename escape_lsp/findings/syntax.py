@@ -9,6 +9,7 @@ that byte to the node the message's subject names.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -50,6 +51,7 @@ class GoSource:
         self.data = data
         self.lines = LineIndex(data)
         self._tree: Tree | None = None
+        self._declarations: list[Declaration] | None = None
         self._located: dict[tuple[Span, str, Kind | None], tuple[Span, str | None]] = {}
 
     @property
@@ -223,7 +225,24 @@ class GoSource:
         return self.byte_span(start, end)
 
     def declarations(self) -> list[Declaration]:
-        """Top-level functions and methods, with compiler-style names (`(*S).Get`, `S.M`)."""
+        """Top-level functions and methods, with compiler-style names (`(*S).Get`, `S.M`);
+        computed once per source, in file order."""
+        if self._declarations is None:
+            self._declarations = self._find_declarations()
+        return list(self._declarations)
+
+    def declaration_at(self, line: int, col: int) -> Declaration | None:
+        """The top-level function or method whose span holds the position (a binary search:
+        declarations do not overlap)."""
+        decls = self._declarations
+        if decls is None:
+            decls = self._declarations = self._find_declarations()
+        at = bisect_right(decls, (line, col), key=lambda d: (d.span.start_line, d.span.start_col))
+        if at and decls[at - 1].span.contains(line, col):
+            return decls[at - 1]
+        return None
+
+    def _find_declarations(self) -> list[Declaration]:
         out: list[Declaration] = []
         for node in self.tree.root_node.named_children:
             if node.type not in ("function_declaration", "method_declaration"):
