@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
+from escape_lsp.analysis.disk_memo import DiskMemo, binary_identity, environment_salt
 from escape_lsp.analysis.gcassert import needs_bounds_report
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
-from escape_lsp.findings.parser import build_findings, parse_errors
+from escape_lsp.findings.parser import build_findings, parse_errors, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding
 from escape_lsp.gotool.build import (
     BuildOutput,
@@ -37,6 +39,15 @@ SOURCE_COST_FACTOR = 64
 SOURCE_BUDGET = 128 * 2**20
 #: Estimated bytes the result memo may hold.
 MEMO_BUDGET = 96 * 2**20
+#: Estimated bytes the per-file findings memo may hold.
+FILE_MEMO_BUDGET = 48 * 2**20
+#: A go.mod/go.work `replace` to a directory: code outside the workspace that content hashes
+#: do not cover, so such workspaces keep nothing on disk.
+_LOCAL_REPLACE = re.compile(rb"=>\s*(?:\.{1,2}[/\\]|/|[A-Za-z]:)")
+
+#: A per-file entry: the files its ranges were computed from (with their hashes), and the
+#: findings.
+FileEntry = tuple[tuple[tuple[str, str], ...], tuple[Finding, ...]]
 
 Buffers = Callable[[], Mapping[str, bytes]]
 
@@ -69,10 +80,18 @@ class FileHasher:
         return digest
 
 
+def _findings_cost(findings: Iterable[Finding]) -> int:
+    """Rough bytes findings hold (their flow steps included)."""
+    items = steps = 0
+    for f in findings:
+        items += 1
+        steps += len(f.flow)
+    return 400 * items + 300 * steps
+
+
 def _result_cost(res: PackageResult) -> int:
     """Rough bytes a memoised result holds (findings and their flow steps dominate)."""
-    steps = sum(len(f.flow) for f in res.findings)
-    return 512 + 400 * len(res.findings) + 300 * steps + 120 * len(res.file_hashes)
+    return 512 + _findings_cost(res.findings) + 120 * len(res.file_hashes)
 
 
 class Engine:
@@ -105,6 +124,13 @@ class Engine:
         self._memo_bytes = 0
         self._sources: OrderedDict[str, GoSource] = OrderedDict()
         self._source_bytes = 0
+        #: Per-file findings by (compiler text about the file, file hash, ...): a package that
+        #: recompiles after one file changed re-parses and re-maps only that file.
+        self._file_memo: OrderedDict[str, FileEntry] = OrderedDict()
+        self._file_memo_cost: dict[str, int] = {}
+        self._file_memo_bytes = 0
+        self.disk = DiskMemo.for_workspace(context.root)
+        self._salt: str | None = None
         self._slots = asyncio.Semaphore(settings.max_processes)
 
     def close(self) -> None:
@@ -278,10 +304,14 @@ class Engine:
         keys, hashes = self._keys(graph, wanted, contents)
         results: dict[str, PackageResult] = {}
         missing: list[str] = []
+        durable = self._durable(graph)
         for name in wanted:
             hit = self._memo.get(keys[name])
             if hit is not None:
                 self._memo.move_to_end(keys[name])
+            elif durable and not graph.packages[name].cgo:
+                hit = self._disk_result(name, keys[name], hashes.get(name, {}), contents)
+            if hit is not None:
                 results[name] = PackageResult(
                     name, hit.findings, hit.blocked, hit.file_hashes, hit.key, from_memo=True
                 )
@@ -293,7 +323,131 @@ class Engine:
                 results[name] = res
                 if res.blocked is None or not res.blocked.transient:
                     self._remember(res)
+                if durable and res.blocked is None and not graph.packages[name].cgo:
+                    self._store_result(res)
         return results
+
+    # -- on disk ------------------------------------------------------------------------------
+
+    def _disk_key(self, kind: str, key: str) -> str:
+        if self._salt is None:
+            self._salt = environment_salt(
+                binary_identity(self.toolchain.go), self.toolchain.goroot, self.context
+            )
+        return _sha(f"{self._salt}\0{kind}\0{key}".encode())
+
+    def _durable(self, graph: PackageGraph) -> bool:
+        """Whether results may be kept on disk: a memo dir exists, and content hashes cover
+        all the workspace's code (no `replace` to a local directory)."""
+        if self.disk is None:
+            return False
+        for path in graph_files(graph.modules, self.context.gowork):
+            try:
+                with open(path, "rb") as fh:
+                    if _LOCAL_REPLACE.search(fh.read()):
+                        return False
+            except OSError:
+                continue
+        return True
+
+    def _disk_result(
+        self, name: str, key: str, file_hashes: Mapping[str, str], contents: Mapping[str, bytes]
+    ) -> PackageResult | None:
+        """A result an earlier process stored for exactly this key, rebuilt from its files'
+        entries."""
+        assert self.disk is not None
+        stored = self.disk.get(self._disk_key("package", key))
+        if not isinstance(stored, tuple) or len(stored) != 2:
+            return None
+        chunk_keys, stored_hashes = stored
+        if dict(stored_hashes) != dict(file_hashes):
+            return None
+        findings: list[Finding] = []
+        for chunk_key in chunk_keys:
+            entry = self._file_entry(chunk_key, contents)
+            if entry is None:
+                return None
+            findings.extend(entry)
+        findings.sort(key=Finding.sort_key)
+        res = PackageResult(
+            name, tuple(findings), None, dict(file_hashes), key, file_keys=tuple(chunk_keys)
+        )
+        self._remember(res)
+        return res
+
+    def _store_result(self, res: PackageResult) -> None:
+        assert self.disk is not None
+        value = (res.file_keys, tuple(sorted(res.file_hashes.items())))
+        self.disk.put(self._disk_key("package", res.key), value)
+
+    # -- per-file findings ----------------------------------------------------------------------
+
+    def _file_entry(self, key: str, contents: Mapping[str, bytes]) -> tuple[Finding, ...] | None:
+        """Findings memoised for `key` (in memory, else on disk) whose files are unchanged."""
+        entry = self._file_memo.get(key)
+        if entry is None and self.disk is not None:
+            stored = self.disk.get(self._disk_key("file", key))
+            if isinstance(stored, tuple) and len(stored) == 2:
+                entry = stored
+                self._remember_file(key, stored)
+        if entry is None:
+            return None
+        deps, findings = entry
+        if any(self.file_hash(path, contents) != digest for path, digest in deps):
+            return None
+        self._file_memo.move_to_end(key)
+        return findings
+
+    def _remember_file(self, key: str, entry: FileEntry) -> None:
+        if key in self._file_memo:
+            self._file_memo_bytes -= self._file_memo_cost.pop(key, 0)
+        self._file_memo[key] = entry
+        cost = self._file_memo_cost[key] = 256 + _findings_cost(entry[1])
+        self._file_memo_bytes += cost
+        while len(self._file_memo) > 1 and self._file_memo_bytes > FILE_MEMO_BUDGET:
+            old, _ = self._file_memo.popitem(last=False)
+            self._file_memo_bytes -= self._file_memo_cost.pop(old, 0)
+
+    def _file_findings(
+        self,
+        path: str,
+        text: str,
+        contents: Mapping[str, bytes],
+        path_map: Mapping[str, str],
+        keep: Callable[[str], bool],
+        sources: Callable[[str], GoSource | None],
+        durable: bool,
+    ) -> tuple[str, tuple[Finding, ...]]:
+        """The findings the compiler's `text` about `path` makes, widened; memoised by that
+        text, the file's content and the overlay names in it."""
+        overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
+        graph = self._graph
+        modules = graph.modules if graph is not None else ()
+        key = _sha(
+            repr(
+                (
+                    path,
+                    self.file_hash(path, contents),
+                    overlaid,
+                    self.context.root,
+                    self.settings.excluded,
+                    modules,
+                    text,
+                )
+            ).encode()
+        )
+        hit = self._file_entry(key, contents)
+        if hit is not None:
+            return key, hit
+        raw = build_findings(text, self.context.root, keep, path_map)
+        findings = tuple(widen_finding(f, sources) for f in raw)
+        used = {f.file for f in findings} | {s.file for f in findings for s in f.flow} | {path}
+        deps = tuple((p, self.file_hash(p, contents)) for p in sorted(used))
+        entry: FileEntry = (deps, findings)
+        self._remember_file(key, entry)
+        if durable and self.disk is not None:
+            self.disk.put(self._disk_key("file", key), entry)
+        return key, findings
 
     def _remember(self, res: PackageResult) -> None:
         """Memoise `res`; the oldest entries go past MEMO_SIZE entries or MEMO_BUDGET bytes."""
@@ -408,8 +562,6 @@ class Engine:
                 blocked = Blocked(name, errors, transient=died or transient_failure(detail))
         else:
             keep = self._keep(graph, contents)
-            raw = build_findings(text, cwd, keep, path_map)
-
             parsed: dict[str, GoSource | None] = {}
 
             def sources(path: str) -> GoSource | None:
@@ -417,7 +569,19 @@ class Engine:
                     parsed[path] = self.source(path, contents) if keep(path) else None
                 return parsed[path]
 
-            findings = [widen_finding(f, sources) for f in raw]
+            durable = self._durable(graph) and not graph.packages[name].cgo
+            chunk_keys: list[str] = []
+            for path, chunk in split_by_file(text, cwd, path_map).items():
+                if keep(path):
+                    chunk_key, found = self._file_findings(
+                        path, chunk, contents, path_map, keep, sources, durable
+                    )
+                    chunk_keys.append(chunk_key)
+                    findings.extend(found)
+            findings.sort(key=Finding.sort_key)
+            return PackageResult(
+                name, tuple(findings), None, file_hashes, key, file_keys=tuple(chunk_keys)
+            )
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
 
 

@@ -264,6 +264,40 @@ class _Explanation:
     derefs: int = 0
 
 
+def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The output's lines grouped by the file each verdict or explanation is about (resolved
+    path), in order, each explanation with its flow lines.
+
+    Findings never span files (verdicts and explanations fold by file and position), so
+    `build_findings` of each group, together, equal `build_findings` of the whole text; an
+    unchanged group can be answered from a cache.
+    """
+    mapping = path_map or {}
+    resolved: dict[str, str] = {}
+    groups: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for raw in text.splitlines():
+        if ":   " in raw:  # a flow line goes with the explanation it follows
+            if current is not None:
+                current.append(raw)
+            continue
+        split = _split(raw)
+        if split is None:  # `# pkg` lines: the parse skips them without ending a block
+            continue
+        file = split[0]
+        if file[:1] == "<":
+            current = None
+            continue
+        path = resolved.get(file)
+        if path is None:
+            path = resolved[file] = resolve_path(file, cwd, mapping)
+        current = groups.get(path)
+        if current is None:
+            current = groups[path] = []
+        current.append(raw)
+    return {path: "\n".join(lines) for path, lines in groups.items()}
+
+
 def build_findings(
     text: str,
     cwd: str,

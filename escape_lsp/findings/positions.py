@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from enum import StrEnum
+from itertools import accumulate
 
 
 class Encoding(StrEnum):
@@ -30,13 +31,10 @@ class LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        starts = [0]
-        find = data.find
-        pos = find(b"\n")
-        while pos >= 0:
-            starts.append(pos + 1)
-            pos = find(b"\n", pos + 1)
-        self.starts = starts
+        # Each line's start: the running sum of the lengths before it, newline included (C
+        # loops only: a 5 MB file has ~100k lines).
+        lengths = map((1).__add__, map(len, data.split(b"\n")[:-1]))
+        self.starts = list(accumulate(lengths, initial=0))
 
     @property
     def line_count(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from escape_lsp.analysis.check import CheckReport
 from escape_lsp.analysis.explain import likely_fix
@@ -12,7 +13,12 @@ from escape_lsp.report.flow import flow_sections
 
 def relative(path: str) -> str:
     """Paths relative to the working directory, unless that climbs far out of it."""
-    rel = os.path.relpath(path)
+    return _relative(path, os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _relative(path: str, cwd: str) -> str:
+    rel = os.path.relpath(path, cwd)
     return path if rel.startswith("../../") else rel
 
 

@@ -1,0 +1,122 @@
+"""The on-disk memo and the per-file memo: reuse only for identical inputs, bounded, never in
+the workspace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from escape_lsp.analysis.disk_memo import DiskMemo
+from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.results import PackageResult
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.gotool.toolchain import find_toolchain, module_context
+from tests.conftest import WriteModule
+
+PKG = "example.com/m/p"
+FILES = {
+    "p/a.go": "package p\n\nfunc A() *int { x := 1; return &x }\n",
+    "p/b.go": "package p\n\nfunc B(s []byte) any { return string(s) }\n",
+}
+
+
+@pytest.fixture
+def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path_factory.mktemp("memo-cache")
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(directory))
+    return directory
+
+
+async def run(root: Path, **settings: object) -> PackageResult:
+    """One analysis in a fresh engine: what a new process would get."""
+    toolchain = find_toolchain()
+    ctx = module_context(toolchain, str(root))
+    engine = Engine(toolchain, ctx, AnalysisSettings(**settings))  # type: ignore[arg-type]
+    try:
+        return (await engine.analyze([PKG]))[PKG]
+    finally:
+        engine.close()
+
+
+async def test_a_new_engine_answers_an_unchanged_package_from_disk(
+    gomod: WriteModule, cache: Path
+) -> None:
+    root = gomod(FILES)
+    first = await run(root)
+    again = await run(root)
+    assert not first.from_memo and again.from_memo
+    assert again.findings == first.findings and again.findings
+    assert not any(Path(root).rglob("*.pickle")) and os.listdir(cache)
+
+
+async def test_changed_content_or_environment_is_built_again(
+    gomod: WriteModule, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = gomod(FILES)
+    await run(root)
+    (root / "p" / "a.go").write_text("package p\n\nfunc A() int { x := 1; return x }\n")
+    changed = await run(root)
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    fresh = await run(root)
+    assert not changed.from_memo and changed.findings == fresh.findings
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(cache))
+    monkeypatch.setenv("GOFLAGS", "-trimpath")  # steers go: a different environment
+    assert not (await run(root)).from_memo
+
+
+async def test_one_changed_file_reparses_only_that_file(gomod: WriteModule) -> None:
+    root = gomod(FILES)
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+    try:
+        before = (await engine.analyze([PKG]))[PKG]
+        (root / "p" / "a.go").write_text(
+            "package p\n\n// moved down\nfunc A() *int { y := 2; return &y }\n"
+        )
+        after = (await engine.analyze([PKG]))[PKG]
+    finally:
+        engine.close()
+    b_file = str(root / "p" / "b.go")
+    old_b = [f for f in before.findings if f.file == b_file]
+    new_b = [f for f in after.findings if f.file == b_file]
+    assert old_b and all(x is y for x, y in zip(old_b, new_b, strict=True))  # reused as is
+    a_file = str(root / "p" / "a.go")
+    assert any(f.subject == "y" and f.file == a_file for f in after.findings)
+    assert not any(f.subject == "x" for f in after.findings)
+
+
+def test_the_memo_directory_stays_within_its_budget(tmp_path: Path) -> None:
+    memo = DiskMemo(str(tmp_path / "memo"), budget=64 * 1024)
+    for i in range(40):
+        memo.put(f"{i:064x}", b"x" * 8 * 1024)
+    assert memo.size() <= 64 * 1024
+    assert memo.get(f"{39:064x}") == b"x" * 8 * 1024  # the newest entries stay
+    assert memo.get(f"{0:064x}") is None
+
+
+def test_an_unreadable_entry_is_a_miss_and_goes(tmp_path: Path) -> None:
+    memo = DiskMemo(str(tmp_path / "memo"))
+    key = "ab" * 32
+    memo.put(key, ("value",))
+    path = Path(memo.dir) / key[:2] / key[2:]
+    path.write_bytes(b"not a pickle")
+    assert memo.get(key) is None and not path.exists()
+
+
+def test_never_inside_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(tmp_path / "ws" / ".cache"))
+    assert DiskMemo.for_workspace(str(tmp_path / "ws")) is None
+    assert DiskMemo.for_workspace(str(tmp_path / "other")) is not None
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    assert DiskMemo.for_workspace(str(tmp_path / "other")) is None
+
+
+async def test_a_local_replace_keeps_nothing_on_disk(gomod: WriteModule, cache: Path) -> None:
+    root = gomod(FILES)
+    (root / "go.mod").write_text(
+        "module example.com/m\n\ngo 1.24\n\nreplace example.com/x => ../x\n"
+    )
+    await run(root)
+    assert not (await run(root)).from_memo
