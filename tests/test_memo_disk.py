@@ -3,15 +3,18 @@ the workspace."""
 
 from __future__ import annotations
 
+import marshal
 import os
 from pathlib import Path
 
 import pytest
 
+from escape_lsp.analysis import findings_codec
 from escape_lsp.analysis.disk_memo import DiskMemo
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
 from escape_lsp.gotool.toolchain import find_toolchain, module_context
 from tests.conftest import WriteModule
 
@@ -48,7 +51,7 @@ async def test_a_new_engine_answers_an_unchanged_package_from_disk(
     again = await run(root)
     assert not first.from_memo and again.from_memo
     assert again.findings == first.findings and again.findings
-    assert not any(Path(root).rglob("*.pickle")) and os.listdir(cache)
+    assert os.listdir(cache) and not str(cache).startswith(str(root))
 
 
 async def test_changed_content_or_environment_is_built_again(
@@ -101,7 +104,7 @@ def test_an_unreadable_entry_is_a_miss_and_goes(tmp_path: Path) -> None:
     key = "ab" * 32
     memo.put(key, ("value",))
     path = Path(memo.dir) / key[:2] / key[2:]
-    path.write_bytes(b"not a pickle")
+    path.write_bytes(b"\xffnot marshal data")
     assert memo.get(key) is None and not path.exists()
 
 
@@ -120,3 +123,17 @@ async def test_a_local_replace_keeps_nothing_on_disk(gomod: WriteModule, cache: 
     )
     await run(root)
     assert not (await run(root)).from_memo
+
+
+def test_findings_survive_the_disk_format_with_every_field() -> None:
+    step = FlowStep("/m/a.go", Span(1, 2, 1, 5), "x", "assigned", "~r0 ← x")
+    full = Finding(
+        Kind.LEAKING_PARAM, "/m/a.go", Span(3, 1, 3, 9), "leaking param: p to result ~r0 level=0",
+        "p", "F", (step,), 0, "~r0", {"reason": "r"}, "pkg.G", Span(3, 2, 3, 2),
+    )  # fmt: skip
+    bare = Finding(Kind.OTHER, "/m/b.go", Span(0, 0, 0, 0), "m", "m")
+    rows = marshal.loads(marshal.dumps(findings_codec.encode([full, bare])))
+    back = findings_codec.decode(rows)
+    assert back == (full, bare) and back[0].detail == full.detail
+    assert back[0].point == full.point and back[0].inlined_from == "pkg.G"
+    assert isinstance(back[0].flow[0].span, Span) and isinstance(back[0].kind, Kind)

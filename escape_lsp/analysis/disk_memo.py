@@ -2,18 +2,20 @@
 
 A new process (the CLI, a restarted server) answers packages and files whose inputs did not
 change without re-running go or re-parsing its output. Keys are hashes of everything the
-result depends on (see `Engine`), salted with `environment_salt`; values are pickles this
-module writes itself. The directory holds at most `budget` bytes: the least recently used
-entries go first. It is never inside a workspace; `ESCAPE_LSP_CACHE=off` turns it off.
+result depends on (see `Engine`), salted with `environment_salt`; values are plain data
+(tuples, strings, numbers) in `marshal`'s format, which reads fast. The directory holds at
+most `budget` bytes: the least recently used entries go first. It is never inside a
+workspace; `ESCAPE_LSP_CACHE=off` turns it off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import marshal
 import os
-import pickle
 import tempfile
+from typing import Any
 
 from escape_lsp import __version__
 
@@ -59,7 +61,7 @@ def binary_identity(path: str) -> tuple[str, int, int]:
 
 
 class DiskMemo:
-    """Pickled values by hex key, one file each, least recently used removed past `budget`."""
+    """Plain values by hex key, one file each, least recently used removed past `budget`."""
 
     def __init__(self, directory: str, budget: int = DISK_BUDGET) -> None:
         self.dir = directory
@@ -80,13 +82,13 @@ class DiskMemo:
     def _path(self, key: str) -> str:
         return os.path.join(self.dir, key[:2], key[2:])
 
-    def get(self, key: str) -> object | None:
+    def get(self, key: str) -> Any:
         """The value stored under `key`, or None (missing, unreadable or not ours)."""
         path = self._path(key)
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
-            value: object = pickle.loads(data)
+            value = marshal.loads(data)
         except FileNotFoundError:
             return None
         except Exception:  # a truncated or foreign file: drop it, recompute
@@ -97,11 +99,11 @@ class DiskMemo:
             os.utime(path)  # recently used: pruned last
         return value
 
-    def put(self, key: str, value: object) -> None:
+    def put(self, key: str, value: Any) -> None:
         """Store `value`; errors (a full or read-only disk) only cost the memo."""
         path = self._path(key)
         try:
-            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            data = marshal.dumps(value)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
             try:
@@ -112,7 +114,7 @@ class DiskMemo:
                 with contextlib.suppress(OSError):
                     os.remove(tmp)
                 raise
-        except (OSError, pickle.PicklingError, RecursionError):
+        except (OSError, ValueError):  # ValueError: not plain data
             return
         if self._bytes is None:
             self._bytes = self.size()

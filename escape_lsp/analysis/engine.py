@@ -13,6 +13,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
+from escape_lsp.analysis import findings_codec
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
 from escape_lsp.analysis.disk_memo import DiskMemo, binary_identity, environment_salt
 from escape_lsp.analysis.gcassert import needs_bounds_report
@@ -357,11 +358,12 @@ class Engine:
         entries."""
         assert self.disk is not None
         stored = self.disk.get(self._disk_key("package", key))
-        if not isinstance(stored, tuple) or len(stored) != 2:
-            return None
-        chunk_keys, stored_hashes = stored
-        if dict(stored_hashes) != dict(file_hashes):
-            return None
+        try:
+            chunk_keys, stored_hashes = stored
+            if dict(stored_hashes) != dict(file_hashes):
+                return None
+        except (TypeError, ValueError):
+            return None  # missing, or not what this version writes
         findings: list[Finding] = []
         for chunk_key in chunk_keys:
             entry = self._file_entry(chunk_key, contents)
@@ -387,9 +389,12 @@ class Engine:
         entry = self._file_memo.get(key)
         if entry is None and self.disk is not None:
             stored = self.disk.get(self._disk_key("file", key))
-            if isinstance(stored, tuple) and len(stored) == 2:
-                entry = stored
-                self._remember_file(key, stored)
+            try:
+                deps, rows = stored
+                entry = (tuple((str(p), str(d)) for p, d in deps), findings_codec.decode(rows))
+            except (TypeError, ValueError, KeyError):
+                return None  # missing, or not what this version writes
+            self._remember_file(key, entry)
         if entry is None:
             return None
         deps, findings = entry
@@ -446,7 +451,7 @@ class Engine:
         entry: FileEntry = (deps, findings)
         self._remember_file(key, entry)
         if durable and self.disk is not None:
-            self.disk.put(self._disk_key("file", key), entry)
+            self.disk.put(self._disk_key("file", key), (deps, findings_codec.encode(findings)))
         return key, findings
 
     def _remember(self, res: PackageResult) -> None:
