@@ -137,3 +137,27 @@ def test_findings_survive_the_disk_format_with_every_field() -> None:
     assert back == (full, bare) and back[0].detail == full.detail
     assert back[0].point == full.point and back[0].inlined_from == "pkg.G"
     assert isinstance(back[0].flow[0].span, Span) and isinstance(back[0].kind, Kind)
+
+
+async def test_the_package_graph_is_listed_again_only_when_the_tree_changes(
+    gomod: WriteModule, cache: Path
+) -> None:
+    root = gomod(FILES)
+    toolchain = find_toolchain()
+    ctx = module_context(toolchain, str(root))
+
+    async def listed() -> tuple[bool, set[str]]:
+        engine = Engine(toolchain, ctx, AnalysisSettings())
+        try:
+            stored, _ = engine._stored_graph()
+            graph = await engine.graph()
+            return stored is not None, set(graph.packages)
+        finally:
+            engine.close()
+
+    assert await listed() == (False, {PKG})
+    assert await listed() == (True, {PKG})
+    (root / "q").mkdir()
+    (root / "q" / "q.go").write_text("package q\n")
+    assert await listed() == (False, {PKG, "example.com/m/q"})
+    assert await listed() == (True, {PKG, "example.com/m/q"})

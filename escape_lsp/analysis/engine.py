@@ -13,7 +13,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 
-from escape_lsp.analysis import findings_codec
+from escape_lsp.analysis import findings_codec, graph_memo
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
 from escape_lsp.analysis.disk_memo import DiskMemo, binary_identity, environment_salt
 from escape_lsp.analysis.gcassert import needs_bounds_report
@@ -172,6 +172,10 @@ class Engine:
                     for p, d in buffers.items()
                     if self.hasher.hash(p) != _sha(d) and self._in_context(p)
                 }
+                stored, key = self._stored_graph() if not changed else (None, None)
+                if stored is not None:
+                    self._graph = stored
+                    return stored
                 try:
                     with self.overlays.lease(changed) as (overlay, _):
                         self._graph = await load_graph(
@@ -184,7 +188,23 @@ class Engine:
                 except ToolchainError as exc:
                     self._graph_error = exc
                     raise
+                if key is not None and self.disk is not None and self._durable(self._graph):
+                    self.disk.put(key, graph_memo.encode_graph(self._graph))
             return self._graph
+
+    def _stored_graph(self) -> tuple[PackageGraph | None, str | None]:
+        """The graph an earlier process listed for this very tree, and the key to store one
+        under (one module only: a go.work's modules are known only by listing)."""
+        if self.disk is None or self.context.gowork is not None:
+            return None, None
+        signature = graph_memo.tree_signature(self.context.root)
+        key = self._disk_key(
+            "graph", repr((signature, self.settings.env, self.settings.build_flags))
+        )
+        try:
+            return graph_memo.decode_graph(self.context, self.disk.get(key)), key
+        except (TypeError, ValueError):
+            return None, key  # missing, or not what this version writes
 
     def _in_context(self, path: str) -> bool:
         return path.startswith(self.context.root.rstrip(os.sep) + os.sep)

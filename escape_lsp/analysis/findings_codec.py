@@ -36,14 +36,19 @@ def encode(findings: Iterable[Finding]) -> tuple[Row, ...]:
 def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
     """The findings `encode` saw; ValueError/TypeError/KeyError for anything else."""
     out: list[Finding] = []
+    append = out.append
     span_of = Span._make
+    step_of = FlowStep
+    kinds = _KINDS
     for kind, file, span, message, subject, fn, flow, cost, leak_to, detail, inl, point in rows:
-        steps = tuple(
-            FlowStep(sf, span_of(ss), subj, reason, edge) for sf, ss, subj, reason, edge in flow
+        steps = (
+            tuple([step_of(sf, span_of(ss), sj, why, edge) for sf, ss, sj, why, edge in flow])
+            if flow
+            else ()
         )
-        out.append(
+        append(
             Finding(
-                _KINDS[kind],
+                kinds[kind],
                 file,
                 span_of(span),
                 message,
@@ -52,7 +57,7 @@ def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
                 steps,
                 cost,
                 leak_to,
-                dict(detail),
+                dict(detail) if detail else {},
                 inl,
                 span_of(point) if point is not None else None,
             )
