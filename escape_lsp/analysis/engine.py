@@ -448,19 +448,17 @@ class Engine:
         overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
         graph = self._graph
         modules = graph.modules if graph is not None else ()
-        key = _sha(
-            repr(
-                (
-                    path,
-                    self.file_hash(path, contents),
-                    overlaid,
-                    self.context.root,
-                    self.settings.excluded,
-                    modules,
-                    text,
-                )
-            ).encode()
+        head = repr(
+            (
+                path,
+                self.file_hash(path, contents),
+                overlaid,
+                self.context.root,
+                self.settings.excluded,
+                modules,
+            )
         )
+        key = _sha(head.encode() + b"\0" + text.encode())
         hit = self._file_entry(key, contents)
         if hit is not None:
             return key, hit
@@ -532,8 +530,14 @@ class Engine:
         compiler's bounds-check report. A function of the files' contents, so memo keys (which
         hash the contents) cover it."""
         for path in graph.packages[name].all_files(self.settings.tests):
-            src = self.source(path, contents)  # cached: the findings' widening reads it next
-            if src is not None and needs_bounds_report(src.data):
+            data = contents.get(path)
+            if data is None:
+                try:
+                    with open(path, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+            if needs_bounds_report(data):
                 return True
         return False
 
