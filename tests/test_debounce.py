@@ -35,3 +35,10 @@ def test_a_burst_doubles_the_wait_up_to_the_setting_and_a_pause_resets_it() -> N
 
 def test_no_build_yet_waits_the_setting() -> None:
     assert AdaptiveDebounce().delay(0.3, now=1.0) == 0.3
+
+
+def test_typing_is_a_burst_even_when_keystrokes_are_further_apart_than_the_wait() -> None:
+    d = AdaptiveDebounce()
+    d.built(0.2)
+    waits = [d.delay(0.3, now=10.0 + 0.12 * i) for i in range(7)]  # a keystroke per 120 ms
+    assert waits[0] == pytest.approx(0.01) and waits[-1] == 0.3

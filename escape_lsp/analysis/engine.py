@@ -7,6 +7,7 @@ both drive it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -132,6 +133,8 @@ class Engine:
         self._file_memo_bytes = 0
         self.disk = DiskMemo.for_workspace(context.root)
         self._salt: str | None = None
+        #: File hashes of the last build of each package (which files change between builds).
+        self._built_hashes: dict[str, Mapping[str, str]] = {}
         self._slots = asyncio.Semaphore(settings.max_processes)
 
     def close(self) -> None:
@@ -342,6 +345,7 @@ class Engine:
             built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
                 results[name] = res
+                self._built_hashes[name] = res.file_hashes
                 if res.blocked is None or not res.blocked.transient:
                     self._remember(res)
                 if durable and res.blocked is None and not graph.packages[name].cgo:
@@ -513,9 +517,14 @@ class Engine:
                     if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
                 ),
             )
+
+            def prepare() -> None:  # while go compiles: parse the files that changed
+                with contextlib.suppress(Exception):  # only a head start; mapping redoes it
+                    self._prepare_sources(graph, names, contents)
+
             try:
                 async with self._slots:
-                    out = await run_build(self.toolchain, req, on_package)
+                    out = await run_build(self.toolchain, req, on_package, prepare)
             except (GoTimeout, OSError) as exc:
                 out = BuildOutput(-1, stderr=f"go build: {exc}", interrupted=True)
         return {
@@ -524,6 +533,22 @@ class Engine:
             )
             for name in names
         }
+
+    def _prepare_sources(
+        self, graph: PackageGraph, names: Iterable[str], contents: Mapping[str, bytes]
+    ) -> None:
+        """Parse (syntax trees included) the files of `names` that changed since their last
+        build here: mapping their findings needs the trees, and go is busy meanwhile."""
+        tests = self.settings.tests
+        for name in names:
+            before = self._built_hashes.get(name)
+            if before is None:
+                continue  # first build here: unknown which files will need mapping
+            for path in graph.packages[name].all_files(tests):
+                if before.get(path) != self.file_hash(path, contents):
+                    src = self.source(path, contents)
+                    if src is not None:
+                        src.tree  # noqa: B018 - parsed now, used when the output arrives
 
     def _asserts_bce(self, graph: PackageGraph, name: str, contents: Mapping[str, bytes]) -> bool:
         """Whether a file of the package has a `//gcassert:bce` directive, which needs the

@@ -21,12 +21,15 @@ class AdaptiveDebounce:
 
     After a pause, an edit waits a twentieth of a typical build (at least 10 ms): starting a
     short build at once costs little, and a keystroke that follows only kills it. Each edit
-    that arrives within twice the previous wait belongs to a burst and doubles the wait, so a
-    burst of any length starts one build, after its last edit.
+    that arrives within twice the previous wait (or within a quarter second: typing) belongs to
+    a burst and doubles the wait, so a burst of any length starts one build, after its last
+    edit.
     """
 
     SHORTEST = 0.01
     FRACTION = 0.05
+    #: Edits closer than this are one burst, however short the wait (keystrokes while typing).
+    BURST_GAP = 0.25
     #: Weight of the newest build in the running estimate of how long builds take.
     WEIGHT = 0.5
 
@@ -43,7 +46,7 @@ class AdaptiveDebounce:
     def delay(self, longest: float, now: float | None = None) -> float:
         """The wait for an edit arriving `now` (monotonic seconds)."""
         now = time.monotonic() if now is None else now
-        in_burst = now - self._last_edit <= 2 * self._wait
+        in_burst = now - self._last_edit <= max(2 * self._wait, self.BURST_GAP)
         self._last_edit = now
         if in_burst:
             self._wait = min(longest, max(self._wait * 2, self.SHORTEST))

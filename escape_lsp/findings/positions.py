@@ -61,7 +61,7 @@ class LineIndex:
     def column(self, line: int, byte_col: int, encoding: Encoding) -> int:
         """Code units of `encoding` before `byte_col` on `line` (clamped to the line's end)."""
         prefix = self.line_bytes(line)[: max(byte_col, 0)]
-        if encoding is Encoding.UTF8:
+        if encoding is Encoding.UTF8 or prefix.isascii():  # one unit per byte
             return len(prefix)
         return units(prefix.decode("utf-8", "replace"), encoding)
 
