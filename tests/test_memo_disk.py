@@ -161,3 +161,37 @@ async def test_the_package_graph_is_listed_again_only_when_the_tree_changes(
     (root / "q" / "q.go").write_text("package q\n")
     assert await listed() == (False, {PKG, "example.com/m/q"})
     assert await listed() == (True, {PKG, "example.com/m/q"})
+
+
+async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
+    gomod: WriteModule, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from escape_lsp.analysis.check import run_check
+    from tests.fakego import invocations, logging_go
+
+    root = gomod(FILES, sub="mod")
+    log = tmp_path / "go.log"
+    go = str(logging_go(tmp_path / "bin", log))
+
+    async def check() -> list[tuple[str, str]]:
+        report = await run_check(["./..."], AnalysisSettings(), go=go, cwd=str(root))
+        return [(f.file, f.message) for f in report.findings]
+
+    await check()
+    (root / "p" / "a.go").write_text("package p\n\nfunc A() *int { y := 2; return &y }\n")
+    log.unlink()
+    changed = await check()
+    # The earlier listing named the same packages and files: its build is the one used.
+    assert len(invocations(log, "build")) == 1 and len(invocations(log, "list")) == 1
+    assert any(m == "moved to heap: y" for _, m in changed)
+
+    (root / "q").mkdir()
+    (root / "q" / "q.go").write_text("package q\n\nfunc Q() *int { z := 3; return &z }\n")
+    log.unlink()
+    grown = await check()
+    # The earlier listing lacked q: its build was killed, the real one names q.
+    builds = invocations(log, "build")
+    assert len(builds) == 2 and "example.com/m/q" in builds[-1]
+    assert any(m == "moved to heap: z" for _, m in grown)
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    assert grown == await check()

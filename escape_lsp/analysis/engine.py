@@ -133,11 +133,13 @@ class Engine:
         self._file_memo_bytes = 0
         self.disk = DiskMemo.for_workspace(context.root)
         self._salt: str | None = None
+        self._speculation: tuple[BuildRequest, asyncio.Future[BuildOutput]] | None = None
         #: File hashes of the last build of each package (which files change between builds).
         self._built_hashes: dict[str, Mapping[str, str]] = {}
         self._slots = asyncio.Semaphore(settings.max_processes)
 
     def close(self) -> None:
+        self.cancel_speculation()
         self.overlays.close()
 
     def configure(self, settings: AnalysisSettings) -> None:
@@ -159,11 +161,15 @@ class Engine:
         self._graph_error = None
         self._unlisted.clear()
 
-    async def graph(self) -> PackageGraph:
+    async def graph(
+        self, while_listing: Callable[[PackageGraph], None] | None = None
+    ) -> PackageGraph:
         """The package graph, listed with the unsaved buffers as an overlay.
 
         A failed listing is remembered (and raised again) until `invalidate_graph`, so a broken
-        go does not run again on every keystroke.
+        go does not run again on every keystroke. When go must list and an earlier listing of
+        this module is on disk, `while_listing` gets that (maybe out of date) graph first, to
+        start work meanwhile (see `speculate`).
         """
         async with self._graph_lock:
             if self._graph_error is not None:
@@ -179,6 +185,9 @@ class Engine:
                 if stored is not None:
                     self._graph = stored
                     return stored
+                hint = self._latest_graph() if key is not None and while_listing else None
+                if hint is not None and while_listing is not None:
+                    while_listing(hint)
                 try:
                     with self.overlays.lease(changed) as (overlay, _):
                         self._graph = await load_graph(
@@ -192,8 +201,23 @@ class Engine:
                     self._graph_error = exc
                     raise
                 if key is not None and self.disk is not None and self._durable(self._graph):
-                    self.disk.put(key, graph_memo.encode_graph(self._graph))
+                    encoded = graph_memo.encode_graph(self._graph)
+                    self.disk.put(key, encoded)
+                    self.disk.put(self._latest_graph_key(), encoded)
             return self._graph
+
+    def _latest_graph_key(self) -> str:
+        flags = (self.context.root, self.settings.env, self.settings.build_flags)
+        return self._disk_key("latest-graph", repr(flags))
+
+    def _latest_graph(self) -> PackageGraph | None:
+        """The last graph any process listed for this module, whatever its tree was then."""
+        if self.disk is None:
+            return None
+        try:
+            return graph_memo.decode_graph(self.context, self.disk.get(self._latest_graph_key()))
+        except (TypeError, ValueError):
+            return None
 
     def _stored_graph(self) -> tuple[PackageGraph | None, str | None]:
         """The graph an earlier process listed for this very tree, and the key to store one
@@ -341,6 +365,8 @@ class Engine:
                 )
             else:
                 missing.append(name)
+        if not missing:
+            self.cancel_speculation()
         if missing:
             built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
@@ -490,6 +516,65 @@ class Engine:
             old, _ = self._memo.popitem(last=False)
             self._memo_bytes -= self._memo_cost.pop(old, 0)
 
+    def _request(
+        self,
+        graph: PackageGraph,
+        names: list[str],
+        contents: Mapping[str, bytes],
+        overlay: str | None,
+    ) -> BuildRequest:
+        s = self.settings
+        return BuildRequest(
+            packages=tuple(names),
+            cwd=self.context.root,
+            tests=s.tests,
+            gcflags=s.gcflags,
+            build_flags=s.build_flags,
+            env=s.env,
+            overlay=overlay,
+            timeout=s.timeout,
+            package_gcflags=tuple(
+                (name, (BOUNDS_FLAG,))
+                for name in names
+                if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
+            ),
+        )
+
+    def speculate(
+        self,
+        graph: PackageGraph,
+        packages: Iterable[str],
+        on_package: Callable[[str], None] | None = None,
+    ) -> None:
+        """Start building `packages` as `graph` (an earlier listing) has them, while go lists
+        the real graph. `analyze` takes that build when it needs exactly the same command
+        (same packages, files and flags; no unsaved buffers), else kills it."""
+        self.cancel_speculation()
+        wanted = sorted(p for p in set(packages) if p in graph.packages)
+        if not wanted:
+            return
+        req = self._request(graph, wanted, {}, None)
+
+        async def build() -> BuildOutput:
+            async with self._slots:
+                return await run_build(self.toolchain, req, on_package)
+
+        self._speculation = (req, asyncio.ensure_future(build()))
+
+    def cancel_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation[1].cancel()  # kills its go
+            self._speculation = None
+
+    def _speculated(self, req: BuildRequest) -> asyncio.Future[BuildOutput] | None:
+        """The speculative build if it runs exactly `req`; any other one is killed."""
+        spec, self._speculation = self._speculation, None
+        if spec is not None and spec[0] == req:
+            return spec[1]
+        if spec is not None:
+            spec[1].cancel()
+        return None
+
     async def _build(
         self,
         graph: PackageGraph,
@@ -500,31 +585,20 @@ class Engine:
         on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != _sha(d)}
-        s = self.settings
         with self.overlays.lease(changed) as (overlay, path_map):
-            req = BuildRequest(
-                packages=tuple(names),
-                cwd=self.context.root,
-                tests=s.tests,
-                gcflags=s.gcflags,
-                build_flags=s.build_flags,
-                env=s.env,
-                overlay=overlay,
-                timeout=s.timeout,
-                package_gcflags=tuple(
-                    (name, (BOUNDS_FLAG,))
-                    for name in names
-                    if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
-                ),
-            )
+            req = self._request(graph, names, contents, overlay)
 
             def prepare() -> None:  # while go compiles: parse the files that changed
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
                     self._prepare_sources(graph, names, contents)
 
             try:
-                async with self._slots:
-                    out = await run_build(self.toolchain, req, on_package, prepare)
+                running = self._speculated(req)
+                if running is not None:
+                    out = await running
+                else:
+                    async with self._slots:
+                        out = await run_build(self.toolchain, req, on_package, prepare)
             except (GoTimeout, OSError) as exc:
                 out = BuildOutput(-1, stderr=f"go build: {exc}", interrupted=True)
         return {
