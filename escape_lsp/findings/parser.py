@@ -347,10 +347,14 @@ def _build_findings(
             if current is not None:
                 edge = _flow_line(raw, edge, current, steps_seen, path_of)
             continue
-        split = _split(raw)
-        if split is None:
-            continue
-        file, line, col, body = split
+        parts = raw.split(":", 3)
+        if len(parts) == 4 and parts[3][:1] == " " and parts[2].isdigit() and parts[1].isdigit():
+            file, line, col, body = parts[0], int(parts[1]), int(parts[2]), parts[3][1:]
+        else:
+            split = _split(raw)
+            if split is None:
+                continue
+            file, line, col, body = split
         current = None
         if file[:1] == "<":
             continue
@@ -460,7 +464,12 @@ def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) 
         f = unique[key]  # built by this parse, not seen by anyone yet: completed in place
         f.flow = tuple(dict.fromkeys(steps))
         f.function = f.function or functions.get(key)
-    return sorted(unique.values(), key=Finding.sort_key)
+    # Fresh findings have no widened range (point is None): this orders as Finding.sort_key.
+    return sorted(unique.values(), key=_fresh_order)
+
+
+def _fresh_order(f: Finding) -> tuple[str, Span, str, str]:
+    return (f.file, f.span, f.kind, f.message)
 
 
 _ESCAPE_TARGETS = (Kind.ESCAPES_TO_HEAP, Kind.MOVED_TO_HEAP)
