@@ -40,6 +40,8 @@ from common import MODULE, large_package, machine, median, raw_build, real_packa
 from lsp_client import Client
 
 ROWS: list[tuple[str, str, str, str]] = []  # target, measured, reference/ratio, verdict
+#: The interpreter whose escape_lsp is measured (--python: e.g. a venv with an older commit).
+SUBJECT = sys.executable
 
 
 def row(target: str, measured: str, versus: str, met: bool | None) -> None:
@@ -63,7 +65,7 @@ def ms(seconds: float) -> str:
 
 
 def cli(runs: int) -> None:
-    cli = [sys.executable, "-m", "escape_lsp", "check"]
+    cli = [SUBJECT, "-m", "escape_lsp", "check"]
     with tempfile.TemporaryDirectory(prefix="escape-bench-") as tmp:
         root = Path(tmp) / "large"
         root.mkdir()
@@ -213,7 +215,7 @@ async def engine_after_one_change(runs: int) -> None:
 def import_micros(module: str) -> tuple[int, int]:
     """(total µs of importing `module`, self µs of lsprotocol.types) per -X importtime."""
     err = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        [SUBJECT, "-X", "importtime", "-c", f"import {module}"],
         capture_output=True,
         text=True,
         check=True,
@@ -254,7 +256,7 @@ async def first_diagnostics(
 ) -> tuple[float, float, Client]:
     """(spawn -> diagnostics, didOpen -> diagnostics) of a new server opening `target`."""
     start = time.perf_counter()
-    client = await Client.start(settings)
+    client = await Client.start(settings, python=SUBJECT)
     await client.initialize(root.as_uri())
     opened = time.perf_counter()
     client.notify(
@@ -296,8 +298,10 @@ async def edits(
     saves, raws, keys = [], [], []
     for i in range(runs):
         await idle(client)
+        await asyncio.sleep(1.0)  # a quiet machine before each measurement
         target.write_text(variant(original, f"raw {i}"))
         raws.append(timed(lambda: raw_build(root, pkg)))
+        await asyncio.sleep(1.0)  # the same quiet second before the subject as before the raw
         text = variant(original, f"save {i}")
         target.write_text(text)
         version += 1
@@ -445,7 +449,7 @@ async def memory() -> None:
         (root / "big").mkdir()
         path = root / "big" / "big.go"
         path.write_text(text)
-        client = await Client.start({"debounceMs": 60000})
+        client = await Client.start({"debounceMs": 60000}, python=SUBJECT)
         await client.initialize(root.as_uri())
         uri = path.as_uri()
         client.notify(
@@ -478,7 +482,7 @@ async def memory() -> None:
         (root / "huge").mkdir()
         hpath = root / "huge" / "huge.go"
         hpath.write_text(five)
-        client = await Client.start({})
+        client = await Client.start({}, python=SUBJECT)
         await client.initialize(root.as_uri())
         client.notify(
             "textDocument/didOpen",
@@ -507,17 +511,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default="cli,parse,imports,server,restart,memory")
+    ap.add_argument("--python", default=sys.executable, help="interpreter of the subject")
     args = ap.parse_args()
+    global SUBJECT
+    SUBJECT = args.python
     only = set(args.only.split(","))
     # Bytecode as an installed package has it (this sandbox sets PYTHONDONTWRITEBYTECODE=1,
     # which would otherwise recompile every module in every process: ~70 ms more per start).
-    import escape_lsp
-
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", os.path.dirname(escape_lsp.__file__)],
-        check=True,
-        capture_output=True,
+    compile_subject = (
+        "import compileall, os, escape_lsp; "
+        "compileall.compile_dir(os.path.dirname(escape_lsp.__file__), quiet=1)"
     )
+    subprocess.run([SUBJECT, "-c", compile_subject], check=True, capture_output=True)
     memo = tempfile.mkdtemp(prefix="escape-bench-memo-")
     os.environ["ESCAPE_LSP_CACHE"] = memo  # servers inherit it; starts empty
     loads = [machine()]

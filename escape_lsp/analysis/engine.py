@@ -13,6 +13,7 @@ import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from escape_lsp.analysis import findings_codec, graph_memo
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
@@ -134,12 +135,16 @@ class Engine:
         self.disk = DiskMemo.for_workspace(context.root)
         self._salt: str | None = None
         self._speculation: tuple[BuildRequest, asyncio.Future[BuildOutput]] | None = None
+        self._durable_for: tuple[PackageGraph, bool] | None = None
+        self._disk_pending: list[tuple[str, Callable[[], Any]]] = []
+        self._flush_scheduled = False
         #: File hashes of the last build of each package (which files change between builds).
         self._built_hashes: dict[str, Mapping[str, str]] = {}
         self._slots = asyncio.Semaphore(settings.max_processes)
 
     def close(self) -> None:
         self.cancel_speculation()
+        self.flush_disk()
         self.overlays.close()
 
     def configure(self, settings: AnalysisSettings) -> None:
@@ -389,17 +394,43 @@ class Engine:
 
     def _durable(self, graph: PackageGraph) -> bool:
         """Whether results may be kept on disk: a memo dir exists, and content hashes cover
-        all the workspace's code (no `replace` to a local directory)."""
+        all the workspace's code (no `replace` to a local directory). Once per graph: a change
+        of a module file lists a new one."""
         if self.disk is None:
             return False
+        if self._durable_for is not None and self._durable_for[0] is graph:
+            return self._durable_for[1]
+        answer = True
         for path in graph_files(graph.modules, self.context.gowork):
             try:
                 with open(path, "rb") as fh:
                     if _LOCAL_REPLACE.search(fh.read()):
-                        return False
+                        answer = False
             except OSError:
                 continue
-        return True
+        self._durable_for = (graph, answer)
+        return answer
+
+    def _put_later(self, key: str, value: Callable[[], Any]) -> None:
+        """Store on disk once the current step is done (after the diagnostics went out);
+        `close` and `flush_disk` write what is left."""
+        self._disk_pending.append((key, value))
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush_disk()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush_disk)
+
+    def flush_disk(self) -> None:
+        self._flush_scheduled = False
+        pending, self._disk_pending = self._disk_pending, []
+        if self.disk is not None:
+            for key, value in pending:
+                self.disk.put(key, value())
 
     def _disk_result(
         self, name: str, key: str, file_hashes: Mapping[str, str], contents: Mapping[str, bytes]
@@ -430,7 +461,7 @@ class Engine:
     def _store_result(self, res: PackageResult) -> None:
         assert self.disk is not None
         value = (res.file_keys, tuple(sorted(res.file_hashes.items())))
-        self.disk.put(self._disk_key("package", res.key), value)
+        self._put_later(self._disk_key("package", res.key), lambda: value)
 
     # -- per-file findings ----------------------------------------------------------------------
 
@@ -499,7 +530,9 @@ class Engine:
         entry: FileEntry = (deps, findings)
         self._remember_file(key, entry)
         if durable and self.disk is not None:
-            self.disk.put(self._disk_key("file", key), (deps, findings_codec.encode(findings)))
+            self._put_later(
+                self._disk_key("file", key), lambda: (deps, findings_codec.encode(findings))
+            )
         return key, findings
 
     def _remember(self, res: PackageResult) -> None:
