@@ -51,6 +51,8 @@ async def test_a_new_engine_answers_an_unchanged_package_from_disk(
     again = await run(root)
     assert not first.from_memo and again.from_memo
     assert again.findings == first.findings and again.findings
+    assert list(first.findings) == sorted(first.findings, key=Finding.sort_key)
+    assert {f.file for f in first.findings} == {str(root / "p" / "a.go"), str(root / "p" / "b.go")}
     assert os.listdir(cache) and not str(cache).startswith(str(root))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from escape_lsp import __version__
 
 #: Bumped whenever what is stored (findings, results) changes shape.
-FORMAT = 1
+FORMAT = 2
 #: Default bound of the whole directory.
 DISK_BUDGET = 256 * 2**20
 #: Variables that change what the compiler prints for the same sources.

@@ -451,7 +451,7 @@ class Engine:
             if entry is None:
                 return None
             findings.extend(entry)
-        findings.sort(key=Finding.sort_key)
+        # Stored in path order, each file's findings sorted: already in Finding.sort_key order.
         res = PackageResult(
             name, tuple(findings), None, dict(file_hashes), key, file_keys=tuple(chunk_keys)
         )
@@ -524,7 +524,7 @@ class Engine:
         if hit is not None:
             return key, hit
         raw = build_findings(text, self.context.root, keep, path_map)
-        findings = tuple(widen_finding(f, sources) for f in raw)
+        findings = tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
         used = {f.file for f in findings} | {s.file for f in findings for s in f.flow} | {path}
         deps = tuple((p, self.file_hash(p, contents)) for p in sorted(used))
         entry: FileEntry = (deps, findings)
@@ -732,14 +732,15 @@ class Engine:
 
             durable = self._durable(graph) and not graph.packages[name].cgo
             chunk_keys: list[str] = []
-            for path, chunk in split_by_file(text, cwd, path_map).items():
+            # By path, each file's findings sorted: the package's in Finding.sort_key order
+            # (findings are about the file their chunk is about; sort_key starts with it).
+            for path, chunk in sorted(split_by_file(text, cwd, path_map).items()):
                 if keep(path):
                     chunk_key, found = self._file_findings(
                         path, chunk, contents, path_map, keep, sources, durable
                     )
                     chunk_keys.append(chunk_key)
                     findings.extend(found)
-            findings.sort(key=Finding.sort_key)
             return PackageResult(
                 name, tuple(findings), None, file_hashes, key, file_keys=tuple(chunk_keys)
             )
