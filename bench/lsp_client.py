@@ -21,11 +21,14 @@ class Client:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, settings: dict[str, Any], repo: str | None = None) -> Client:
-        """Start the server; `repo` runs another checkout's escape_lsp (e.g. an older commit)."""
+    async def start(
+        cls, settings: dict[str, Any], repo: str | None = None, python: str | None = None
+    ) -> Client:
+        """Start the server; `repo` runs another checkout's escape_lsp (e.g. an older commit),
+        `python` another interpreter (e.g. a venv with an older release installed)."""
         env = {**os.environ, "PYTHONPATH": repo} if repo else None
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "escape_lsp", "serve",
+            python or sys.executable, "-m", "escape_lsp", "serve",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, env=env, cwd=repo,
         )  # fmt: skip

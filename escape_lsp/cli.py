@@ -8,7 +8,8 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import TypeVar
 
 from escape_lsp import __version__
 from escape_lsp.analysis.baseline import BaselineError
@@ -24,6 +25,8 @@ from escape_lsp.report.data import report_data
 from escape_lsp.report.sarif import report_sarif
 from escape_lsp.report.text import report_text
 from escape_lsp.terminal import ProgressLine, serve_from_terminal
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -86,6 +89,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(work: Coroutine[object, object, T]) -> T:
+    """`asyncio.run(work)`, with the result kept out of the main task: at its end asyncio.run
+    reads the SIGINT handler, whose failed enum lookup formats the task's repr — that of the
+    whole report (seconds for a large package)."""
+    box: list[T] = []
+
+    async def main() -> None:
+        box.append(await work)
+
+    asyncio.run(main())
+    return box[0]
+
+
 def _check(ns: argparse.Namespace) -> int:
     try:
         kinds = parse_kinds(ns.kinds) if ns.kinds != "default" else DEFAULT_KINDS
@@ -101,9 +117,9 @@ def _check(ns: argparse.Namespace) -> int:
     try:
         progress = ProgressLine.for_stderr()
         request = CheckRequest(tuple(ns.patterns), settings, ns.go)
-        outcome = asyncio.run(gated_check(request, kinds, policy, progress))
+        outcome = _run(gated_check(request, kinds, policy, progress))
         report = outcome.report
-        joined = asyncio.run(measured(ns, settings, report))
+        joined = _run(measured(ns, settings, report))
     except (ToolchainError, BaselineError, MeasureError) as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -54,9 +54,14 @@ async def gated_check(
         against = f"baseline {policy.baseline}"
     report = await run_check(request, progress)
     shown = [f for f in report.findings if f.kind in kinds]
-    prints = baseline.fingerprints(shown, report.sources)
-    table = {id(f): p for f, p in zip(shown, prints, strict=True)}
-    current = baseline.entries(shown, prints, report.sources, report.cwd)
+    table: dict[int, str] = {}
+
+    def fingerprint(f: Finding) -> str:
+        """Fingerprints are computed on first use: plain text and JSON runs need none."""
+        if not table:
+            prints = baseline.fingerprints(shown, report.sources)
+            table.update({id(s): p for s, p in zip(shown, prints, strict=True)})
+        return table[id(f)]
 
     if policy.since is not None:
         old = await check_revision(policy.since, replace(request, cwd=report.cwd))
@@ -72,19 +77,23 @@ async def gated_check(
         recorded = baseline.entries(old_shown, old_prints, old.report.sources, old.report.cwd)
 
     if policy.write_baseline is not None:
-        baseline.write(policy.write_baseline, current)
+        prints = [fingerprint(f) for f in shown]
+        baseline.write(
+            policy.write_baseline, baseline.entries(shown, prints, report.sources, report.cwd)
+        )
 
     comparison = None
     printed = report
     if recorded is not None:
         names = {k.value for k in kinds}
+        prints = [fingerprint(f) for f in shown]
         comparison = baseline.compare(shown, prints, [e for e in recorded if e.kind in names])
         printed = replace(report, findings=list(comparison.new))
         notes.append(f"{baseline.summary(comparison)} (vs {against})")
 
     return Outcome(
         printed,
-        lambda f: table[id(f)],
+        fingerprint,
         comparison,
         _exit_code(policy.fail_on, shown, comparison, report),
         notes,

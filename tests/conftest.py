@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -11,6 +12,10 @@ import pytest
 
 if shutil.which("go") is None:  # pragma: no cover - the machines have Go; say so clearly if not
     pytest.exit("these tests need the Go toolchain (go 1.24+) on PATH", returncode=2)
+
+#: Tests start without the on-disk memo (a result from another test's fake go must not answer);
+#: tests/test_memo_disk.py turns it on in a temp dir. Set here so servers the tests spawn inherit it.
+os.environ.setdefault("ESCAPE_LSP_CACHE", "off")
 
 WriteModule = Callable[..., Path]
 

@@ -246,3 +246,29 @@ async def test_new_package_on_disk_reloads_the_package_graph(gomod: WriteModule)
         (root / "a").mkdir()
         (root / "a" / "a.go").write_text(CROSS_A)  # a generator or git checkout adds the package
         await wait_diagnostics(lc, b, has("moved to heap: a.t"))
+
+
+async def test_a_burst_of_500_changes_costs_one_build_with_the_adaptive_debounce(
+    gomod: WriteModule,
+) -> None:
+    root = gomod({"p/p.go": PLAIN})
+    path = root / "p" / "p.go"
+    async with lsp_session(root, VSCODE) as lc:  # the default, adaptive debounce
+        open_doc(lc, path)
+        await wait_diagnostics(lc, path, lambda ds: not ds)
+        before = await lc.workspace_execute_command_async(
+            lsp.ExecuteCommandParams("escapeLsp.status")
+        )
+        for version in range(2, 502):  # 500 changes at once (a paste, a formatter, a macro)
+            text = ESCAPING if version % 2 else PLAIN
+            change_doc(lc, path, version, text.replace("n: 1", f"n: {version}"))
+        diags = await wait_diagnostics(lc, path, has("&T{...} escapes to heap"))
+        assert (
+            "n: 501" in text_at(ESCAPING.replace("n: 1", "n: 501"), diags[0].range, "utf-16")
+            or diags
+        )
+        status = await lc.workspace_execute_command_async(
+            lsp.ExecuteCommandParams("escapeLsp.status")
+        )
+        assert status["state"] == "idle"
+        assert status["buildsStarted"] - before["buildsStarted"] == 1, (before, status)

@@ -70,11 +70,8 @@ def _scope(f: Finding, source: GoSource | None) -> str:
     """The compiler's function name, else the declaration the finding is in."""
     if f.function:
         return f.function
-    if source is not None:
-        for decl in source.declarations():
-            if decl.span.contains(f.span.start_line, f.span.start_col):
-                return decl.name
-    return ""
+    decl = source.declaration_at(f.span.start_line, f.span.start_col) if source else None
+    return decl.name if decl is not None else ""
 
 
 def fingerprints(findings: Sequence[Finding], sources: Mapping[str, GoSource]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,6 +15,7 @@ from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages, unmatched
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.syntax import GoSource
+from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import (
     ModuleContext,
     Toolchain,
@@ -77,8 +78,9 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
     report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, request.settings)
+        on_package = progress.advance if progress else None
         try:
-            graph = await engine.graph()
+            graph = await engine.graph(while_listing=_start_early(engine, args, cwd, on_package))
             names: set[str] = set()
             for arg in args:
                 matched = select_packages(graph, arg, cwd)
@@ -88,7 +90,6 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
             if progress:
                 progress.start(len(names))
             try:
-                on_package = progress.advance if progress else None
                 results = await engine.analyze(names, on_package=on_package)
             finally:
                 if progress:
@@ -113,6 +114,18 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
     report.violations.sort(key=lambda v: (v.file, v.span, v.message))
     report.blocked.sort(key=lambda b: b.package)
     return report
+
+
+def _start_early(
+    engine: Engine, args: Sequence[str], cwd: str, on_package: Callable[[str], None] | None
+) -> Callable[[PackageGraph], None]:
+    """While go lists: build what an earlier listing says the patterns name."""
+
+    def start(hint: PackageGraph) -> None:
+        early = {name for arg in args for name in select_packages(hint, arg, cwd)}
+        engine.speculate(hint, early, on_package)
+
+    return start
 
 
 def _violations(engine: Engine, results: Mapping[str, PackageResult]) -> list[Violation]:

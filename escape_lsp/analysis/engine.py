@@ -7,18 +7,23 @@ both drive it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
+from escape_lsp.analysis import findings_codec, graph_memo
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
+from escape_lsp.analysis.disk_memo import DiskMemo, binary_identity, environment_salt
 from escape_lsp.analysis.gcassert import needs_bounds_report
 from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
-from escape_lsp.findings.parser import build_findings, parse_errors
+from escape_lsp.findings.parser import build_findings, parse_errors, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding
 from escape_lsp.gotool.build import (
     BuildOutput,
@@ -38,6 +43,15 @@ SOURCE_COST_FACTOR = 64
 SOURCE_BUDGET = 128 * 2**20
 #: Estimated bytes the result memo may hold.
 MEMO_BUDGET = 96 * 2**20
+#: Estimated bytes the per-file findings memo may hold.
+FILE_MEMO_BUDGET = 48 * 2**20
+#: A go.mod/go.work `replace` to a directory: code outside the workspace that content hashes
+#: do not cover, so such workspaces keep nothing on disk.
+_LOCAL_REPLACE = re.compile(rb"=>\s*(?:\.{1,2}[/\\]|/|[A-Za-z]:)")
+
+#: A per-file entry: the files its ranges were computed from (with their hashes), and the
+#: findings.
+FileEntry = tuple[tuple[tuple[str, str], ...], tuple[Finding, ...]]
 
 Buffers = Callable[[], Mapping[str, bytes]]
 
@@ -70,10 +84,18 @@ class FileHasher:
         return digest
 
 
+def _findings_cost(findings: Iterable[Finding]) -> int:
+    """Rough bytes findings hold (their flow steps included)."""
+    items = steps = 0
+    for f in findings:
+        items += 1
+        steps += len(f.flow)
+    return 400 * items + 300 * steps
+
+
 def _result_cost(res: PackageResult) -> int:
     """Rough bytes a memoised result holds (findings and their flow steps dominate)."""
-    steps = sum(len(f.flow) for f in res.findings)
-    return 512 + 400 * len(res.findings) + 300 * steps + 120 * len(res.file_hashes)
+    return 512 + _findings_cost(res.findings) + 120 * len(res.file_hashes)
 
 
 class Engine:
@@ -106,9 +128,24 @@ class Engine:
         self._memo_bytes = 0
         self._sources: OrderedDict[str, GoSource] = OrderedDict()
         self._source_bytes = 0
+        #: Per-file findings by (compiler text about the file, file hash, ...): a package that
+        #: recompiles after one file changed re-parses and re-maps only that file.
+        self._file_memo: OrderedDict[str, FileEntry] = OrderedDict()
+        self._file_memo_cost: dict[str, int] = {}
+        self._file_memo_bytes = 0
+        self.disk = DiskMemo.for_workspace(context.root)
+        self._salt: str | None = None
+        self._speculation: tuple[BuildRequest, asyncio.Future[BuildOutput]] | None = None
+        self._durable_for: tuple[PackageGraph, bool] | None = None
+        self._disk_pending: list[tuple[str, Callable[[], Any]]] = []
+        self._flush_scheduled = False
+        #: File hashes of the last build of each package (which files change between builds).
+        self._built_hashes: dict[str, Mapping[str, str]] = {}
         self._slots = asyncio.Semaphore(settings.max_processes)
 
     def close(self) -> None:
+        self.cancel_speculation()
+        self.flush_disk()
         self.overlays.close()
 
     def configure(self, settings: AnalysisSettings) -> None:
@@ -130,11 +167,15 @@ class Engine:
         self._graph_error = None
         self._unlisted.clear()
 
-    async def graph(self) -> PackageGraph:
+    async def graph(
+        self, while_listing: Callable[[PackageGraph], None] | None = None
+    ) -> PackageGraph:
         """The package graph, listed with the unsaved buffers as an overlay.
 
         A failed listing is remembered (and raised again) until `invalidate_graph`, so a broken
-        go does not run again on every keystroke.
+        go does not run again on every keystroke. When go must list and an earlier listing of
+        this module is on disk, `while_listing` gets that (maybe out of date) graph first, to
+        start work meanwhile (see `speculate`).
         """
         async with self._graph_lock:
             if self._graph_error is not None:
@@ -146,6 +187,13 @@ class Engine:
                     for p, d in buffers.items()
                     if self.hasher.hash(p) != _sha(d) and self._in_context(p)
                 }
+                stored, key = self._stored_graph() if not changed else (None, None)
+                if stored is not None:
+                    self._graph = stored
+                    return stored
+                hint = self._latest_graph() if key is not None and while_listing else None
+                if hint is not None and while_listing is not None:
+                    while_listing(hint)
                 try:
                     with self.overlays.lease(changed) as (overlay, _):
                         self._graph = await load_graph(
@@ -158,7 +206,38 @@ class Engine:
                 except ToolchainError as exc:
                     self._graph_error = exc
                     raise
+                if key is not None and self.disk is not None and self._durable(self._graph):
+                    encoded = graph_memo.encode_graph(self._graph)
+                    self.disk.put(key, encoded)
+                    self.disk.put(self._latest_graph_key(), encoded)
             return self._graph
+
+    def _latest_graph_key(self) -> str:
+        flags = (self.context.root, self.settings.env, self.settings.build_flags)
+        return self._disk_key("latest-graph", repr(flags))
+
+    def _latest_graph(self) -> PackageGraph | None:
+        """The last graph any process listed for this module, whatever its tree was then."""
+        if self.disk is None:
+            return None
+        try:
+            return graph_memo.decode_graph(self.context, self.disk.get(self._latest_graph_key()))
+        except (TypeError, ValueError):
+            return None
+
+    def _stored_graph(self) -> tuple[PackageGraph | None, str | None]:
+        """The graph an earlier process listed for this very tree, and the key to store one
+        under (one module only: a go.work's modules are known only by listing)."""
+        if self.disk is None or self.context.gowork is not None:
+            return None, None
+        signature = graph_memo.tree_signature(self.context.root)
+        key = self._disk_key(
+            "graph", repr((signature, self.settings.env, self.settings.build_flags))
+        )
+        try:
+            return graph_memo.decode_graph(self.context, self.disk.get(key)), key
+        except (TypeError, ValueError):
+            return None, key  # missing, or not what this version writes
 
     def _in_context(self, path: str) -> bool:
         return path.startswith(self.context.root.rstrip(os.sep) + os.sep)
@@ -279,22 +358,183 @@ class Engine:
         keys, hashes = self._keys(graph, wanted, contents)
         results: dict[str, PackageResult] = {}
         missing: list[str] = []
+        durable = self._durable(graph)
         for name in wanted:
             hit = self._memo.get(keys[name])
             if hit is not None:
                 self._memo.move_to_end(keys[name])
+            elif durable and not graph.packages[name].cgo:
+                hit = self._disk_result(name, keys[name], hashes.get(name, {}), contents)
+            if hit is not None:
                 results[name] = PackageResult(
                     name, hit.findings, hit.blocked, hit.file_hashes, hit.key, from_memo=True
                 )
             else:
                 missing.append(name)
+        if not missing:
+            self.cancel_speculation()
         if missing:
             built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
                 results[name] = res
+                self._built_hashes[name] = res.file_hashes
                 if res.blocked is None or not res.blocked.transient:
                     self._remember(res)
+                if durable and res.blocked is None and not graph.packages[name].cgo:
+                    self._store_result(res)
         return results
+
+    # -- on disk ------------------------------------------------------------------------------
+
+    def _disk_key(self, kind: str, key: str) -> str:
+        if self._salt is None:
+            self._salt = environment_salt(
+                binary_identity(self.toolchain.go), self.toolchain.goroot, self.context
+            )
+        return _sha(f"{self._salt}\0{kind}\0{key}".encode())
+
+    def _durable(self, graph: PackageGraph) -> bool:
+        """Whether results may be kept on disk: a memo dir exists, and content hashes cover
+        all the workspace's code (no `replace` to a local directory). Once per graph: a change
+        of a module file lists a new one."""
+        if self.disk is None:
+            return False
+        if self._durable_for is not None and self._durable_for[0] is graph:
+            return self._durable_for[1]
+        answer = True
+        for path in graph_files(graph.modules, self.context.gowork):
+            try:
+                with open(path, "rb") as fh:
+                    if _LOCAL_REPLACE.search(fh.read()):
+                        answer = False
+            except OSError:
+                continue
+        self._durable_for = (graph, answer)
+        return answer
+
+    def _put_later(self, key: str, value: Callable[[], Any]) -> None:
+        """Store on disk once the current step is done (after the diagnostics went out);
+        `close` and `flush_disk` write what is left."""
+        self._disk_pending.append((key, value))
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush_disk()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush_disk)
+
+    def flush_disk(self) -> None:
+        self._flush_scheduled = False
+        pending, self._disk_pending = self._disk_pending, []
+        if self.disk is not None:
+            for key, value in pending:
+                self.disk.put(key, value())
+
+    def _disk_result(
+        self, name: str, key: str, file_hashes: Mapping[str, str], contents: Mapping[str, bytes]
+    ) -> PackageResult | None:
+        """A result an earlier process stored for exactly this key, rebuilt from its files'
+        entries."""
+        assert self.disk is not None
+        stored = self.disk.get(self._disk_key("package", key))
+        try:
+            chunk_keys, stored_hashes = stored
+            if dict(stored_hashes) != dict(file_hashes):
+                return None
+        except (TypeError, ValueError):
+            return None  # missing, or not what this version writes
+        findings: list[Finding] = []
+        for chunk_key in chunk_keys:
+            entry = self._file_entry(chunk_key, contents)
+            if entry is None:
+                return None
+            findings.extend(entry)
+        # Stored in path order, each file's findings sorted: already in Finding.sort_key order.
+        res = PackageResult(
+            name, tuple(findings), None, dict(file_hashes), key, file_keys=tuple(chunk_keys)
+        )
+        self._remember(res)
+        return res
+
+    def _store_result(self, res: PackageResult) -> None:
+        assert self.disk is not None
+        value = (res.file_keys, tuple(sorted(res.file_hashes.items())))
+        self._put_later(self._disk_key("package", res.key), lambda: value)
+
+    # -- per-file findings ----------------------------------------------------------------------
+
+    def _file_entry(self, key: str, contents: Mapping[str, bytes]) -> tuple[Finding, ...] | None:
+        """Findings memoised for `key` (in memory, else on disk) whose files are unchanged."""
+        entry = self._file_memo.get(key)
+        if entry is None and self.disk is not None:
+            stored = self.disk.get(self._disk_key("file", key))
+            try:
+                deps, rows = stored
+                entry = (tuple((str(p), str(d)) for p, d in deps), findings_codec.decode(rows))
+            except (TypeError, ValueError, KeyError):
+                return None  # missing, or not what this version writes
+            self._remember_file(key, entry)
+        if entry is None:
+            return None
+        deps, findings = entry
+        if any(self.file_hash(path, contents) != digest for path, digest in deps):
+            return None
+        self._file_memo.move_to_end(key)
+        return findings
+
+    def _remember_file(self, key: str, entry: FileEntry) -> None:
+        if key in self._file_memo:
+            self._file_memo_bytes -= self._file_memo_cost.pop(key, 0)
+        self._file_memo[key] = entry
+        cost = self._file_memo_cost[key] = 256 + _findings_cost(entry[1])
+        self._file_memo_bytes += cost
+        while len(self._file_memo) > 1 and self._file_memo_bytes > FILE_MEMO_BUDGET:
+            old, _ = self._file_memo.popitem(last=False)
+            self._file_memo_bytes -= self._file_memo_cost.pop(old, 0)
+
+    def _file_findings(
+        self,
+        path: str,
+        text: str,
+        contents: Mapping[str, bytes],
+        path_map: Mapping[str, str],
+        keep: Callable[[str], bool],
+        sources: Callable[[str], GoSource | None],
+        durable: bool,
+    ) -> tuple[str, tuple[Finding, ...]]:
+        """The findings the compiler's `text` about `path` makes, widened; memoised by that
+        text, the file's content and the overlay names in it."""
+        overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
+        graph = self._graph
+        modules = graph.modules if graph is not None else ()
+        head = repr(
+            (
+                path,
+                self.file_hash(path, contents),
+                overlaid,
+                self.context.root,
+                self.settings.excluded,
+                modules,
+            )
+        )
+        key = _sha(head.encode() + b"\0" + text.encode())
+        hit = self._file_entry(key, contents)
+        if hit is not None:
+            return key, hit
+        raw = build_findings(text, self.context.root, keep, path_map)
+        findings = tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
+        used = {f.file for f in findings} | {s.file for f in findings for s in f.flow} | {path}
+        deps = tuple((p, self.file_hash(p, contents)) for p in sorted(used))
+        entry: FileEntry = (deps, findings)
+        self._remember_file(key, entry)
+        if durable and self.disk is not None:
+            self._put_later(
+                self._disk_key("file", key), lambda: (deps, findings_codec.encode(findings))
+            )
+        return key, findings
 
     def _remember(self, res: PackageResult) -> None:
         """Memoise `res`; the oldest entries go past MEMO_SIZE entries or MEMO_BUDGET bytes."""
@@ -310,6 +550,65 @@ class Engine:
             old, _ = self._memo.popitem(last=False)
             self._memo_bytes -= self._memo_cost.pop(old, 0)
 
+    def _request(
+        self,
+        graph: PackageGraph,
+        names: list[str],
+        contents: Mapping[str, bytes],
+        overlay: str | None,
+    ) -> BuildRequest:
+        s = self.settings
+        return BuildRequest(
+            packages=tuple(names),
+            cwd=self.context.root,
+            tests=s.tests,
+            gcflags=s.gcflags,
+            build_flags=s.build_flags,
+            env=s.env,
+            overlay=overlay,
+            timeout=s.timeout,
+            package_gcflags=tuple(
+                (name, (BOUNDS_FLAG,))
+                for name in names
+                if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
+            ),
+        )
+
+    def speculate(
+        self,
+        graph: PackageGraph,
+        packages: Iterable[str],
+        on_package: Callable[[str], None] | None = None,
+    ) -> None:
+        """Start building `packages` as `graph` (an earlier listing) has them, while go lists
+        the real graph. `analyze` takes that build when it needs exactly the same command
+        (same packages, files and flags; no unsaved buffers), else kills it."""
+        self.cancel_speculation()
+        wanted = sorted(p for p in set(packages) if p in graph.packages)
+        if not wanted:
+            return
+        req = self._request(graph, wanted, {}, None)
+
+        async def build() -> BuildOutput:
+            async with self._slots:
+                return await run_build(self.toolchain, req, on_package)
+
+        self._speculation = (req, asyncio.ensure_future(build()))
+
+    def cancel_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation[1].cancel()  # kills its go
+            self._speculation = None
+
+    def _speculated(self, req: BuildRequest) -> asyncio.Future[BuildOutput] | None:
+        """The speculative build if it runs exactly `req`; any other one is killed."""
+        spec, self._speculation = self._speculation, None
+        if spec is not None and spec[0] == req:
+            return spec[1]
+        if spec is not None:
+            spec[1].cancel()
+        return None
+
     async def _build(
         self,
         graph: PackageGraph,
@@ -320,26 +619,20 @@ class Engine:
         on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != _sha(d)}
-        s = self.settings
         with self.overlays.lease(changed) as (overlay, path_map):
-            req = BuildRequest(
-                packages=tuple(names),
-                cwd=self.context.root,
-                tests=s.tests,
-                gcflags=s.gcflags,
-                build_flags=s.build_flags,
-                env=s.env,
-                overlay=overlay,
-                timeout=s.timeout,
-                package_gcflags=tuple(
-                    (name, (BOUNDS_FLAG,))
-                    for name in names
-                    if BOUNDS_FLAG not in s.gcflags and self._asserts_bce(graph, name, contents)
-                ),
-            )
+            req = self._request(graph, names, contents, overlay)
+
+            def prepare() -> None:  # while go compiles: parse the files that changed
+                with contextlib.suppress(Exception):  # only a head start; mapping redoes it
+                    self._prepare_sources(graph, names, contents)
+
             try:
-                async with self._slots:
-                    out = await run_build(self.toolchain, req, on_package)
+                running = self._speculated(req)
+                if running is not None:
+                    out = await running
+                else:
+                    async with self._slots:
+                        out = await run_build(self.toolchain, req, on_package, prepare)
             except (GoTimeout, OSError) as exc:
                 out = BuildOutput(-1, stderr=f"go build: {exc}", interrupted=True)
         return {
@@ -349,13 +642,35 @@ class Engine:
             for name in names
         }
 
+    def _prepare_sources(
+        self, graph: PackageGraph, names: Iterable[str], contents: Mapping[str, bytes]
+    ) -> None:
+        """Parse (syntax trees included) the files of `names` that changed since their last
+        build here: mapping their findings needs the trees, and go is busy meanwhile."""
+        tests = self.settings.tests
+        for name in names:
+            before = self._built_hashes.get(name)
+            if before is None:
+                continue  # first build here: unknown which files will need mapping
+            for path in graph.packages[name].all_files(tests):
+                if before.get(path) != self.file_hash(path, contents):
+                    src = self.source(path, contents)
+                    if src is not None:
+                        src.tree  # noqa: B018 - parsed now, used when the output arrives
+
     def _asserts_bce(self, graph: PackageGraph, name: str, contents: Mapping[str, bytes]) -> bool:
         """Whether a file of the package has a `//gcassert:bce` directive, which needs the
         compiler's bounds-check report. A function of the files' contents, so memo keys (which
         hash the contents) cover it."""
         for path in graph.packages[name].all_files(self.settings.tests):
-            src = self.source(path, contents)  # cached: the findings' widening reads it next
-            if src is not None and needs_bounds_report(src.data):
+            data = contents.get(path)
+            if data is None:
+                try:
+                    with open(path, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+            if needs_bounds_report(data):
                 return True
         return False
 
@@ -409,8 +724,6 @@ class Engine:
                 blocked = Blocked(name, errors, transient=died or transient_failure(detail))
         else:
             keep = self._keep(graph, contents)
-            raw = build_findings(text, cwd, keep, path_map)
-
             parsed: dict[str, GoSource | None] = {}
 
             def sources(path: str) -> GoSource | None:
@@ -418,14 +731,23 @@ class Engine:
                     parsed[path] = self.source(path, contents) if keep(path) else None
                 return parsed[path]
 
-            findings = [widen_finding(f, sources) for f in raw]
-            files = (
-                graph.packages[name].all_files(self.settings.tests)
-                if name in graph.packages
-                else ()
-            )
+            durable = self._durable(graph) and not graph.packages[name].cgo
+            chunk_keys: list[str] = []
+            # By path, each file's findings sorted: the package's in Finding.sort_key order
+            # (findings are about the file their chunk is about; sort_key starts with it).
+            for path, chunk in sorted(split_by_file(text, cwd, path_map).items()):
+                if keep(path):
+                    chunk_key, found = self._file_findings(
+                        path, chunk, contents, path_map, keep, sources, durable
+                    )
+                    chunk_keys.append(chunk_key)
+                    findings.extend(found)
+            files = graph.packages[name].all_files(self.settings.tests)
             parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
-            findings += pool_findings(findings, parsed_files)
+            findings += pool_findings(findings, parsed_files)  # derived: the sync.Pool doctor
+            return PackageResult(
+                name, tuple(findings), None, file_hashes, key, file_keys=tuple(chunk_keys)
+            )
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
 
 

@@ -53,6 +53,11 @@ class Session:
         self.debounce, self.scope = debounce, scope
         self.workspace.configure(settings)
 
+    @property
+    def adaptive(self) -> bool:
+        """The default debounce adapts (see `AdaptiveDebounce`); a configured one is fixed."""
+        return self.debounce == DEFAULT_DEBOUNCE_MS / 1000
+
     # -- events ---------------------------------------------------------------------------------
 
     async def open(self, path: str, data: bytes, version: int) -> None:
@@ -61,7 +66,7 @@ class Session:
 
     async def edit(self, path: str, data: bytes, version: int) -> None:
         self.workspace.set_buffer(path, data, version)
-        await self.changed(path, delay=self.debounce)
+        await self.changed(path, delay=self.debounce, adaptive=self.adaptive)
 
     async def save(self, path: str) -> None:
         await self.changed(path, delay=0.0)
@@ -103,7 +108,7 @@ class Session:
             return set(graph.packages)
         return {p.import_path for path in self.snapshot.buffers if (p := graph.package_of(path))}
 
-    async def changed(self, path: str, delay: float) -> None:
+    async def changed(self, path: str, delay: float, adaptive: bool = False) -> None:
         """A file changed: rebuild its package and the in-scope packages that import it."""
         self.fix_service.cancel()
         engine = await self.workspace.engine_for(path)
@@ -122,7 +127,9 @@ class Session:
             await self.publish({path})
             return
         affected = graph.dependents([pkg.import_path], self.snapshot.settings.tests)
-        self._scheduler(engine).schedule(affected & await self._in_scope(engine), delay)
+        self._scheduler(engine).schedule(
+            affected & await self._in_scope(engine), delay, adaptive=adaptive
+        )
 
     async def rebuild_all(self) -> None:
         """List packages again and rebuild everything in scope (open files, or all)."""

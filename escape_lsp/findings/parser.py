@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from escape_lsp.findings.model import CompileError, Finding, FlowStep, Kind, Span
@@ -201,7 +201,22 @@ def _check_report(msg: Message) -> Finding | None:
     return Finding(kind, msg.file, _point(msg.line, msg.col), msg.text, msg.text)
 
 
+_INLINED = _BY_KIND[Kind.INLINED_CALL][0][1]
+
+
 def _verdict(msg: Message) -> Finding:
+    text = msg.text
+    # Fast paths for the most frequent shapes (the same results as their patterns below).
+    if len(text) > 16:
+        tail = text[-16:]
+        if tail == " escapes to heap" or tail == " does not escape":
+            kind = Kind.ESCAPES_TO_HEAP if tail[1] == "e" else Kind.DOES_NOT_ESCAPE
+            return Finding(kind, msg.file, _point(msg.line, msg.col), text, text[:-16])
+        if text[:17] == "inlining call to ":
+            m = _INLINED.match(text)
+            if m is not None:
+                span = _point(msg.line, msg.col)
+                return Finding(Kind.INLINED_CALL, msg.file, span, text, m["subject"])
     report = _check_report(msg)
     if report is not None:
         return report
@@ -247,6 +262,40 @@ class _Explanation:
     #: Leak headers: where the parameter goes (`{heap}`, `~r0`, `{storage for …}`) and derefs.
     to: str = ""
     derefs: int = 0
+
+
+def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The output's lines grouped by the file each verdict or explanation is about (resolved
+    path), in order, each explanation with its flow lines.
+
+    Findings never span files (verdicts and explanations fold by file and position), so
+    `build_findings` of each group, together, equal `build_findings` of the whole text; an
+    unchanged group can be answered from a cache.
+    """
+    mapping = path_map or {}
+    resolved: dict[str, str] = {}
+    groups: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for raw in text.splitlines():
+        if ":   " in raw:  # a flow line goes with the explanation it follows
+            if current is not None:
+                current.append(raw)
+            continue
+        split = _split(raw)
+        if split is None:  # `# pkg` lines: the parse skips them without ending a block
+            continue
+        file = split[0]
+        if file[:1] == "<":
+            current = None
+            continue
+        path = resolved.get(file)
+        if path is None:
+            path = resolved[file] = resolve_path(file, cwd, mapping)
+        current = groups.get(path)
+        if current is None:
+            current = groups[path] = []
+        current.append(raw)
+    return {path: "\n".join(lines) for path, lines in groups.items()}
 
 
 def build_findings(
@@ -298,10 +347,14 @@ def _build_findings(
             if current is not None:
                 edge = _flow_line(raw, edge, current, steps_seen, path_of)
             continue
-        split = _split(raw)
-        if split is None:
-            continue
-        file, line, col, body = split
+        parts = raw.split(":", 3)
+        if len(parts) == 4 and parts[3][:1] == " " and parts[2].isdigit() and parts[1].isdigit():
+            file, line, col, body = parts[0], int(parts[1]), int(parts[2]), parts[3][1:]
+        else:
+            split = _split(raw)
+            if split is None:
+                continue
+            file, line, col, body = split
         current = None
         if file[:1] == "<":
             continue
@@ -369,6 +422,8 @@ def _flow_line(
 def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) -> list[Finding]:
     """Fold each explanation into the verdict it explains; drop exact duplicates.
 
+    The verdicts are the parse's own, fresh objects: explained ones get their flow in place.
+
     An explanation whose verdict the compiler did not print (the implicit closure of a
     `defer f(x)` in a loop, a generic body instantiated elsewhere) is dropped: it is not a
     verdict, and attaching it to another one would show one allocation's flow under another.
@@ -406,11 +461,15 @@ def merge_findings(verdicts: Iterable[Finding], blocks: Iterable[_Explanation]) 
         if len(heap) == 1 and (heap[0].file, heap[0].span, heap[0].message) not in explained:
             attach(block, heap[0])
     for key, steps in flows.items():
-        f = unique[key]
-        unique[key] = replace(
-            f, flow=tuple(dict.fromkeys(steps)), function=f.function or functions.get(key)
-        )
-    return sorted(unique.values(), key=Finding.sort_key)
+        f = unique[key]  # built by this parse, not seen by anyone yet: completed in place
+        f.flow = tuple(dict.fromkeys(steps))
+        f.function = f.function or functions.get(key)
+    # Fresh findings have no widened range (point is None): this orders as Finding.sort_key.
+    return sorted(unique.values(), key=_fresh_order)
+
+
+def _fresh_order(f: Finding) -> tuple[str, Span, str, str]:
+    return (f.file, f.span, f.kind, f.message)
 
 
 _ESCAPE_TARGETS = (Kind.ESCAPES_TO_HEAP, Kind.MOVED_TO_HEAP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from enum import StrEnum
+from itertools import accumulate
 
 
 class Encoding(StrEnum):
@@ -30,13 +31,10 @@ class LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        starts = [0]
-        find = data.find
-        pos = find(b"\n")
-        while pos >= 0:
-            starts.append(pos + 1)
-            pos = find(b"\n", pos + 1)
-        self.starts = starts
+        # Each line's start: the running sum of the lengths before it, newline included (C
+        # loops only: a 5 MB file has ~100k lines).
+        lengths = map((1).__add__, map(len, data.split(b"\n")[:-1]))
+        self.starts = list(accumulate(lengths, initial=0))
 
     @property
     def line_count(self) -> int:
@@ -63,7 +61,7 @@ class LineIndex:
     def column(self, line: int, byte_col: int, encoding: Encoding) -> int:
         """Code units of `encoding` before `byte_col` on `line` (clamped to the line's end)."""
         prefix = self.line_bytes(line)[: max(byte_col, 0)]
-        if encoding is Encoding.UTF8:
+        if encoding is Encoding.UTF8 or prefix.isascii():  # one unit per byte
             return len(prefix)
         return units(prefix.decode("utf-8", "replace"), encoding)
 

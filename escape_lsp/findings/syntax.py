@@ -9,8 +9,9 @@ that byte to the node the message's subject names.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import tree_sitter_go
@@ -23,6 +24,8 @@ _LANGUAGE = Language(tree_sitter_go.language())
 _IDENTIFIERS = {"identifier", "field_identifier", "type_identifier", "package_identifier"}
 _STOP = {"source_file", "block", "statement_list", "function_declaration", "method_declaration"}
 _CALLS = {"call_expression", "type_conversion_expression"}
+#: Nodes up to this many bytes keep their whitespace-free text cached.
+_NORM_CACHE_NODE = 2048
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +53,9 @@ class GoSource:
         self.data = data
         self.lines = LineIndex(data)
         self._tree: Tree | None = None
+        self._declarations: list[Declaration] | None = None
         self._located: dict[tuple[Span, str, Kind | None], tuple[Span, str | None]] = {}
+        self._norms: dict[tuple[int, int], str] = {}
 
     @property
     def tree(self) -> Tree:
@@ -153,10 +158,21 @@ class GoSource:
                 start = self.data[candidate.start_byte : candidate.start_byte + 4 * len(head) + 64]
                 if not _unparen(_norm(start.decode("utf-8", "replace"))).startswith(head):
                     continue
-            text = _norm(self.text(candidate))
+            text = self._normalised(candidate)
             if text == wanted or _loosely(_unparen(text), parts):
                 return candidate
         return None
+
+    def _normalised(self, node: Node) -> str:
+        """The node's text without whitespace; cached for small nodes (findings share their
+        ancestors; big ones would cost memory)."""
+        key = (node.start_byte, node.end_byte)
+        text = self._norms.get(key)
+        if text is None:
+            text = _norm(self.text(node))
+            if key[1] - key[0] <= _NORM_CACHE_NODE:
+                self._norms[key] = text
+        return text
 
     def _special(
         self, leaf: Node, chain: list[Node], call: Node | None, subject: str, kind: Kind | None
@@ -223,7 +239,24 @@ class GoSource:
         return self.byte_span(start, end)
 
     def declarations(self) -> list[Declaration]:
-        """Top-level functions and methods, with compiler-style names (`(*S).Get`, `S.M`)."""
+        """Top-level functions and methods, with compiler-style names (`(*S).Get`, `S.M`);
+        computed once per source, in file order."""
+        if self._declarations is None:
+            self._declarations = self._find_declarations()
+        return list(self._declarations)
+
+    def declaration_at(self, line: int, col: int) -> Declaration | None:
+        """The top-level function or method whose span holds the position (a binary search:
+        declarations do not overlap)."""
+        decls = self._declarations
+        if decls is None:
+            decls = self._declarations = self._find_declarations()
+        at = bisect_right(decls, (line, col), key=lambda d: (d.span.start_line, d.span.start_col))
+        if at and decls[at - 1].span.contains(line, col):
+            return decls[at - 1]
+        return None
+
+    def _find_declarations(self) -> list[Declaration]:
         out: list[Declaration] = []
         for node in self.tree.root_node.named_children:
             if node.type not in ("function_declaration", "method_declaration"):
@@ -344,7 +377,11 @@ def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -
     point = finding.at
     span, inlined = own.locate(point, finding.subject, finding.kind) if own else (point, None)
     steps = tuple(_widen_step(step, sources(step.file)) for step in finding.flow)
-    return replace(finding, span=span, flow=steps, point=point, inlined_from=inlined)
+    f = finding  # every field, positionally: dataclasses.replace is several times slower
+    return Finding(
+        f.kind, f.file, span, f.message, f.subject, f.function, steps, f.cost, f.leak_to,
+        f.detail, inlined, point,
+    )  # fmt: skip
 
 
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:

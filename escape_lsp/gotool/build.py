@@ -217,15 +217,20 @@ def package_reporter(known: set[str], on_package: Callable[[str], None]) -> Call
 
 
 async def run_build(
-    toolchain: Toolchain, req: BuildRequest, on_package: Callable[[str], None] | None = None
+    toolchain: Toolchain,
+    req: BuildRequest,
+    on_package: Callable[[str], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> BuildOutput:
     """Run one batch; raises asyncio.CancelledError (process group killed) or GoTimeout.
 
-    `on_package` hears of each named package as soon as the compiler has reported on it.
+    `on_package` hears of each named package as soon as the compiler has reported on it;
+    `on_start` is called once go runs.
     """
     started = time.monotonic()
     on_line = package_reporter(set(req.packages), on_package) if on_package else None
-    proc = await run(build_argv(toolchain, req), req.cwd, dict(req.env), req.timeout, on_line)
+    argv = build_argv(toolchain, req)
+    proc = await run(argv, req.cwd, dict(req.env), req.timeout, on_line, on_start)
     output, failed, stray = split_json(proc.stdout, set(req.packages))
     stderr = "\n".join([*stray, proc.stderr.strip()]).strip()
     return BuildOutput(proc.returncode, output, failed, stderr, time.monotonic() - started)

@@ -32,6 +32,8 @@ class Package:
     test_imports: frozenset[str]
     module_dir: str
     error: str | None = None
+    #: Whether it has cgo files (their C side is not among `files`).
+    cgo: bool = False
 
     @property
     def has_tests(self) -> bool:
@@ -191,6 +193,7 @@ async def load_graph(
                 ),
                 module_dir=module_dir,
                 error=str(error.get("Err")) if isinstance(error, dict) else None,
+                cgo=bool(raw.get("CgoFiles")),
             )
         )
     graph.finish()

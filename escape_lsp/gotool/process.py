@@ -179,16 +179,18 @@ async def run(
     env: dict[str, str] | None = None,
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> ProcessResult:
     """Run `argv`; cancelling the awaiting task kills the command's whole process group.
 
     Raises GoTimeout (group killed) past `timeout`, OSError when the command cannot start.
-    `on_line`, when given, sees each stdout line while the command runs (progress reports).
+    `on_line`, when given, sees each stdout line while the command runs (progress reports);
+    `on_start` is called once the command runs (work to overlap with it).
     """
     global _active
     _active += 1
     try:
-        return await _run(argv, cwd, env, timeout, on_line)
+        return await _run(argv, cwd, env, timeout, on_line, on_start)
     finally:
         _active -= 1
 
@@ -199,6 +201,7 @@ async def _run(
     env: dict[str, str] | None,
     timeout: float | None,
     on_line: Callable[[str], None] | None,
+    on_start: Callable[[], None] | None = None,
 ) -> ProcessResult:
     # The GOTMPDIR goes only once go has ended: a dying go recreates its work dir (MkdirAll).
     gotmp = private_subdir("gotmp-")
@@ -216,6 +219,8 @@ async def _run(
         raise
     _LIVE.add(proc.pid)
     try:
+        if on_start is not None:
+            on_start()
         talk = proc.communicate() if on_line is None else _communicate(proc, on_line)
         out, err = await asyncio.wait_for(talk, timeout)
     except TimeoutError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
@@ -40,5 +42,7 @@ def uri_to_path(uri: str) -> str | None:
     return to_fs_path(uri)
 
 
+@lru_cache(maxsize=4096)
 def path_to_uri(path: str) -> str:
+    """Cached: every flow step of every diagnostic names a file."""
     return from_fs_path(path) or f"file://{path}"

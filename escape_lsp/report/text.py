@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 
 from escape_lsp.analysis.causes import Cause, causes_by_member, find_causes, finding_key
 from escape_lsp.analysis.check import CheckReport
@@ -30,7 +31,12 @@ UNMATCHED_SHOWN = 10
 
 def relative(path: str) -> str:
     """Paths relative to the working directory, unless that climbs far out of it."""
-    rel = os.path.relpath(path)
+    return _relative(path, os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _relative(path: str, cwd: str) -> str:
+    rel = os.path.relpath(path, cwd)
     return path if rel.startswith("../../") else rel
 
 

@@ -1,0 +1,153 @@
+"""A bounded on-disk memo under the user's cache dir: results keyed by content hashes.
+
+A new process (the CLI, a restarted server) answers packages and files whose inputs did not
+change without re-running go or re-parsing its output. Keys are hashes of everything the
+result depends on (see `Engine`), salted with `environment_salt`; values are plain data
+(tuples, strings, numbers) in `marshal`'s format, which reads fast. The directory holds at
+most `budget` bytes: the least recently used entries go first. It is never inside a
+workspace; `ESCAPE_LSP_CACHE=off` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import tempfile
+from typing import Any
+
+from escape_lsp import __version__
+
+#: Bumped whenever what is stored (findings, results) changes shape.
+FORMAT = 2
+#: Default bound of the whole directory.
+DISK_BUDGET = 256 * 2**20
+#: Variables that change what the compiler prints for the same sources.
+_ENV_PREFIXES = ("GO", "CGO_")
+_ENV_NAMES = ("CC", "CXX", "AR", "PKG_CONFIG")
+
+
+def cache_dir() -> str | None:
+    """`$ESCAPE_LSP_CACHE` (a directory, or `off`), else `$XDG_CACHE_HOME/escape-lsp/memo`,
+    else `~/.cache/escape-lsp/memo`."""
+    configured = os.environ.get("ESCAPE_LSP_CACHE", "")
+    if configured.lower() in ("off", "0", "none"):
+        return None
+    if configured:
+        return os.path.abspath(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    return os.path.join(base, "escape-lsp", "memo")
+
+
+def environment_salt(*parts: object) -> str:
+    """What every key includes besides content: this version, the go binary (path, size,
+    mtime), and the environment variables that steer go and the compiler."""
+    env = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
+    )
+    return hashlib.sha256(repr((FORMAT, __version__, env, parts)).encode()).hexdigest()
+
+
+def binary_identity(path: str) -> tuple[str, int, int]:
+    """A go binary as the memo tells binaries apart: its path, size and mtime."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path, -1, -1
+    return path, st.st_size, st.st_mtime_ns
+
+
+class DiskMemo:
+    """Plain values by hex key, one file each, least recently used removed past `budget`."""
+
+    def __init__(self, directory: str, budget: int = DISK_BUDGET) -> None:
+        self.dir = directory
+        self.budget = budget
+        self._bytes: int | None = None  # estimated size of the directory, once listed
+
+    @classmethod
+    def for_workspace(cls, root: str) -> DiskMemo | None:
+        """The memo for a workspace at `root`, or None when off or it would live inside it."""
+        directory = cache_dir()
+        if directory is None:
+            return None
+        inside = os.path.join(os.path.realpath(root), "")
+        if os.path.join(os.path.realpath(directory), "").startswith(inside):
+            return None  # never write into the user's tree
+        return cls(directory)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.dir, key[:2], key[2:])
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key`, or None (missing, unreadable or not ours)."""
+        path = self._path(key)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            value = marshal.loads(data)
+        except FileNotFoundError:
+            return None
+        except Exception:  # a truncated or foreign file: drop it, recompute
+            with contextlib.suppress(OSError):
+                os.remove(path)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: pruned last
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        """Store `value`; errors (a full or read-only disk) only cost the memo."""
+        path = self._path(key)
+        try:
+            data = marshal.dumps(value)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+                raise
+        except (OSError, ValueError):  # ValueError: not plain data
+            return
+        if self._bytes is None:
+            self._bytes = self.size()
+        else:
+            self._bytes += len(data)
+        if self._bytes > self.budget:
+            self.prune()
+
+    def _entries(self) -> list[tuple[float, int, str]]:
+        out: list[tuple[float, int, str]] = []
+        with contextlib.suppress(OSError):
+            for sub in os.scandir(self.dir):
+                if not sub.is_dir(follow_symlinks=False):
+                    continue
+                with contextlib.suppress(OSError):
+                    for entry in os.scandir(sub.path):
+                        with contextlib.suppress(OSError):
+                            st = entry.stat(follow_symlinks=False)
+                            out.append((st.st_mtime, st.st_size, entry.path))
+        return out
+
+    def size(self) -> int:
+        """Bytes the directory holds now."""
+        return sum(size for _, size, _ in self._entries())
+
+    def prune(self) -> None:
+        """Remove the least recently used entries until the directory holds 3/4 of `budget`."""
+        entries = sorted(self._entries())
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in entries:
+            if total <= self.budget * 3 // 4:
+                break
+            with contextlib.suppress(OSError):
+                os.remove(path)
+                total -= size
+        self._bytes = total

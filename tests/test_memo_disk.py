@@ -1,0 +1,199 @@
+"""The on-disk memo and the per-file memo: reuse only for identical inputs, bounded, never in
+the workspace."""
+
+from __future__ import annotations
+
+import marshal
+import os
+from pathlib import Path
+
+import pytest
+
+from escape_lsp.analysis import findings_codec
+from escape_lsp.analysis.disk_memo import DiskMemo
+from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.results import PackageResult
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
+from escape_lsp.gotool.toolchain import find_toolchain, module_context
+from tests.conftest import WriteModule
+
+PKG = "example.com/m/p"
+FILES = {
+    "p/a.go": "package p\n\nfunc A() *int { x := 1; return &x }\n",
+    "p/b.go": "package p\n\nfunc B(s []byte) any { return string(s) }\n",
+}
+
+
+@pytest.fixture
+def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path_factory.mktemp("memo-cache")
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(directory))
+    return directory
+
+
+async def run(root: Path, **settings: object) -> PackageResult:
+    """One analysis in a fresh engine: what a new process would get."""
+    toolchain = find_toolchain()
+    ctx = module_context(toolchain, str(root))
+    engine = Engine(toolchain, ctx, AnalysisSettings(**settings))  # type: ignore[arg-type]
+    try:
+        return (await engine.analyze([PKG]))[PKG]
+    finally:
+        engine.close()
+
+
+async def test_a_new_engine_answers_an_unchanged_package_from_disk(
+    gomod: WriteModule, cache: Path
+) -> None:
+    root = gomod(FILES)
+    first = await run(root)
+    again = await run(root)
+    assert not first.from_memo and again.from_memo
+    assert again.findings == first.findings and again.findings
+    assert list(first.findings) == sorted(first.findings, key=Finding.sort_key)
+    assert {f.file for f in first.findings} == {str(root / "p" / "a.go"), str(root / "p" / "b.go")}
+    assert os.listdir(cache) and not str(cache).startswith(str(root))
+
+
+async def test_changed_content_or_environment_is_built_again(
+    gomod: WriteModule, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = gomod(FILES)
+    await run(root)
+    (root / "p" / "a.go").write_text("package p\n\nfunc A() int { x := 1; return x }\n")
+    changed = await run(root)
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    fresh = await run(root)
+    assert not changed.from_memo and changed.findings == fresh.findings
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(cache))
+    monkeypatch.setenv("GOFLAGS", "-trimpath")  # steers go: a different environment
+    assert not (await run(root)).from_memo
+
+
+async def test_one_changed_file_reparses_only_that_file(gomod: WriteModule) -> None:
+    root = gomod(FILES)
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+    try:
+        before = (await engine.analyze([PKG]))[PKG]
+        (root / "p" / "a.go").write_text(
+            "package p\n\n// moved down\nfunc A() *int { y := 2; return &y }\n"
+        )
+        after = (await engine.analyze([PKG]))[PKG]
+    finally:
+        engine.close()
+    b_file = str(root / "p" / "b.go")
+    old_b = [f for f in before.findings if f.file == b_file]
+    new_b = [f for f in after.findings if f.file == b_file]
+    assert old_b and all(x is y for x, y in zip(old_b, new_b, strict=True))  # reused as is
+    a_file = str(root / "p" / "a.go")
+    assert any(f.subject == "y" and f.file == a_file for f in after.findings)
+    assert not any(f.subject == "x" for f in after.findings)
+
+
+def test_the_memo_directory_stays_within_its_budget(tmp_path: Path) -> None:
+    memo = DiskMemo(str(tmp_path / "memo"), budget=64 * 1024)
+    for i in range(40):
+        memo.put(f"{i:064x}", b"x" * 8 * 1024)
+    assert memo.size() <= 64 * 1024
+    assert memo.get(f"{39:064x}") == b"x" * 8 * 1024  # the newest entries stay
+    assert memo.get(f"{0:064x}") is None
+
+
+def test_an_unreadable_entry_is_a_miss_and_goes(tmp_path: Path) -> None:
+    memo = DiskMemo(str(tmp_path / "memo"))
+    key = "ab" * 32
+    memo.put(key, ("value",))
+    path = Path(memo.dir) / key[:2] / key[2:]
+    path.write_bytes(b"\xffnot marshal data")
+    assert memo.get(key) is None and not path.exists()
+
+
+def test_never_inside_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(tmp_path / "ws" / ".cache"))
+    assert DiskMemo.for_workspace(str(tmp_path / "ws")) is None
+    assert DiskMemo.for_workspace(str(tmp_path / "other")) is not None
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    assert DiskMemo.for_workspace(str(tmp_path / "other")) is None
+
+
+async def test_a_local_replace_keeps_nothing_on_disk(gomod: WriteModule, cache: Path) -> None:
+    root = gomod(FILES)
+    (root / "go.mod").write_text(
+        "module example.com/m\n\ngo 1.24\n\nreplace example.com/x => ../x\n"
+    )
+    await run(root)
+    assert not (await run(root)).from_memo
+
+
+def test_findings_survive_the_disk_format_with_every_field() -> None:
+    step = FlowStep("/m/a.go", Span(1, 2, 1, 5), "x", "assigned", "~r0 ← x")
+    full = Finding(
+        Kind.LEAKING_PARAM, "/m/a.go", Span(3, 1, 3, 9), "leaking param: p to result ~r0 level=0",
+        "p", "F", (step,), 0, "~r0", {"reason": "r"}, "pkg.G", Span(3, 2, 3, 2),
+    )  # fmt: skip
+    bare = Finding(Kind.OTHER, "/m/b.go", Span(0, 0, 0, 0), "m", "m")
+    rows = marshal.loads(marshal.dumps(findings_codec.encode([full, bare])))
+    back = findings_codec.decode(rows)
+    assert back == (full, bare) and back[0].detail == full.detail
+    assert back[0].point == full.point and back[0].inlined_from == "pkg.G"
+    assert isinstance(back[0].flow[0].span, Span) and isinstance(back[0].kind, Kind)
+
+
+async def test_the_package_graph_is_listed_again_only_when_the_tree_changes(
+    gomod: WriteModule, cache: Path
+) -> None:
+    root = gomod(FILES)
+    toolchain = find_toolchain()
+    ctx = module_context(toolchain, str(root))
+
+    async def listed() -> tuple[bool, set[str]]:
+        engine = Engine(toolchain, ctx, AnalysisSettings())
+        try:
+            stored, _ = engine._stored_graph()
+            graph = await engine.graph()
+            return stored is not None, set(graph.packages)
+        finally:
+            engine.close()
+
+    assert await listed() == (False, {PKG})
+    assert await listed() == (True, {PKG})
+    (root / "q").mkdir()
+    (root / "q" / "q.go").write_text("package q\n")
+    assert await listed() == (False, {PKG, "example.com/m/q"})
+    assert await listed() == (True, {PKG, "example.com/m/q"})
+
+
+async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
+    gomod: WriteModule, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from escape_lsp.analysis.check import run_check
+    from tests.fakego import invocations, logging_go
+
+    root = gomod(FILES, sub="mod")
+    log = tmp_path / "go.log"
+    go = str(logging_go(tmp_path / "bin", log))
+
+    async def check() -> list[tuple[str, str]]:
+        report = await run_check(["./..."], AnalysisSettings(), go=go, cwd=str(root))
+        return [(f.file, f.message) for f in report.findings]
+
+    await check()
+    (root / "p" / "a.go").write_text("package p\n\nfunc A() *int { y := 2; return &y }\n")
+    log.unlink()
+    changed = await check()
+    # The earlier listing named the same packages and files: its build is the one used.
+    assert len(invocations(log, "build")) == 1 and len(invocations(log, "list")) == 1
+    assert any(m == "moved to heap: y" for _, m in changed)
+
+    (root / "q").mkdir()
+    (root / "q" / "q.go").write_text("package q\n\nfunc Q() *int { z := 3; return &z }\n")
+    log.unlink()
+    grown = await check()
+    # The earlier listing lacked q: its build was killed, the real one names q.
+    builds = invocations(log, "build")
+    assert len(builds) == 2 and "example.com/m/q" in builds[-1]
+    assert any(m == "moved to heap: z" for _, m in grown)
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    assert grown == await check()
