@@ -168,7 +168,7 @@ async def test_the_package_graph_is_listed_again_only_when_the_tree_changes(
 async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
     gomod: WriteModule, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from escape_lsp.analysis.check import run_check
+    from escape_lsp.analysis.check import CheckRequest, run_check
     from tests.fakego import invocations, logging_go
 
     root = gomod(FILES, sub="mod")
@@ -176,7 +176,7 @@ async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
     go = str(logging_go(tmp_path / "bin", log))
 
     async def check() -> list[tuple[str, str]]:
-        report = await run_check(["./..."], AnalysisSettings(), go=go, cwd=str(root))
+        report = await run_check(CheckRequest(("./...",), AnalysisSettings(), go=go, cwd=str(root)))
         return [(f.file, f.message) for f in report.findings]
 
     await check()

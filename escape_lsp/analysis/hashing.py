@@ -1,0 +1,52 @@
+"""Content hashes: what every memo key and `PackageResult.file_hashes` are made of."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_contents(path: str, overlays: Mapping[str, bytes]) -> bytes | None:
+    """The bytes of `path` as a build with `overlays` sees them; None when unreadable."""
+    data = overlays.get(path)
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return None
+    return data
+
+
+class FileHasher:
+    """Content hashes of files on disk, re-read only when their stat changes."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[tuple[int, int, int], str]] = {}
+
+    def hash(self, path: str) -> str:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "missing"
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+        hit = self._cache.get(path)
+        if hit and hit[0] == sig:
+            return hit[1]
+        try:
+            with open(path, "rb") as fh:
+                digest = sha(fh.read())
+        except OSError:
+            return "unreadable"
+        self._cache[path] = (sig, digest)
+        return digest
+
+    def content_hash(self, path: str, overlays: Mapping[str, bytes]) -> str:
+        """The hash of `path` as a build with `overlays` sees it (overlay, else disk)."""
+        data = overlays.get(path)
+        return sha(data) if data is not None else self.hash(path)

@@ -1,0 +1,205 @@
+"""What go printed for one package → its `PackageResult`: the compiler's errors (`Blocked`),
+or the findings of each file (widened, memoised per file) plus the derived pool findings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from escape_lsp.analysis.durable_store import DurableStore
+from escape_lsp.analysis.hashing import sha
+from escape_lsp.analysis.pools.checks import pool_findings
+from escape_lsp.analysis.result_memo import ResultMemo
+from escape_lsp.analysis.results import Blocked, PackageResult
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings.model import Finding
+from escape_lsp.findings.parser import build_findings, parse_errors, split_by_file
+from escape_lsp.findings.syntax import GoSource, widen_finding
+from escape_lsp.gotool.build import BuildOutput, transient_failure
+from escape_lsp.gotool.packages import PackageGraph
+from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
+
+
+class Host(Protocol):
+    """What mapping needs of the engine."""
+
+    toolchain: Toolchain
+    context: ModuleContext
+    settings: AnalysisSettings
+    memo: ResultMemo
+    store: DurableStore
+
+    @property
+    def current_graph(self) -> PackageGraph | None: ...
+
+    def source(self, path: str, overlays: Mapping[str, bytes]) -> GoSource | None: ...
+
+    def file_hash(self, path: str, overlays: Mapping[str, bytes]) -> str: ...
+
+    def is_excluded(self, path: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class BuildBatch:
+    """One go command's output, and the contents and overlay names it was run with."""
+
+    graph: PackageGraph
+    out: BuildOutput
+    contents: Mapping[str, bytes]
+    path_map: Mapping[str, str]
+
+
+def package_result(
+    host: Host, batch: BuildBatch, name: str, key: str, file_hashes: dict[str, str]
+) -> PackageResult:
+    """The result of `name` in `batch`, for the files hashed as `file_hashes` under `key`."""
+    cwd, out, path_map = host.context.root, batch.out, batch.path_map
+    text = out.output.get(name, "")
+    blocked: Blocked | None = None
+    died = out.interrupted or out.returncode < 0  # timed out, or go itself was killed
+    if name in out.failed:
+        errors = tuple(parse_errors(text, cwd, path_map))
+        blocked = Blocked(name, errors, transient=died or transient_failure(text))
+    elif out.returncode != 0 and not text:
+        culprit = _culprit(batch.graph, name, out.failed, host.settings.tests)
+        if culprit is not None:
+            culprit_text = out.output.get(culprit, "")
+            errors = tuple(parse_errors(culprit_text, cwd, path_map))
+            transient = died or transient_failure(culprit_text)
+            blocked = Blocked(name, errors, because_of=culprit, transient=transient)
+        else:
+            detail = out.stderr or _exit_text(out.returncode)
+            errors = tuple(parse_errors(detail, cwd, path_map))
+            blocked = Blocked(name, errors, transient=died or transient_failure(detail))
+    else:
+        findings, chunk_keys = _compiled(host, batch, name, text)
+        return PackageResult(name, findings, None, file_hashes, key, file_keys=chunk_keys)
+    return PackageResult(name, (), blocked, file_hashes, key)
+
+
+def _compiled(
+    host: Host, batch: BuildBatch, name: str, text: str
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """The findings of a package that compiled, and the per-file memo keys they came from."""
+    graph, contents, path_map = batch.graph, batch.contents, batch.path_map
+    keep = keep_filter(host, graph, contents)
+    parsed: dict[str, GoSource | None] = {}
+
+    def sources(path: str) -> GoSource | None:
+        if path not in parsed:
+            parsed[path] = host.source(path, contents) if keep(path) else None
+        return parsed[path]
+
+    durable = host.store.durable(graph) and not graph.packages[name].cgo
+    findings: list[Finding] = []
+    chunk_keys: list[str] = []
+    # By path, each file's findings sorted: the package's in Finding.sort_key order
+    # (findings are about the file their chunk is about; sort_key starts with it).
+    for path, chunk in sorted(split_by_file(text, host.context.root, path_map).items()):
+        if keep(path):
+            chunk_key, found = _file_findings(
+                host, path, chunk, contents, path_map, keep, sources, durable
+            )
+            chunk_keys.append(chunk_key)
+            findings.extend(found)
+    files = graph.packages[name].all_files(host.settings.tests)
+    parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
+    findings += pool_findings(findings, parsed_files)  # derived: the sync.Pool doctor
+    return tuple(findings), tuple(chunk_keys)
+
+
+def _file_findings(
+    host: Host,
+    path: str,
+    text: str,
+    contents: Mapping[str, bytes],
+    path_map: Mapping[str, str],
+    keep: Callable[[str], bool],
+    sources: Callable[[str], GoSource | None],
+    durable: bool,
+) -> tuple[str, tuple[Finding, ...]]:
+    """The findings the compiler's `text` about `path` makes, widened; memoised by that
+    text, the file's content and the overlay names in it."""
+    overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
+    graph = host.current_graph
+    modules = graph.modules if graph is not None else ()
+    head = repr(
+        (
+            path,
+            host.file_hash(path, contents),
+            overlaid,
+            host.context.root,
+            host.settings.excluded,
+            modules,
+        )
+    )
+    key = sha(head.encode() + b"\0" + text.encode())
+    hit = host.memo.file_entry(key, contents)
+    if hit is not None:
+        return key, hit
+    raw = build_findings(text, host.context.root, keep, path_map)
+    findings = tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
+    host.memo.remember_file(key, path, findings, contents, durable)
+    return key, findings
+
+
+def keep_filter(
+    host: Host, graph: PackageGraph, contents: Mapping[str, bytes]
+) -> Callable[[str], bool]:
+    """Workspace files the user has; generated ones (`_testmain.go`) and GOROOT go."""
+
+    answers: dict[str, bool] = {}
+
+    def keep(path: str) -> bool:
+        answer = answers.get(path)
+        if answer is None:
+            known = path in graph.by_file or path in contents or os.path.isfile(path)
+            answer = answers[path] = (
+                known
+                and graph.is_workspace_file(path)
+                and not host.toolchain.in_goroot(path)
+                and not host.is_excluded(path)
+            )
+        return answer
+
+    return keep
+
+
+def prepare_sources(
+    host: Host,
+    graph: PackageGraph,
+    names: Iterable[str],
+    contents: Mapping[str, bytes],
+    built_hashes: Mapping[str, Mapping[str, str]],
+) -> None:
+    """Parse (syntax trees included) the files of `names` that changed since their last
+    build (`built_hashes`): mapping their findings needs the trees, and go is busy meanwhile."""
+    tests = host.settings.tests
+    for name in names:
+        before = built_hashes.get(name)
+        if before is None:
+            continue  # first build here: unknown which files will need mapping
+        for path in graph.packages[name].all_files(tests):
+            if before.get(path) != host.file_hash(path, contents):
+                src = host.source(path, contents)
+                if src is not None:
+                    src.tree  # noqa: B018 - parsed now, used when the output arrives
+
+
+def _exit_text(returncode: int) -> str:
+    if returncode < 0:
+        return f"go was killed by signal {-returncode}"
+    return f"go exited with status {returncode}"
+
+
+def _culprit(graph: PackageGraph, name: str, failed: set[str], tests: bool) -> str | None:
+    """The failed package that stopped `name`: an import (workspace or not), else any failure."""
+    deps = graph.workspace_deps(name, tests) | {name}
+    imported = set(deps)
+    for dep in deps:
+        pkg = graph.packages.get(dep)
+        if pkg is not None:
+            imported |= pkg.imports | (pkg.test_imports if tests else frozenset())
+    return next(iter(sorted(failed & imported)), None) or next(iter(sorted(failed)), None)

@@ -1,0 +1,140 @@
+"""Results the engine already computed: per package and per file, in memory (bounded by
+estimated bytes) and, for durable workspaces, on disk for later processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from escape_lsp.analysis import findings_codec
+from escape_lsp.analysis.bounded_memo import BoundedMemo
+from escape_lsp.analysis.durable_store import DurableStore
+from escape_lsp.analysis.hashing import FileHasher
+from escape_lsp.analysis.results import PackageResult
+from escape_lsp.findings.model import Finding
+
+#: Estimated bytes the result memo may hold.
+MEMO_BUDGET = 96 * 2**20
+#: Estimated bytes the per-file findings memo may hold.
+FILE_MEMO_BUDGET = 48 * 2**20
+
+#: A per-file entry: the files its ranges were computed from (with their hashes), and the
+#: findings.
+FileEntry = tuple[tuple[tuple[str, str], ...], tuple[Finding, ...]]
+
+
+def _findings_cost(findings: Iterable[Finding]) -> int:
+    """Rough bytes findings hold (their flow steps included)."""
+    items = steps = 0
+    for f in findings:
+        items += 1
+        steps += len(f.flow)
+    return 400 * items + 300 * steps
+
+
+def _result_cost(res: PackageResult) -> int:
+    """Rough bytes a memoised result holds (findings and their flow steps dominate)."""
+    return 512 + _findings_cost(res.findings) + 120 * len(res.file_hashes)
+
+
+def _file_entry_cost(entry: FileEntry) -> int:
+    return 256 + _findings_cost(entry[1])
+
+
+class ResultMemo:
+    """Package results by content key, and per-file findings by the compiler's text about the
+    file (validated against the hashes of every file their ranges came from): a package that
+    recompiles after one file changed re-parses and re-maps only that file."""
+
+    MEMO_SIZE = 512
+
+    def __init__(self, store: DurableStore, hasher: FileHasher) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._results: BoundedMemo[PackageResult] = BoundedMemo(
+            MEMO_BUDGET, _result_cost, self.MEMO_SIZE
+        )
+        self._files: BoundedMemo[FileEntry] = BoundedMemo(FILE_MEMO_BUDGET, _file_entry_cost)
+
+    def lookup(
+        self,
+        name: str,
+        key: str,
+        file_hashes: Mapping[str, str],
+        contents: Mapping[str, bytes],
+        from_disk: bool,
+    ) -> PackageResult | None:
+        """The result memoised for `key`; else, when `from_disk`, one an earlier process
+        stored."""
+        hit = self._results.get(key)
+        if hit is None and from_disk:
+            hit = self._disk_result(name, key, file_hashes, contents)
+        return hit
+
+    def remember(self, res: PackageResult) -> None:
+        """Memoise `res`; the oldest entries go past MEMO_SIZE entries or MEMO_BUDGET bytes."""
+        self._results.put(res.key, res)
+
+    def store(self, res: PackageResult) -> None:
+        """Keep `res` on disk (as the list of its per-file keys, stored with the files)."""
+        value = (res.file_keys, tuple(sorted(res.file_hashes.items())))
+        self._store.put_later("package", res.key, lambda: value)
+
+    def _disk_result(
+        self, name: str, key: str, file_hashes: Mapping[str, str], contents: Mapping[str, bytes]
+    ) -> PackageResult | None:
+        """A result an earlier process stored for exactly this key, rebuilt from its files'
+        entries."""
+        stored = self._store.get("package", key)
+        try:
+            chunk_keys, stored_hashes = stored
+            if dict(stored_hashes) != dict(file_hashes):
+                return None
+        except (TypeError, ValueError):
+            return None  # missing, or not what this version writes
+        findings: list[Finding] = []
+        for chunk_key in chunk_keys:
+            entry = self.file_entry(chunk_key, contents)
+            if entry is None:
+                return None
+            findings.extend(entry)
+        # Stored in path order, each file's findings sorted: already in Finding.sort_key order.
+        res = PackageResult(
+            name, tuple(findings), None, dict(file_hashes), key, file_keys=tuple(chunk_keys)
+        )
+        self.remember(res)
+        return res
+
+    def file_entry(self, key: str, contents: Mapping[str, bytes]) -> tuple[Finding, ...] | None:
+        """Findings memoised for `key` (in memory, else on disk) whose files are unchanged."""
+        entry = self._files.get(key, touch=False)
+        if entry is None and self._store.disk is not None:
+            stored = self._store.get("file", key)
+            try:
+                deps, rows = stored
+                entry = (tuple((str(p), str(d)) for p, d in deps), findings_codec.decode(rows))
+            except (TypeError, ValueError, KeyError):
+                return None  # missing, or not what this version writes
+            self._files.put(key, entry)
+        if entry is None:
+            return None
+        deps, findings = entry
+        if any(self._hasher.content_hash(path, contents) != digest for path, digest in deps):
+            return None
+        self._files.touch(key)
+        return findings
+
+    def remember_file(
+        self,
+        key: str,
+        path: str,
+        findings: tuple[Finding, ...],
+        contents: Mapping[str, bytes],
+        durable: bool,
+    ) -> None:
+        """Memoise the findings of the compiler's text about `path` (and on disk if
+        `durable`), valid while every file their ranges came from is unchanged."""
+        used = {f.file for f in findings} | {s.file for f in findings for s in f.flow} | {path}
+        deps = tuple((p, self._hasher.content_hash(p, contents)) for p in sorted(used))
+        self._files.put(key, (deps, findings))
+        if durable and self._store.disk is not None:
+            self._store.put_later("file", key, lambda: (deps, findings_codec.encode(findings)))

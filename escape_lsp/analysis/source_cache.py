@@ -1,0 +1,42 @@
+"""Parsed Go sources by content hash, bounded by estimated bytes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from escape_lsp.analysis.bounded_memo import BoundedMemo
+from escape_lsp.analysis.hashing import read_contents, sha
+from escape_lsp.findings.syntax import GoSource
+
+#: Parsed sources cost about this many bytes per byte of Go (the tree-sitter tree dominates).
+SOURCE_COST_FACTOR = 64
+#: Estimated bytes the parsed-source cache may hold (about 2 MiB of Go text).
+SOURCE_BUDGET = 128 * 2**20
+
+
+def _source_cost(src: GoSource) -> int:
+    return len(src.data) * SOURCE_COST_FACTOR
+
+
+class SourceCache:
+    """The parsed file as a build saw it: the same text is parsed once, whichever path."""
+
+    def __init__(self) -> None:
+        self._memo: BoundedMemo[GoSource] = BoundedMemo(SOURCE_BUDGET, _source_cost)
+
+    @property
+    def entries(self) -> OrderedDict[str, GoSource]:
+        return self._memo.entries
+
+    def source(self, path: str, overlays: Mapping[str, bytes]) -> GoSource | None:
+        """The parsed file (overlay or disk); None when it cannot be read."""
+        data = read_contents(path, overlays)
+        if data is None:
+            return None
+        key = sha(data)
+        src = self._memo.get(key)
+        if src is None:
+            src = GoSource(data)
+            self._memo.put(key, src)
+        return src
