@@ -275,8 +275,9 @@ class Engine:
 
     # -- sources ------------------------------------------------------------------------------
 
-    def source(self, path: str, overlays: Mapping[str, bytes]) -> GoSource | None:
-        """The parsed file as the build saw it (overlay or disk); cached by content hash."""
+    @staticmethod
+    def _bytes(path: str, overlays: Mapping[str, bytes]) -> bytes | None:
+        """The file as a build sees it: its unsaved buffer, else the disk (None: unreadable)."""
         data = overlays.get(path)
         if data is None:
             try:
@@ -284,6 +285,13 @@ class Engine:
                     data = fh.read()
             except OSError:
                 return None
+        return data
+
+    def source(self, path: str, overlays: Mapping[str, bytes]) -> GoSource | None:
+        """The parsed file as the build saw it (overlay or disk); cached by content hash."""
+        data = self._bytes(path, overlays)
+        if data is None:
+            return None
         key = _sha(data)
         src = self._sources.get(key)
         if src is not None:
@@ -662,14 +670,8 @@ class Engine:
         compiler's bounds-check report. A function of the files' contents, so memo keys (which
         hash the contents) cover it."""
         for path in graph.packages[name].all_files(self.settings.tests):
-            data = contents.get(path)
-            if data is None:
-                try:
-                    with open(path, "rb") as fh:
-                        data = fh.read()
-                except OSError:
-                    continue
-            if needs_bounds_report(data):
+            data = self._bytes(path, contents)
+            if data is not None and needs_bounds_report(data):
                 return True
         return False
 
