@@ -43,12 +43,31 @@ def cache_dir() -> str | None:
 
 
 def environment_salt(*parts: object) -> str:
-    """What every key includes besides content: this version, the go binary (path, size,
-    mtime), and the environment variables that steer go and the compiler."""
+    """What every key includes besides content: this code (version, and its files' sizes and
+    mtimes, so an edited parser never reads what an older one stored), the go binary (path,
+    size, mtime), and the environment variables that steer go and the compiler."""
     env = sorted(
         (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
     )
-    return hashlib.sha256(repr((FORMAT, __version__, env, parts)).encode()).hexdigest()
+    code = (FORMAT, __version__, _code_identity())
+    return hashlib.sha256(repr((code, env, parts)).encode()).hexdigest()
+
+
+_CODE: list[tuple[str, int, int]] = []
+
+
+def _code_identity() -> list[tuple[str, int, int]]:
+    """Size and mtime of every module of this package (once per process)."""
+    if not _CODE:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        for directory, _, names in os.walk(root):
+            for name in sorted(names):
+                if name.endswith(".py"):
+                    st = os.stat(os.path.join(directory, name))
+                    _CODE.append((os.path.relpath(os.path.join(directory, name), root),
+                                  st.st_size, st.st_mtime_ns))  # fmt: skip
+        _CODE.sort()
+    return _CODE
 
 
 def binary_identity(path: str) -> tuple[str, int, int]:
