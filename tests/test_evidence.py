@@ -303,7 +303,10 @@ async def test_measure_uses_unsaved_buffers_and_joins_them(module: Path) -> None
         engine.close()
     assert tree_bytes(module) == before
     (bench,) = evidence.benchmarks
-    assert (bench.name, bench.bytes_per_op, bench.allocs_per_op) == ("BenchmarkBig", 2048, 1)
+    # The unsaved buffer's 2 KiB, not the disk's 1 KiB; B/op also averages in what the testing
+    # framework and the runtime allocate now and then over only 100 iterations.
+    assert (bench.name, bench.allocs_per_op) == ("BenchmarkBig", 1)
+    assert 2048 <= bench.bytes_per_op < 2048 + 256, bench
     big = next(f for f in findings if f.line == BIG_LINE)
     assert not on_disk.measured(str(source)) and on_disk.weight(big) is None
     weight = unsaved.weight(big)

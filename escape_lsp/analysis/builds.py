@@ -29,12 +29,8 @@ def build_request(
     return BuildRequest(
         packages=tuple(names),
         cwd=cwd,
-        tests=s.tests,
-        gcflags=s.gcflags,
-        build_flags=s.build_flags,
-        env=s.env,
+        options=s,
         overlay=overlay,
-        timeout=s.timeout,
         package_gcflags=tuple(
             (name, (BOUNDS_FLAG,))
             for name in names

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from escape_lsp.gotool.build import BuildOptions
+
 #: Quiet time after a keystroke before a build starts; saves and opens build at once.
 DEFAULT_DEBOUNCE_MS = 300
 
 
 @dataclass(frozen=True)
-class AnalysisSettings:
-    """Everything that changes what the compiler says, so everything the memo key includes."""
+class AnalysisSettings(BuildOptions):
+    """Everything that changes what the compiler says, so everything the memo key includes:
+    how builds run (`BuildOptions`, handed to each build as they are) and what is shown."""
 
-    tests: bool = False
-    gcflags: tuple[str, ...] = ()
-    build_flags: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
     excluded: tuple[str, ...] = ()
-    timeout: float = 300.0
     max_processes: int = 2
 
 

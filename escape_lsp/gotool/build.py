@@ -90,19 +90,26 @@ class OverlayStore:
 
 
 @dataclass(frozen=True)
-class BuildRequest:
-    packages: tuple[str, ...]
-    cwd: str
+class BuildOptions:
+    """How every build runs, whatever it builds (the analysis settings extend this)."""
+
     tests: bool = False
     #: Extra compiler flags for the named packages, e.g. `-l` (the article's `-gcflags="-m -l"`).
     gcflags: tuple[str, ...] = ()
     #: Extra go command flags, e.g. `-tags=integration`.
     build_flags: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    packages: tuple[str, ...]
+    cwd: str
+    options: BuildOptions = BuildOptions()
     #: Compiler flags for some packages only: (import path, flags) pairs.
     package_gcflags: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
     overlay: str | None = None
-    timeout: float = 300.0
 
 
 @dataclass
@@ -122,16 +129,16 @@ class BuildOutput:
 
 def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
     extra = dict(req.package_gcflags)
-    argv = [toolchain.go, "test", "-c"] if req.tests else [toolchain.go, "build"]
+    argv = [toolchain.go, "test", "-c"] if req.options.tests else [toolchain.go, "build"]
     argv += ["-json", "-o", os.devnull]
     for pkg in req.packages:
-        flags = " ".join([ESCAPE_FLAGS, *req.gcflags, *extra.get(pkg, ())])
+        flags = " ".join([ESCAPE_FLAGS, *req.options.gcflags, *extra.get(pkg, ())])
         argv.append(f"-gcflags={pkg}={flags}")
-        if req.tests:
+        if req.options.tests:
             argv.append(f"-gcflags={pkg}_test={flags}")
     if req.overlay:
         argv.append(f"-overlay={req.overlay}")
-    argv += pinned_flags(req.cwd, req.build_flags, dict(req.env))
+    argv += pinned_flags(req.cwd, req.options.build_flags, dict(req.options.env))
     argv += list(req.packages)
     return argv
 
@@ -230,7 +237,7 @@ async def run_build(
     started = time.monotonic()
     on_line = package_reporter(set(req.packages), on_package) if on_package else None
     argv = build_argv(toolchain, req)
-    proc = await run(argv, req.cwd, dict(req.env), req.timeout, on_line, on_start)
+    proc = await run(argv, req.cwd, dict(req.options.env), req.options.timeout, on_line, on_start)
     output, failed, stray = split_json(proc.stdout, set(req.packages))
     stderr = "\n".join([*stray, proc.stderr.strip()]).strip()
     return BuildOutput(proc.returncode, output, failed, stderr, time.monotonic() - started)
