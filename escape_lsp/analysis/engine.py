@@ -387,7 +387,7 @@ class Engine:
                 self._built_hashes[name] = res.file_hashes
                 if res.blocked is None or not res.blocked.transient:
                     self._remember(res)
-                if durable and res.blocked is None and not graph.packages[name].cgo:
+                if durable and res.file_keys is not None and not graph.packages[name].cgo:
                     self._store_result(res)
         return results
 
@@ -732,7 +732,8 @@ class Engine:
                     parsed[path] = self.source(path, contents) if keep(path) else None
                 return parsed[path]
 
-            durable = self._durable(graph) and not graph.packages[name].cgo
+            # Unsaved buffers' results stay in memory: a saved text builds without overlays.
+            durable = self._durable(graph) and not graph.packages[name].cgo and not path_map
             chunk_keys: list[str] = []
             # By path, each file's findings sorted: the package's in Finding.sort_key order
             # (findings are about the file their chunk is about; sort_key starts with it).
@@ -744,7 +745,12 @@ class Engine:
                     chunk_keys.append(chunk_key)
                     findings.extend(found)
             return PackageResult(
-                name, tuple(findings), None, file_hashes, key, file_keys=tuple(chunk_keys)
+                name,
+                tuple(findings),
+                None,
+                file_hashes,
+                key,
+                file_keys=tuple(chunk_keys) if durable else None,
             )
         return PackageResult(name, tuple(findings), blocked, file_hashes, key)
 
