@@ -197,3 +197,21 @@ async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
     assert any(m == "moved to heap: z" for _, m in grown)
     monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
     assert grown == await check()
+
+
+async def test_a_package_without_findings_is_kept_and_unsaved_buffers_are_not(
+    gomod: WriteModule, cache: Path
+) -> None:
+    root = gomod({"p/a.go": "package p\n\nvar X = 1\n"})
+    assert (await run(root)).findings == ()
+    assert (await run(root)).from_memo
+    toolchain = find_toolchain()
+    ctx = module_context(toolchain, str(root))
+    unsaved = {str(root / "p" / "a.go"): b"package p\n\nfunc A() *int { x := 1; return &x }\n"}
+    for _ in range(2):  # a second engine: nothing from the first one's buffers on disk
+        engine = Engine(toolchain, ctx, AnalysisSettings())
+        try:
+            res = (await engine.analyze([PKG], unsaved))[PKG]
+        finally:
+            engine.close()
+        assert not res.from_memo and any(f.message == "moved to heap: x" for f in res.findings)

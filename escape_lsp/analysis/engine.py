@@ -164,7 +164,7 @@ class Engine:
                 self._built_hashes[name] = res.file_hashes
                 if res.blocked is None or not res.blocked.transient:
                     self.memo.remember(res)
-                if durable and res.blocked is None and not graph.packages[name].cgo:
+                if durable and res.file_keys is not None and not graph.packages[name].cgo:
                     self.memo.store(res)
         return results
 

@@ -81,7 +81,7 @@ def package_result(
 
 def _compiled(
     host: Host, batch: BuildBatch, name: str, text: str
-) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+) -> tuple[tuple[Finding, ...], tuple[str, ...] | None]:
     """The findings of a package that compiled, and the per-file memo keys they came from."""
     graph, contents, path_map = batch.graph, batch.contents, batch.path_map
     keep = keep_filter(host, graph, contents)
@@ -92,7 +92,8 @@ def _compiled(
             parsed[path] = host.source(path, contents) if keep(path) else None
         return parsed[path]
 
-    durable = host.store.durable(graph) and not graph.packages[name].cgo
+    # Unsaved buffers' results stay in memory: a saved text builds without overlays.
+    durable = host.store.durable(graph) and not graph.packages[name].cgo and not path_map
     findings: list[Finding] = []
     chunk_keys: list[str] = []
     # By path, each file's findings sorted: the package's in Finding.sort_key order
@@ -107,7 +108,7 @@ def _compiled(
     files = graph.packages[name].all_files(host.settings.tests)
     parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
     findings += pool_findings(findings, parsed_files)  # derived: the sync.Pool doctor
-    return tuple(findings), tuple(chunk_keys)
+    return tuple(findings), (tuple(chunk_keys) if durable else None)
 
 
 def _file_findings(

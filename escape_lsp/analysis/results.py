@@ -39,5 +39,5 @@ class PackageResult:
     file_hashes: Mapping[str, str] = field(default_factory=dict)
     key: str = ""
     from_memo: bool = False
-    #: The engine's per-file memo keys the findings came from (for its on-disk memo).
-    file_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    #: The engine's per-file memo keys the findings came from; None when not kept on disk.
+    file_keys: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
