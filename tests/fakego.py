@@ -61,6 +61,20 @@ async def appears(path: Path, timeout: float = 30) -> None:
             await asyncio.sleep(0.02)
 
 
+async def shows_env(pid: int, needle: bytes, timeout: float = 30) -> None:
+    """Until process `pid`'s environment (as /proc shows it) contains `needle`."""
+
+    def environ() -> bytes:
+        try:
+            return Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            return b""
+
+    async with asyncio.timeout(timeout):
+        while needle not in environ():
+            await asyncio.sleep(0.02)
+
+
 async def group_ends(pgid: int, timeout: float = 5) -> None:
     """Until no live process is left in the process group (killed ones may take a moment)."""
     async with asyncio.timeout(timeout):

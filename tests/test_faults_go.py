@@ -30,13 +30,13 @@ from escape_lsp.gotool.toolchain import (
 from tests.conftest import WriteModule
 from tests.fakego import (
     RawServer,
-    appears,
     fake_go,
     group_ends,
     invocations,
     logging_go,
     notification,
     request,
+    shows_env,
     tree_digest,
 )
 
@@ -260,7 +260,8 @@ async def test_kill_all_also_kills_go_processes_it_never_saw_start() -> None:
         env={**os.environ, "GOTMPDIR": gotmp},
         start_new_session=True,
     )
-    await appears(Path(f"/proc/{stray.pid}"))
+    # Until it has exec'd: before that its /proc environ is still ours, without the GOTMPDIR.
+    await shows_env(stray.pid, f"GOTMPDIR={gotmp}".encode())
     process.kill_all()
     assert stray.wait(timeout=10) == -9
     await group_ends(stray.pid)

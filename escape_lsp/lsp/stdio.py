@@ -218,6 +218,19 @@ class _Ending:
             self.loop.call_soon_threadsafe(self.end, 0)
 
 
+def _after(previous: Any, handler: Callable[[int, Any], None]) -> Callable[[int, Any], None]:
+    """`handler`, run after a Python handler someone installed before (e.g. the terminal's
+    Ctrl-C, which decides the exit status), so neither is lost."""
+    if not callable(previous) or previous is signal.default_int_handler:
+        return handler
+
+    def both(signum: int, frame: Any) -> None:
+        previous(signum, frame)
+        handler(signum, frame)
+
+    return both
+
+
 def serve_stdio(
     server: LanguageServer,
     last_words: Callable[[], None],
@@ -238,7 +251,7 @@ def serve_stdio(
         loop = asyncio.get_running_loop()
         ending = _Ending(loop, last_words)
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, ending.on_signal)
+            signal.signal(sig, _after(signal.getsignal(sig), ending.on_signal))
         protocol.on_exit = ending.end
         protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
         reader = FrameReader()
