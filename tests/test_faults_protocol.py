@@ -35,6 +35,14 @@ def _doc(path: Path) -> dict[str, str]:
     return {"uri": path.as_uri()}
 
 
+async def _opened(srv: RawServer, module: Path) -> Path:
+    """Open the module's file and wait for its escape to be reported; the file's path."""
+    path = module / "p" / "p.go"
+    srv.open(path)
+    await srv.diagnostics(path, lambda ds: any(d["message"] == MOVED for d in ds))
+    return path
+
+
 def _shown_errors(srv: RawServer) -> list[str]:
     return [
         m["params"]["message"]
@@ -46,9 +54,7 @@ def _shown_errors(srv: RawServer) -> list[str]:
 async def test_requests_with_invalid_params_get_invalid_params(
     server: RawServer, module: Path
 ) -> None:
-    path = module / "p" / "p.go"
-    server.open(path)
-    await server.diagnostics(path, lambda ds: any(d["message"] == MOVED for d in ds))
+    path = await _opened(server, module)
     pos = {"line": 3, "character": 1}
     cases = {
         10: ("textDocument/hover", None, "params"),
@@ -95,9 +101,7 @@ async def test_requests_with_invalid_params_get_invalid_params(
 async def test_a_change_that_does_not_fit_waits_for_the_full_text(
     server: RawServer, module: Path
 ) -> None:
-    path = module / "p" / "p.go"
-    server.open(path)
-    await server.diagnostics(path, lambda ds: any(d["message"] == MOVED for d in ds))
+    path = await _opened(server, module)
 
     far = {"start": {"line": 90, "character": 0}, "end": {"line": 90, "character": 0}}
     server.send(did_change(path, 2, {"range": far, "text": "// lost\n"}))
@@ -117,9 +121,7 @@ async def test_a_change_that_does_not_fit_waits_for_the_full_text(
 async def test_frames_with_a_wrong_content_length_are_recovered_from(
     server: RawServer, module: Path
 ) -> None:
-    path = module / "p" / "p.go"
-    server.open(path)
-    await server.diagnostics(path, lambda ds: any(d["message"] == MOVED for d in ds))
+    path = await _opened(server, module)
     pos = {"line": 3, "character": 1}
 
     def hover(msg_id: int) -> bytes:
