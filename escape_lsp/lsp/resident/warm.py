@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 
 
 def prepare() -> None:
@@ -14,6 +15,7 @@ def prepare() -> None:
     so forked servers share those pages instead of copying them at their first collection."""
     from lsprotocol import types as lsp
 
+    from escape_lsp.findings import syntax
     from escape_lsp.lsp import server
 
     protocol = server.server.protocol
@@ -38,6 +40,9 @@ def prepare() -> None:
             with contextlib.suppress(Exception):  # a type cattrs cannot convert is never sent
                 converter.get_structure_hook(kind)
                 converter.get_unstructure_hook(kind)
+    for module in ("watchdog.events", "watchdog.observers"):  # when a server watches files
+        importlib.import_module(module)
+    syntax._parser().parse(b"package p\n\nfunc F() *int { x := 1; return &x }\n")
     gc.collect()
     gc.freeze()
 
