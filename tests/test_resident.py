@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +247,32 @@ async def test_opting_out_serves_in_process(gomod: WriteModule, runtime: Path, h
     assert await srv.stop() == 0
     assert _zygotes(runtime) == []
     assert list(runtime.iterdir()) == []
+
+
+def test_the_thin_client_imports_no_server_code() -> None:
+    code = (
+        "import sys, escape_lsp.cli, escape_lsp.lsp.resident.client; "
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = out.stdout.split()
+    assert "escape_lsp.lsp.resident.client" in modules
+    heavy = [
+        m
+        for m in modules
+        if m.split(".")[0] in ("pygls", "lsprotocol", "cattrs", "attrs", "asyncio", "tree_sitter")
+        or m.startswith(("escape_lsp.analysis", "escape_lsp.findings", "escape_lsp.gotool"))
+        or m in ("escape_lsp.lsp.server", "escape_lsp.lsp.resident.zygote")
+    ]
+    assert heavy == []
+
+
+def test_the_zygote_forks_without_threads_or_an_event_loop() -> None:
+    code = (
+        "import asyncio, sys, threading; from escape_lsp.lsp.resident import warm; "
+        "warm.prepare(); "
+        "loop = asyncio.get_event_loop_policy()._local._loop; "  # what get_event_loop would make
+        "print(threading.active_count(), loop is None, 'pygls' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True", "True"]
