@@ -38,6 +38,8 @@ START_TIMEOUT = 20.0
 #: How long a zygote may take to answer a connection with the forked server's pid.
 FORK_TIMEOUT = 10.0
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+#: The zygotes' shared log starts again when a new zygote finds it larger than this.
+MAX_LOG = 1 << 20
 
 
 class Unavailable(Exception):
@@ -111,7 +113,13 @@ def _start_zygote(directory: str, path: str, key: str, search: list[str]) -> Non
     idle = os.environ.get(IDLE_ENV) or str(DEFAULT_IDLE)
     argv = [sys.executable, *interpreter_flags(), "-c", code]
     argv += ["--socket", path, "--key", key, "--ready-fd", "3", "--idle", idle]
-    log = os.open(log_path(directory), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    try:
+        if os.path.getsize(log_path(directory)) > MAX_LOG:
+            flags |= os.O_TRUNC
+    except OSError:
+        pass
+    log = os.open(log_path(directory), flags, 0o600)
     ready_r, ready_w = os.pipe()
     try:
         pid = os.fork()

@@ -1,9 +1,10 @@
 """Where the zygote's socket lives, and the install key in its name (stdlib only, cheap).
 
 The key hashes what decides which code a server runs: the interpreter, its flags, the import
-path (each entry's mtime, which changes when a package is installed or removed there) and
-escape_lsp's own files (paths, sizes, mtimes; an editable install changes without touching
-site-packages). A changed install gets a new socket and so a new zygote; the old one idles out.
+path (what each entry holds: installing, upgrading or removing a package changes the names of
+its dir) and escape_lsp's own files (paths, sizes, mtimes; an editable install changes without
+touching site-packages). A changed install gets a new socket and so a new zygote; the old one
+idles out.
 """
 
 from __future__ import annotations
@@ -59,14 +60,24 @@ def _tree_signature(root: str, out: list[str]) -> None:
                 out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
 
 
+def _entry_signature(entry: str) -> str:
+    """What is installed at an import path entry: a dir's names (a package's version is in
+    its `.dist-info` name; its mtime is not used, as importing writes `__pycache__` there), a
+    zip's size and mtime."""
+    try:
+        if os.path.isdir(entry):
+            return "\0".join(sorted(n for n in os.listdir(entry) if n != "__pycache__"))
+        st = os.stat(entry)
+    except OSError:
+        return "-"
+    return f"{st.st_size}\0{st.st_mtime_ns}"
+
+
 def install_key(path: list[str]) -> str:
     """A short hash of the interpreter, the import path and escape_lsp's installed files."""
     parts = [sys.executable, sys.version, *interpreter_flags()]
     for entry in path:
-        try:
-            parts.append(f"{entry}\0{os.stat(entry).st_mtime_ns}")
-        except OSError:
-            parts.append(f"{entry}\0-")
+        parts.append(f"{entry}\0{_entry_signature(entry)}")
     _tree_signature(_package_dir(), parts)
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
