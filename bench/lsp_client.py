@@ -22,11 +22,18 @@ class Client:
 
     @classmethod
     async def start(
-        cls, settings: dict[str, Any], repo: str | None = None, python: str | None = None
+        cls,
+        settings: dict[str, Any],
+        repo: str | None = None,
+        python: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> Client:
         """Start the server; `repo` runs another checkout's escape_lsp (e.g. an older commit),
-        `python` another interpreter (e.g. a venv with an older release installed)."""
-        env = {**os.environ, "PYTHONPATH": repo} if repo else None
+        `python` another interpreter (e.g. a venv with an older release installed). In-process
+        unless `env` asks for the resident server (peak RSS is read from the spawned process)."""
+        env = {**os.environ, "ESCAPE_LSP_RESIDENT": "off", **(env or {})}
+        if repo:
+            env["PYTHONPATH"] = repo
         proc = await asyncio.create_subprocess_exec(
             python or sys.executable, "-m", "escape_lsp", "serve",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
-import shlex
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import TypeVar
 
 from escape_lsp import __version__
-from escape_lsp.analysis.baseline import BaselineError
-from escape_lsp.analysis.check import CheckRequest
-from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
-from escape_lsp.analysis.measure import MeasureError
-from escape_lsp.analysis.settings import AnalysisSettings, with_tags
-from escape_lsp.cli_evidence import add_evidence_options, measured
-from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
-from escape_lsp.gate import FAIL_ON, Policy, gated_check
-from escape_lsp.gotool.toolchain import ToolchainError
-from escape_lsp.report.data import report_data
-from escape_lsp.report.sarif import report_sarif
-from escape_lsp.report.text import report_text
-from escape_lsp.terminal import ProgressLine, serve_from_terminal
+
+# Everything else is imported where it is used: `serve` must start without the analysis,
+# pygls or lsprotocol (its import time is the editor's wait; see lsp/resident/), and `check`
+# without pygls.
 
 T = TypeVar("T")
 
@@ -34,13 +22,29 @@ EXIT_USAGE = 2
 
 def _words(value: str) -> tuple[str, ...]:
     """A flag list split like a shell would (no shell runs); unbalanced quotes are usage errors."""
+    import shlex
+
     try:
         return tuple(shlex.split(value))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
 
 
+def _add_serve_options(serve: argparse.ArgumentParser) -> None:
+    serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP, for debugging")
+    serve.add_argument(
+        "--no-resident",
+        action="store_true",
+        help="serve in this process, not forked from the resident server "
+        "(also: ESCAPE_LSP_RESIDENT=off)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
+    from escape_lsp.cli_evidence import add_evidence_options
+    from escape_lsp.gate import FAIL_ON
+
     parser = argparse.ArgumentParser(
         prog="escape-lsp", description="The Go compiler's escape analysis, explained."
     )
@@ -83,9 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     pools.add_argument("--format", choices=("text", "json"), default="text")
     pools.add_argument("--go", default=None, help="the go command to use (default: go on PATH)")
 
-    serve = sub.add_parser("serve", help="run the language server")
-    serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP, for debugging")
+    _add_serve_options(sub.add_parser("serve", help="run the language server"))
     return parser
 
 
@@ -93,6 +95,8 @@ def _run(work: Coroutine[object, object, T]) -> T:
     """`asyncio.run(work)`, with the result kept out of the main task: at its end asyncio.run
     reads the SIGINT handler, whose failed enum lookup formats the task's repr — that of the
     whole report (seconds for a large package)."""
+    import asyncio
+
     box: list[T] = []
 
     async def main() -> None:
@@ -103,6 +107,22 @@ def _run(work: Coroutine[object, object, T]) -> T:
 
 
 def _check(ns: argparse.Namespace) -> int:
+    import json
+
+    from escape_lsp.analysis.baseline import BaselineError
+    from escape_lsp.analysis.check import CheckRequest
+    from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
+    from escape_lsp.analysis.measure import MeasureError
+    from escape_lsp.analysis.settings import AnalysisSettings, with_tags
+    from escape_lsp.cli_evidence import measured
+    from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
+    from escape_lsp.gate import Policy, gated_check
+    from escape_lsp.gotool.toolchain import ToolchainError
+    from escape_lsp.report.data import report_data
+    from escape_lsp.report.sarif import report_sarif
+    from escape_lsp.report.text import report_text
+    from escape_lsp.terminal import ProgressLine
+
     try:
         kinds = parse_kinds(ns.kinds) if ns.kinds != "default" else DEFAULT_KINDS
     except ValueError as exc:
@@ -156,7 +176,12 @@ def _join_dash_values(argv: Sequence[str]) -> list[str]:
 
 
 def _pools(ns: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
     from escape_lsp.analysis.pools.batch import run_pools
+    from escape_lsp.analysis.settings import AnalysisSettings, with_tags
+    from escape_lsp.gotool.toolchain import ToolchainError
     from escape_lsp.report.pools import pools_data, pools_text
 
     settings = AnalysisSettings(tests=True, build_flags=with_tags((), ns.tags))
@@ -173,8 +198,30 @@ def _pools(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(ns: argparse.Namespace) -> int:
+    """The language server: forked from the resident zygote when possible (see
+    `lsp/resident/`), else in this process."""
+    from escape_lsp.lsp.resident import client
+
+    if client.wanted(ns.no_resident, ns.tcp):
+        code = client.serve(["serve", *(["--stdio"] if ns.stdio else [])])
+        if code is not None:
+            return code
+    from escape_lsp.lsp.server import serve
+    from escape_lsp.terminal import serve_from_terminal
+
+    if ns.tcp is None and sys.stdin.isatty():
+        return serve_from_terminal(serve)
+    return serve(tcp=ns.tcp)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    ns = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["serve"]:  # without the other commands' imports
+        serve = argparse.ArgumentParser(prog="escape-lsp serve")
+        _add_serve_options(serve)
+        return _serve(serve.parse_args(args[1:]))
+    ns = _parser().parse_args(_join_dash_values(args))
     if ns.command == "pools":
         return _pools(ns)
     if ns.command == "check":
@@ -183,11 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # `escape-lsp check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_OK
-    from escape_lsp.lsp.server import serve
-
-    if ns.tcp is None and sys.stdin.isatty():
-        return serve_from_terminal(serve)
-    return serve(tcp=ns.tcp)
+    return _serve(ns)
 
 
 if __name__ == "__main__":

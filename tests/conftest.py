@@ -16,6 +16,10 @@ if shutil.which("go") is None:  # pragma: no cover - the machines have Go; say s
 #: Tests start without the on-disk memo (a result from another test's fake go must not answer);
 #: tests/test_memo_disk.py turns it on in a temp dir. Set here so servers the tests spawn inherit it.
 os.environ.setdefault("ESCAPE_LSP_CACHE", "off")
+#: Servers the tests spawn run in-process (signals, exit codes, stray processes are theirs),
+#: and no test leaves a resident zygote behind; tests/test_resident.py starts its own, each in
+#: a private runtime dir.
+os.environ.setdefault("ESCAPE_LSP_RESIDENT", "off")
 
 WriteModule = Callable[..., Path]
 

@@ -120,9 +120,12 @@ class RawServer:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> RawServer:
+    async def start(
+        cls, env: dict[str, str] | None = None, cwd: Path | None = None, args: tuple[str, ...] = ()
+    ) -> RawServer:
         proc = await asyncio.create_subprocess_exec(
             *SERVER,
+            *args,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -1,0 +1,123 @@
+"""Where the zygote's socket lives, and the install key in its name (stdlib only, cheap).
+
+The key hashes what decides which code a server runs: the interpreter, its flags, the import
+path (what each entry holds: installing, upgrading or removing a package changes the names of
+its dir) and escape_lsp's own files (paths, sizes, mtimes; an editable install changes without
+touching site-packages). A changed install gets a new socket and so a new zygote; the old one
+idles out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+
+#: Overrides the runtime dir (tests, or a user who wants the socket elsewhere).
+RUNTIME_DIR_ENV = "ESCAPE_LSP_RUNTIME_DIR"
+#: The longest path an AF_UNIX socket may have (sun_path is 108 bytes on Linux, 104 on macOS).
+MAX_SOCKET_PATH = 100
+
+
+class RuntimeDirError(Exception):
+    """The runtime dir cannot be made private (someone else's, or too open)."""
+
+
+def import_path() -> list[str]:
+    """`sys.path` without the entries that depend on where the process was started."""
+    cwd = os.getcwd()
+    return [p for p in sys.path if p not in ("", ".", cwd)]
+
+
+def interpreter_flags() -> list[str]:
+    """The command-line flags that change which code an interpreter imports (others, such as
+    `-X importtime`, do not make a different server)."""
+    flags = sys.flags
+    out = ["-I"] if flags.isolated else []
+    if not flags.isolated:
+        out += ["-E"] if flags.ignore_environment else []
+        out += ["-s"] if flags.no_user_site else []
+        out += ["-P"] if getattr(flags, "safe_path", False) else []
+    out += ["-S"] if flags.no_site else []
+    out += ["-" + "O" * flags.optimize] if flags.optimize else []
+    return out
+
+
+def _package_dir() -> str:
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _tree_signature(root: str, out: list[str]) -> None:
+    with os.scandir(root) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name == "__pycache__":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                _tree_signature(entry.path, out)
+            else:
+                st = entry.stat()
+                out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+
+
+def _entry_signature(entry: str) -> str:
+    """What is installed at an import path entry: a dir's names (a package's version is in
+    its `.dist-info` name; its mtime is not used, as importing writes `__pycache__` there), a
+    zip's size and mtime."""
+    try:
+        if os.path.isdir(entry):
+            return "\0".join(sorted(n for n in os.listdir(entry) if n != "__pycache__"))
+        st = os.stat(entry)
+    except OSError:
+        return "-"
+    return f"{st.st_size}\0{st.st_mtime_ns}"
+
+
+def install_key(path: list[str]) -> str:
+    """A short hash of the interpreter, the import path and escape_lsp's installed files."""
+    parts = [sys.executable, sys.version, *interpreter_flags()]
+    for entry in path:
+        parts.append(f"{entry}\0{_entry_signature(entry)}")
+    _tree_signature(_package_dir(), parts)
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+
+
+def runtime_dir() -> str:
+    """The private per-user dir for sockets and the zygote's log, made (0700) if missing.
+
+    `$ESCAPE_LSP_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/escape-lsp`, else
+    `$TMPDIR/escape-lsp-<uid>` (or /tmp). It must be a real dir of ours that only we can open.
+    """
+    chosen = os.environ.get(RUNTIME_DIR_ENV)
+    if not chosen:
+        xdg = os.environ.get("XDG_RUNTIME_DIR")
+        if xdg and os.path.isabs(xdg):
+            chosen = os.path.join(xdg, "escape-lsp")
+        else:
+            base = os.environ.get("TMPDIR") or "/tmp"
+            chosen = os.path.join(base, f"escape-lsp-{os.getuid()}")
+    try:
+        os.mkdir(chosen, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise RuntimeDirError(f"cannot make {chosen}: {exc.strerror}") from None
+    st = os.lstat(chosen)
+    if not stat.S_ISDIR(st.st_mode):
+        raise RuntimeDirError(f"{chosen} is not a directory")
+    if st.st_uid != os.getuid():
+        raise RuntimeDirError(f"{chosen} belongs to uid {st.st_uid}, not {os.getuid()}")
+    if st.st_mode & 0o077:
+        raise RuntimeDirError(f"{chosen} is open to others (mode {st.st_mode & 0o777:o})")
+    return chosen
+
+
+def socket_path(directory: str, key: str) -> str:
+    path = os.path.join(directory, f"zygote-{key}.sock")
+    if len(path.encode()) > MAX_SOCKET_PATH:
+        raise RuntimeDirError(f"{path} is too long for a Unix socket")
+    return path
+
+
+def log_path(directory: str) -> str:
+    return os.path.join(directory, "zygote.log")

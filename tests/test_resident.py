@@ -1,0 +1,278 @@
+"""The resident server: `serve` as a thin client whose server is forked by a zygote.
+
+Each test has its own runtime dir (so its own zygote) and kills every zygote it started.
+Processes are found through /proc: a forked server is the zygote's child whose stdin is the
+thin client's stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import escape_lsp
+from escape_lsp.lsp.resident.install import import_path, install_key
+from tests.conftest import WriteModule
+from tests.fakego import RawServer
+
+ESCAPING = "package p\n\nfunc F() *int { x := 1; return &x }\n"
+TAGGED = "//go:build special\n\npackage p\n\nfunc G() *int { y := 2; return &y }\n"
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
+def _zygotes(runtime: Path) -> list[int]:
+    """Live zygotes listening in `runtime`: processes whose command line names its socket,
+    except their forked servers (a fork keeps its parent's command line)."""
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = _stat_fields(int(entry.name))
+        named = b"resident.zygote" in cmdline and str(runtime).encode() in cmdline
+        if named and fields is not None and fields[0] not in ("Z", "X"):
+            found[int(entry.name)] = int(fields[1])
+    return sorted(pid for pid, parent in found.items() if parent not in found)
+
+
+def _server_of(client_pid: int) -> int:
+    """The forked server of a thin client: a zygote's child reading the client's stdin."""
+    stdin = os.readlink(f"/proc/{client_pid}/fd/0")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == client_pid:
+            continue
+        try:
+            if os.readlink(entry / "fd" / "0") != stdin:
+                continue
+            parent = (_stat_fields(int(entry.name)) or ["", "0"])[1]
+            parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resident.zygote" in parent_cmd and _alive(int(entry.name)):
+            return int(entry.name)
+    raise AssertionError(f"no forked server reads the stdin of {client_pid}")
+
+
+async def _ends(pid: int, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while _alive(pid):
+            await asyncio.sleep(0.02)
+
+
+def _private_runtime() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="elr-", dir="/tmp"))  # short: socket paths are limited
+    try:
+        yield path
+    finally:
+        for pid in _zygotes(path):
+            os.kill(pid, signal.SIGKILL)
+        for child in path.iterdir():
+            child.unlink()
+        path.rmdir()
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Path]:
+    """A runtime dir whose zygote the module's tests share (starting one takes ~1 s)."""
+    yield from _private_runtime()
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A runtime dir of this test's own; its zygotes die at the end."""
+    yield from _private_runtime()
+
+
+def _env(runtime: Path, **extra: str) -> dict[str, str]:
+    return {"ESCAPE_LSP_RESIDENT": "on", "ESCAPE_LSP_RUNTIME_DIR": str(runtime), **extra}
+
+
+async def _first_diagnostics(
+    root: Path, env: dict[str, str], cwd: Path | None = None
+) -> tuple[RawServer, list[dict[str, Any]]]:
+    srv = await RawServer.start(env=env, cwd=cwd)
+    await srv.initialize(root)
+    srv.open(root / "p" / "p.go")
+    diags = await srv.diagnostics(root / "p" / "p.go", lambda d: len(d) > 0)
+    return srv, diags
+
+
+async def test_a_second_spawn_is_forked_by_the_zygote_and_says_what_in_process_says(
+    gomod: WriteModule, shared: Path
+) -> None:
+    runtime = shared
+    root = gomod({"p/p.go": ESCAPING})
+    local, expected = await _first_diagnostics(root, {"ESCAPE_LSP_RESIDENT": "off"})
+    assert await local.stop() == 0
+
+    first, diags = await _first_diagnostics(root, _env(runtime))  # starts a zygote if none
+    assert diags == expected
+    (zygote,) = _zygotes(runtime)
+    second, diags = await _first_diagnostics(root, _env(runtime))
+    assert diags == expected
+    server = _server_of(second.proc.pid)
+    assert (_stat_fields(server) or [])[1] == str(zygote)
+    assert _zygotes(runtime) == [zygote]  # one zygote, reused
+    assert await first.stop() == 0
+    assert await second.stop() == 0
+    await _ends(server)
+
+
+async def test_the_forked_server_adopts_the_clients_environment_and_directory(
+    gomod: WriteModule, shared: Path, tmp_path: Path
+) -> None:
+    runtime = shared
+    root = gomod({"p/p.go": ESCAPING, "p/tagged.go": TAGGED})
+    plain, _ = await _first_diagnostics(root, _env(runtime))
+    tagged_go = root / "p" / "tagged.go"
+    plain.open(tagged_go)
+    # Without the tag the file is not compiled: no verdict about `y`.
+    assert not any("y" in d["message"] for d in await plain.diagnostics(tagged_go, lambda _: True))
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    srv, _ = await _first_diagnostics(root, _env(runtime, GOFLAGS="-tags=special"), cwd=cwd)
+    server = _server_of(srv.proc.pid)
+    assert Path(os.readlink(f"/proc/{server}/cwd")) == cwd
+    srv.open(tagged_go)
+    diags = await srv.diagnostics(tagged_go, lambda d: any("y" in x["message"] for x in d))
+    assert any(d["message"] == "moved to heap: y" for d in diags)
+    assert await srv.stop() == 0
+    assert await plain.stop() == 0
+
+
+@pytest.mark.parametrize("end", ["sigterm", "stdin-closed"])
+async def test_the_thin_client_and_its_server_end_together(
+    gomod: WriteModule, shared: Path, end: str
+) -> None:
+    runtime = shared
+    root = gomod({"p/p.go": ESCAPING})
+    srv, _ = await _first_diagnostics(root, _env(runtime))
+    server = _server_of(srv.proc.pid)
+    if end == "sigterm":
+        srv.proc.send_signal(signal.SIGTERM)
+    else:
+        assert srv.proc.stdin is not None
+        srv.proc.stdin.close()
+    async with asyncio.timeout(10):
+        code = await srv.proc.wait()
+    assert code == 0, await srv.stderr_tail()
+    await _ends(server)
+    assert _zygotes(runtime)  # the zygote stays for the next editor
+
+
+async def test_a_changed_install_never_reuses_the_old_zygote(
+    gomod: WriteModule, shared: Path
+) -> None:
+    runtime = shared
+    root = gomod({"p/p.go": ESCAPING})
+    srv, _ = await _first_diagnostics(root, _env(runtime))
+    assert await srv.stop() == 0
+    (old,) = _zygotes(runtime)
+    module = Path(escape_lsp.__file__).parent / "lsp" / "resident" / "__init__.py"
+    before = module.stat()
+    key = install_key(import_path())
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+    try:
+        assert install_key(import_path()) != key
+        srv, _ = await _first_diagnostics(root, _env(runtime))
+        (new,) = set(_zygotes(runtime)) - {old}
+        assert (_stat_fields(_server_of(srv.proc.pid)) or [])[1] == str(new)
+        assert await srv.stop() == 0
+        assert len(list(runtime.glob("zygote-*.sock"))) == 2
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.kill(new, signal.SIGKILL)  # the others in this module use the old one
+    await _ends(new)
+
+
+async def test_a_zygote_ends_when_its_socket_is_removed(gomod: WriteModule, runtime: Path) -> None:
+    root = gomod({"p/p.go": ESCAPING})
+    srv, _ = await _first_diagnostics(root, _env(runtime))
+    assert await srv.stop() == 0
+    (zygote,) = _zygotes(runtime)
+    (sock,) = runtime.glob("zygote-*.sock")
+    sock.unlink()
+    await _ends(zygote)
+
+
+async def test_without_a_usable_runtime_dir_it_serves_in_process_with_a_warning(
+    gomod: WriteModule, runtime: Path
+) -> None:
+    root = gomod({"p/p.go": ESCAPING})
+    runtime.chmod(0o755)  # open to others: not private
+    try:
+        srv, diags = await _first_diagnostics(root, _env(runtime))
+        assert diags
+        assert await srv.stop() == 0
+    finally:
+        runtime.chmod(0o700)
+    assert "resident server unavailable" in await srv.stderr_tail()
+    assert _zygotes(runtime) == []
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+async def test_opting_out_serves_in_process(gomod: WriteModule, runtime: Path, how: str) -> None:
+    root = gomod({"p/p.go": ESCAPING})
+    if how == "env":
+        srv = await RawServer.start(env=_env(runtime, ESCAPE_LSP_RESIDENT="off"))
+    else:
+        srv = await RawServer.start(env=_env(runtime), args=("--no-resident",))
+    await srv.initialize(root)
+    srv.open(root / "p" / "p.go")
+    assert await srv.diagnostics(root / "p" / "p.go", lambda d: len(d) > 0)
+    assert await srv.stop() == 0
+    assert _zygotes(runtime) == []
+    assert list(runtime.iterdir()) == []
+
+
+def test_the_thin_client_imports_no_server_code() -> None:
+    code = (
+        "import sys, escape_lsp.cli, escape_lsp.lsp.resident.client; "
+        "print(' '.join(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = out.stdout.split()
+    assert "escape_lsp.lsp.resident.client" in modules
+    heavy = [
+        m
+        for m in modules
+        if m.split(".")[0] in ("pygls", "lsprotocol", "cattrs", "attrs", "asyncio", "tree_sitter")
+        or m.startswith(("escape_lsp.analysis", "escape_lsp.findings", "escape_lsp.gotool"))
+        or m in ("escape_lsp.lsp.server", "escape_lsp.lsp.resident.zygote")
+    ]
+    assert heavy == []
+
+
+def test_the_zygote_forks_without_threads_or_an_event_loop() -> None:
+    code = (
+        "import asyncio, sys, threading; from escape_lsp.lsp.resident import warm; "
+        "warm.prepare(); "
+        "loop = asyncio.get_event_loop_policy()._local._loop; "  # what get_event_loop would make
+        "print(threading.active_count(), loop is None, 'pygls' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True", "True"]
