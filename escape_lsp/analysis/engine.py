@@ -100,9 +100,15 @@ class Engine:
         (see `speculate`)."""
         return await self.graphs.graph(while_listing)
 
-    async def graph_for(self, path: str, delay: float = 0.0) -> PackageGraph:
-        """The graph, listed again (once per burst of `delay`) if `path` is in no package."""
-        return await self.graphs.graph_for(path, delay)
+    async def graph_for(
+        self,
+        path: str,
+        delay: float = 0.0,
+        while_listing: Callable[[PackageGraph], None] | None = None,
+    ) -> PackageGraph:
+        """The graph, listed again (once per burst of `delay`) if `path` is in no package;
+        `while_listing` as for `graph`."""
+        return await self.graphs.graph_for(path, delay, while_listing)
 
     def _stored_graph(self) -> tuple[PackageGraph | None, str | None]:
         return self.graphs.stored_graph()

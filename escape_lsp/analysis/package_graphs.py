@@ -137,11 +137,16 @@ class PackageGraphCache:
     def _in_context(self, path: str) -> bool:
         return path.startswith(self.context.root.rstrip(os.sep) + os.sep)
 
-    async def graph_for(self, path: str, delay: float = 0.0) -> PackageGraph:
+    async def graph_for(
+        self,
+        path: str,
+        delay: float = 0.0,
+        while_listing: Callable[[PackageGraph], None] | None = None,
+    ) -> PackageGraph:
         """The graph, listed again if `path` is in no package yet (a new file, a changed build
         constraint). A text already listed without a package is not listed again, and a burst
-        of edits waits `delay` and lists once."""
-        graph = await self.graph()
+        of edits waits `delay` and lists once. `while_listing` as for `graph`."""
+        graph = await self.graph(while_listing)
         if graph.package_of(path) is not None or not path.endswith(".go"):
             return graph
         if self._unlisted.get(path) == self._hasher.content_hash(path, self._buffers()):

@@ -25,6 +25,7 @@ from escape_lsp.analysis.workspace import Workspace
 from escape_lsp.findings.model import Kind, Span
 from escape_lsp.gotool import process
 from escape_lsp.gotool.modfiles import is_graph_file
+from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import Toolchain
 
 log = logging.getLogger(__name__)
@@ -102,12 +103,6 @@ class Session:
             )
         return sched
 
-    async def _in_scope(self, engine: Engine) -> set[str]:
-        graph = await engine.graph()
-        if self.scope == "workspace":
-            return set(graph.packages)
-        return {p.import_path for path in self.snapshot.buffers if (p := graph.package_of(path))}
-
     async def changed(self, path: str, delay: float, adaptive: bool = False) -> None:
         """A file changed: rebuild its package and the in-scope packages that import it."""
         self.fix_service.cancel()
@@ -115,21 +110,42 @@ class Session:
         if engine is None:
             await self.publish({path})
             return
+        # Opens and saves build at once: while go lists, build as an earlier listing says.
+        early = self._build_early(engine, path) if delay == 0 else None
         try:  # a file in no package yet (new, or a build constraint changed): list again
-            graph = await engine.graph_for(path, delay)
+            graph = await engine.graph_for(path, delay, early)
         except EXPECTED_FAILURES as exc:
+            engine.cancel_speculation()
             self.workspace.note_problem(path, str(exc))
             await self.publish({path})
             return
         self.workspace.clear_problem(path)
         pkg = graph.package_of(path)
         if pkg is None:
+            engine.cancel_speculation()
             await self.publish({path})
             return
-        affected = graph.dependents([pkg.import_path], self.snapshot.settings.tests)
-        self._scheduler(engine).schedule(
-            affected & await self._in_scope(engine), delay, adaptive=adaptive
-        )
+        self._scheduler(engine).schedule(self._affected(graph, pkg.import_path), delay, adaptive)
+
+    def _affected(self, graph: PackageGraph, name: str) -> set[str]:
+        """`name` and the packages in scope that import it."""
+        if self.scope == "workspace":
+            scope = set(graph.packages)
+        else:
+            buffers = self.snapshot.buffers
+            scope = {p.import_path for path in buffers if (p := graph.package_of(path))}
+        return graph.dependents([name], self.snapshot.settings.tests) & scope
+
+    def _build_early(self, engine: Engine, path: str) -> Callable[[PackageGraph], None]:
+        """Start the build `path` needs as `hint` (an earlier listing) has it; the scheduled
+        build takes it over when its go command turns out the same, else it is killed."""
+
+        def start(hint: PackageGraph) -> None:
+            pkg = hint.package_of(path)
+            if pkg is not None:
+                engine.speculate(hint, self._affected(hint, pkg.import_path))
+
+        return start
 
     async def rebuild_all(self) -> None:
         """List packages again and rebuild everything in scope (open files, or all)."""
