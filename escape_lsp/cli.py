@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
+import gc
 import json
 import os
 import shlex
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from escape_lsp import __version__
 from escape_lsp.analysis.baseline import BaselineError
@@ -111,6 +114,7 @@ def _check(ns: argparse.Namespace) -> int:
     gcflags = merge_flags(ns.gcflags, flags_for_kinds(kinds))
     settings = AnalysisSettings(tests=ns.tests, gcflags=gcflags, build_flags=with_tags((), ns.tags))
     policy = Policy(ns.fail_on, ns.baseline, ns.write_baseline, ns.since)
+    gc.freeze()  # what the imports made lives to the end: GC passes need not walk it
     if ns.baseline and ns.since:
         print("escape-lsp: --baseline and --since exclude each other", file=sys.stderr)
         return EXIT_USAGE
@@ -173,16 +177,32 @@ def _pools(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _exit_now(code: int) -> NoReturn:
+    """End the program without the interpreter's teardown, which frees a large package's
+    findings, syntax trees and modules one object at a time (0.15–0.2 s). Exit handlers run
+    and the output is flushed first, so nothing is lost."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # the reader left; a closed stream
+            stream.flush()
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The program (`argv` None: the command line; a finished `check` then exits at once),
+    or one command run in-process (`argv` given)."""
     ns = _parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if ns.command == "pools":
         return _pools(ns)
     if ns.command == "check":
         try:
-            return _check(ns)
+            code = _check(ns)
         except BrokenPipeError:  # `escape-lsp check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
+            code = EXIT_OK
+        if argv is None:
+            _exit_now(code)
+        return code
     from escape_lsp.lsp.server import serve
 
     if ns.tcp is None and sys.stdin.isatty():

@@ -357,13 +357,15 @@ def build_findings(
     One pass over the lines; flow lines of explanations about files not kept are skipped
     unparsed, and repeated steps (the output repeats whole blocks) are parsed once.
     """
-    with _gc_paused():
+    with gc_paused():
         return _build_findings(text, cwd, keep, path_map)
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The parse allocates many small acyclic objects; cyclic GC passes only slow it down."""
+def gc_paused() -> Iterator[None]:
+    """No cyclic GC passes meanwhile: parsing and mapping allocate many small acyclic objects,
+    and each pass would walk everything alive (a large package's trees and findings); the
+    cycles made meanwhile are collected after."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
