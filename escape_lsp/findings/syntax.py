@@ -62,6 +62,7 @@ class GoSource:
         #: (several verdicts and flow steps share a point; tree-sitter builds a new Node
         #: object for every `parent` asked).
         self._at: dict[int, _Point] = {}
+        self._root: Node | None = None
 
     @property
     def tree(self) -> Tree:
@@ -100,12 +101,15 @@ class GoSource:
         return hit
 
     def _locate(self, span: Span, subject: str, kind: Kind | None) -> tuple[Span, str | None]:
-        if not span.start_line < self.lines.line_count:
+        lines = self.lines
+        if not span.start_line < lines.line_count:
             return span, None
-        offset = self.lines.offset(span.start_line, span.start_col)
+        offset = lines.offset(span.start_line, span.start_col)
         at = self._at.get(offset)
         if at is None:
-            at = self._at[offset] = _Point(self.tree.root_node, offset)
+            if self._root is None:
+                self._root = self.tree.root_node
+            at = self._at[offset] = _Point(self._root, offset)
         leaf = at.leaf
         if leaf is None:
             return span, None
@@ -425,8 +429,11 @@ def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -
     own = sources(file)
     point = finding.at
     span, inlined = own.locate(point, finding.subject, finding.kind) if own else (point, None)
-    steps = tuple(
-        _widen_step(step, own if step.file == file else sources(step.file)) for step in finding.flow
+    flow = finding.flow
+    steps = (
+        tuple(_widen_step(step, own if step.file == file else sources(step.file)) for step in flow)
+        if flow
+        else flow
     )
     f = finding  # every field, positionally: dataclasses.replace is several times slower
     return Finding(
