@@ -200,8 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # `escape-lsp check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             code = EXIT_OK
-        if argv is None:
-            _exit_now(code)
+        if argv is None and sys.getprofile() is None and sys.gettrace() is None:
+            _exit_now(code)  # (a profiler or tracer writes its results at the normal exit)
         return code
     from escape_lsp.lsp.server import serve
 
