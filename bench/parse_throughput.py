@@ -11,7 +11,7 @@ import subprocess
 
 from common import median, timed
 
-from escape_lsp.findings.parser import build_findings
+from escape_lsp.findings.parser import build_findings, split_by_file
 
 
 def main() -> None:
@@ -38,11 +38,13 @@ def main() -> None:
     size = len(text.encode())
     lines = text.count("\n")
     parses = [timed(lambda: build_findings(text, "/", lambda _p: True)) for _ in range(args.runs)]
+    splits = [timed(lambda: split_by_file(text, "/")) for _ in range(args.runs)]
     findings = len(build_findings(text, "/", lambda _p: True))
-    c, p = median(compiles), median(parses)
+    c, p, s = median(compiles), median(parses), median(splits)
     print(f"{pkg}: {lines} lines, {size / 1e6:.2f} MB of -m=2 output, {findings} findings")
     print(f"compile (uncached, median of {args.runs}): {c * 1000:.0f} ms")
     print(f"parse   (median of {args.runs}): {p * 1000:.0f} ms = {size / 1e6 / p:.1f} MB/s")
+    print(f"split by file (median of {args.runs}): {s * 1000:.0f} ms = {size / 1e6 / s:.0f} MB/s")
     print(f"parse / compile: {100 * p / c:.1f}%")
 
 

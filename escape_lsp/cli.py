@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from escape_lsp import __version__
 
@@ -107,6 +107,7 @@ def _run(work: Coroutine[object, object, T]) -> T:
 
 
 def _check(ns: argparse.Namespace) -> int:
+    import gc
     import json
 
     from escape_lsp.analysis.baseline import BaselineError
@@ -131,6 +132,7 @@ def _check(ns: argparse.Namespace) -> int:
     gcflags = merge_flags(ns.gcflags, flags_for_kinds(kinds))
     settings = AnalysisSettings(tests=ns.tests, gcflags=gcflags, build_flags=with_tags((), ns.tags))
     policy = Policy(ns.fail_on, ns.baseline, ns.write_baseline, ns.since)
+    gc.freeze()  # what the imports made lives to the end: GC passes need not walk it
     if ns.baseline and ns.since:
         print("escape-lsp: --baseline and --since exclude each other", file=sys.stderr)
         return EXIT_USAGE
@@ -198,6 +200,20 @@ def _pools(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _exit_now(code: int) -> NoReturn:
+    """End the program without the interpreter's teardown, which frees a large package's
+    findings, syntax trees and modules one object at a time (0.15–0.2 s). Exit handlers run
+    and the output is flushed first, so nothing is lost."""
+    import atexit
+    import contextlib
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # the reader left; a closed stream
+            stream.flush()
+    os._exit(code)
+
+
 def _serve(ns: argparse.Namespace) -> int:
     """The language server: forked from the resident zygote when possible (see
     `lsp/resident/`), else in this process."""
@@ -216,6 +232,8 @@ def _serve(ns: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The program (`argv` None: the command line; a finished `check` then exits at once),
+    or one command run in-process (`argv` given)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["serve"]:  # without the other commands' imports
         serve = argparse.ArgumentParser(prog="escape-lsp serve")
@@ -226,10 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _pools(ns)
     if ns.command == "check":
         try:
-            return _check(ns)
+            code = _check(ns)
         except BrokenPipeError:  # `escape-lsp check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_OK
+            code = EXIT_OK
+        if argv is None and sys.getprofile() is None and sys.gettrace() is None:
+            _exit_now(code)  # (a profiler or tracer writes its results at the normal exit)
+        return code
     return _serve(ns)
 
 

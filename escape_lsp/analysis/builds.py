@@ -97,6 +97,7 @@ class BuildRunner:
         try:
             running = self._speculated(req)
             if running is not None:
+                prepare()  # the speculative build runs already
                 return await running
             async with self._slots:
                 return await run_build(self.toolchain, req, on_package, prepare)

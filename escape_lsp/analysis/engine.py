@@ -205,7 +205,7 @@ class Engine:
         with self.overlays.lease(changed) as (overlay, path_map):
             req = build_request(self.settings, self.context.root, graph, names, contents, overlay)
 
-            def prepare() -> None:  # while go compiles: parse the files that changed
+            def prepare() -> None:  # while go compiles: parse the files mapping will read
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
                     package_results.prepare_sources(
                         self, graph, names, contents, self._built_hashes

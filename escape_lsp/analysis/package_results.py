@@ -15,7 +15,7 @@ from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding
-from escape_lsp.findings.parser import build_findings, parse_errors, split_by_file
+from escape_lsp.findings.parser import build_findings, gc_paused, parse_errors, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding
 from escape_lsp.gotool.build import BuildOutput, transient_failure
 from escape_lsp.gotool.packages import PackageGraph
@@ -74,7 +74,8 @@ def package_result(
             errors = tuple(parse_errors(detail, cwd, path_map))
             blocked = Blocked(name, errors, transient=died or transient_failure(detail))
     else:
-        findings, chunk_keys = _compiled(host, batch, name, text)
+        with gc_paused():
+            findings, chunk_keys = _compiled(host, batch, name, text)
         return PackageResult(name, findings, None, file_hashes, key, file_keys=chunk_keys)
     return PackageResult(name, (), blocked, file_hashes, key)
 
@@ -175,15 +176,17 @@ def prepare_sources(
     contents: Mapping[str, bytes],
     built_hashes: Mapping[str, Mapping[str, str]],
 ) -> None:
-    """Parse (syntax trees included) the files of `names` that changed since their last
-    build (`built_hashes`): mapping their findings needs the trees, and go is busy meanwhile."""
+    """Parse (syntax trees included) the files of `names` the mapping will read, while go is
+    busy: all of a package's files on its first build here (its findings are mapped and its
+    pools indexed with the trees of all of them), else those changed since (`built_hashes`)."""
+    keep = keep_filter(host, graph, contents)
     tests = host.settings.tests
     for name in names:
         before = built_hashes.get(name)
-        if before is None:
-            continue  # first build here: unknown which files will need mapping
         for path in graph.packages[name].all_files(tests):
-            if before.get(path) != host.file_hash(path, contents):
+            if before is not None and before.get(path) == host.file_hash(path, contents):
+                continue
+            if keep(path):
                 src = host.source(path, contents)
                 if src is not None:
                     src.tree  # noqa: B018 - parsed now, used when the output arrives

@@ -48,10 +48,19 @@ class LineIndex:
         chunk = self.data[self.starts[line] : end]
         return chunk[:-1] if chunk.endswith(b"\r") else chunk
 
+    def line_length(self, line: int) -> int:
+        """`len(self.line_bytes(line))` for a line that exists, without copying it."""
+        starts = self.starts
+        start = starts[line]
+        end = starts[line + 1] - 1 if line + 1 < len(starts) else len(self.data)
+        if end > start and self.data[end - 1] == 0x0D:  # a CR before the newline
+            end -= 1
+        return end - start
+
     def offset(self, line: int, byte_col: int) -> int:
         """Absolute byte offset of (0-based line, 0-based byte column), clamped to the line."""
         line = min(max(line, 0), len(self.starts) - 1)
-        return self.starts[line] + min(max(byte_col, 0), len(self.line_bytes(line)))
+        return self.starts[line] + min(max(byte_col, 0), self.line_length(line))
 
     def position(self, offset: int) -> tuple[int, int]:
         """(line, byte column) of an absolute byte offset."""

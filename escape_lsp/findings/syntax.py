@@ -24,6 +24,8 @@ _LANGUAGE = Language(tree_sitter_go.language())
 _IDENTIFIERS = {"identifier", "field_identifier", "type_identifier", "package_identifier"}
 _STOP = {"source_file", "block", "statement_list", "function_declaration", "method_declaration"}
 _CALLS = {"call_expression", "type_conversion_expression"}
+#: Space and tab: trimmed off the ends of a clipped range.
+_BLANKS = (0x20, 0x09)
 #: Nodes up to this many bytes keep their whitespace-free text cached.
 _NORM_CACHE_NODE = 2048
 
@@ -56,6 +58,11 @@ class GoSource:
         self._declarations: list[Declaration] | None = None
         self._located: dict[tuple[Span, str, Kind | None], tuple[Span, str | None]] = {}
         self._norms: dict[tuple[int, int], str] = {}
+        #: Per byte offset the compiler pointed at: the token there and the nodes around it
+        #: (several verdicts and flow steps share a point; tree-sitter builds a new Node
+        #: object for every `parent` asked).
+        self._at: dict[int, _Point] = {}
+        self._root: Node | None = None
 
     @property
     def tree(self) -> Tree:
@@ -94,16 +101,24 @@ class GoSource:
         return hit
 
     def _locate(self, span: Span, subject: str, kind: Kind | None) -> tuple[Span, str | None]:
-        if not span.start_line < self.lines.line_count:
+        lines = self.lines
+        if not span.start_line < lines.line_count:
             return span, None
-        offset = self.lines.offset(span.start_line, span.start_col)
-        leaf = self.tree.root_node.descendant_for_byte_range(offset, offset + 1)
+        offset = lines.offset(span.start_line, span.start_col)
+        at = self._at.get(offset)
+        if at is None:
+            if self._root is None:
+                self._root = self.tree.root_node
+            at = self._at[offset] = _Point(self._root, offset)
+        leaf = at.leaf
         if leaf is None:
             return span, None
-        node, inlined = self._pick(leaf, subject, kind)
+        node, inlined = self._pick(at, leaf, subject, kind)
         return self._clip(node, offset, leaf), inlined
 
-    def _pick(self, leaf: Node, subject: str, kind: Kind | None) -> tuple[Node, str | None]:
+    def _pick(
+        self, at: _Point, leaf: Node, subject: str, kind: Kind | None
+    ) -> tuple[Node, str | None]:
         if kind in (Kind.CAN_INLINE, Kind.CANNOT_INLINE):
             method = leaf.parent if leaf.type == "(" else None
             if method is not None and method.parent is not None:
@@ -112,14 +127,10 @@ class GoSource:
             if method is not None and method.type == "method_declaration" and name:
                 return name, None
             return leaf, None
-        chain: list[Node] = []
-        node: Node | None = leaf
-        while node is not None and node.type not in _STOP:
-            chain.append(node)
-            node = node.parent
+        chain = at.chain()
         if not chain:
             return leaf, None
-        call = _call_at_paren(leaf)
+        call = at.call()
         if kind in (Kind.INLINED_CALL, Kind.DEVIRTUALIZED):
             return call or _first(chain, _CALLS) or leaf, None
         if subject:
@@ -144,13 +155,11 @@ class GoSource:
     def _named_by(self, chain: list[Node], subject: str) -> Node | None:
         """The smallest node around the point whose text is the subject (as the compiler
         prints it: no spaces, `T{...}` for literals, extra parentheses around types)."""
-        wanted = _norm(subject)
-        elided = "{...}" in subject
-        parts = _unparen(wanted).split("{...}")
+        wanted, elided, parts = _subject_forms(subject)
         head = parts[0]
+        limit = 4 * len(wanted) + 64
         for candidate in chain:
-            size = candidate.end_byte - candidate.start_byte
-            if size > 4 * len(wanted) + 64 and not elided:
+            if not elided and candidate.end_byte - candidate.start_byte > limit:
                 break  # ancestors only grow: whitespace removal cannot bridge that gap
             if not candidate.is_named and candidate.type not in _IDENTIFIERS:
                 continue
@@ -223,20 +232,25 @@ class GoSource:
             body = node.child_by_field_name("body")
             if body is not None and offset < body.start_byte:
                 end = body.start_byte
-        sl, _ = self.lines.position(start)
-        el, _ = self.lines.position(end)
+        lines = self.lines
+        starts = lines.starts
+        sl = bisect_right(starts, start) - 1
+        el = bisect_right(starts, end) - 1
         if el != sl:
-            pl, _ = self.lines.position(offset)
-            line_start = self.lines.starts[pl]
+            pl = bisect_right(starts, offset) - 1
+            line_start = starts[pl]
             start = max(start, line_start)
-            end = min(end, self.lines.offset(pl, len(self.lines.line_bytes(pl))))
-            while start < offset and self.data[start : start + 1] in (b" ", b"\t"):
+            end = min(end, line_start + lines.line_length(pl))
+            data = self.data
+            while start < offset and data[start] in _BLANKS:
                 start += 1
-        while end > start and end > offset + 1 and self.data[end - 1 : end] in (b" ", b"\t"):
+            sl = el = pl
+        data = self.data
+        while end > start and end > offset + 1 and data[end - 1] in _BLANKS:
             end -= 1
         if not start <= offset < end and not start == offset == end:
             return self.byte_span(leaf.start_byte, max(leaf.end_byte, leaf.start_byte))
-        return self.byte_span(start, end)
+        return Span(sl, start - starts[sl], el, end - starts[el])
 
     def declarations(self) -> list[Declaration]:
         """Top-level functions and methods, with compiler-style names (`(*S).Get`, `S.M`);
@@ -284,6 +298,36 @@ class GoSource:
         return Span.point(0, 0)
 
 
+class _Point:
+    """The token at one byte offset and, when asked, the nodes up to its statement."""
+
+    __slots__ = ("_call", "_call_known", "_chain", "leaf")
+
+    def __init__(self, root: Node, offset: int) -> None:
+        self.leaf = root.descendant_for_byte_range(offset, offset + 1)
+        self._chain: list[Node] | None = None
+        self._call: Node | None = None
+        self._call_known = False
+
+    def chain(self) -> list[Node]:
+        """The token and its ancestors, smallest first, up to the enclosing block."""
+        if self._chain is None:
+            chain: list[Node] = []
+            node = self.leaf
+            while node is not None and node.type not in _STOP:
+                chain.append(node)
+                node = node.parent
+            self._chain = chain
+        return self._chain
+
+    def call(self) -> Node | None:
+        """The call whose argument list opens at the token (see `_call_at_paren`)."""
+        if not self._call_known:
+            self._call = _call_at_paren(self.leaf) if self.leaf is not None else None
+            self._call_known = True
+        return self._call
+
+
 def _receiver_type(receiver: str) -> str:
     """`(s *S[T])` -> `(*S)`; `(S)` -> `S`, as the compiler names methods."""
     inner = receiver.strip()[1:-1].strip()
@@ -324,6 +368,14 @@ def _owner(leaf: Node) -> Node | None:
         # `T{…}` is the literal; an elided `{…}` inside another literal is its own value.
         return parent.parent if parent.parent.type == "composite_literal" else parent
     return parent if leaf.type not in _IDENTIFIERS else None
+
+
+@lru_cache(maxsize=4096)
+def _subject_forms(subject: str) -> tuple[str, bool, list[str]]:
+    """The subject without spaces; whether it elides a literal (`{...}`); its parts around
+    the elisions, without parentheses (subjects repeat across verdicts and flow steps)."""
+    wanted = _norm(subject)
+    return wanted, "{...}" in subject, _unparen(wanted).split("{...}")
 
 
 def _unparen(text: str) -> str:
@@ -373,10 +425,16 @@ def _shape_of(subject: str) -> list[set[str]]:
 
 def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -> Finding:
     """The finding with its range, and its flow steps' ranges, widened where sources exist."""
-    own = sources(finding.file)
+    file = finding.file
+    own = sources(file)
     point = finding.at
     span, inlined = own.locate(point, finding.subject, finding.kind) if own else (point, None)
-    steps = tuple(_widen_step(step, sources(step.file)) for step in finding.flow)
+    flow = finding.flow
+    steps = (
+        tuple(_widen_step(step, own if step.file == file else sources(step.file)) for step in flow)
+        if flow
+        else flow
+    )
     f = finding  # every field, positionally: dataclasses.replace is several times slower
     return Finding(
         f.kind, f.file, span, f.message, f.subject, f.function, steps, f.cost, f.leak_to,
@@ -385,4 +443,7 @@ def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -
 
 
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:
-    return step._replace(span=source.widen(step.span, step.subject)) if source else step
+    if source is None:
+        return step
+    file, span, subject, reason, edge = step
+    return FlowStep(file, source.locate(span, subject, None)[0], subject, reason, edge)

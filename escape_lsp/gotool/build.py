@@ -204,6 +204,10 @@ def split_json(stdout: str, known: set[str]) -> tuple[dict[str, str], set[str], 
     return {k: "".join(v) for k, v in output.items()}, failed, stray
 
 
+#: The package of a `go build -json` event, when it comes first (as go prints it).
+_LEADING_IMPORT_PATH = re.compile(r'\{"ImportPath":("(?:[^"\\]|\\.)*")')
+
+
 def package_reporter(known: set[str], on_package: Callable[[str], None]) -> Callable[[str], None]:
     """A `go build -json` line handler calling `on_package` once per package that reported."""
     seen: set[str] = set()
@@ -212,10 +216,11 @@ def package_reporter(known: set[str], on_package: Callable[[str], None]) -> Call
         if '"build-output"' not in line and '"build-fail"' not in line:
             return
         try:
-            event = json.loads(line)
+            lead = _LEADING_IMPORT_PATH.match(line)  # not the whole line: megabytes of output
+            path = json.loads(lead[1]) if lead else json.loads(line).get("ImportPath")
         except json.JSONDecodeError:
             return
-        pkg = base_package(str(event.get("ImportPath") or ""), known)
+        pkg = base_package(str(path or ""), known)
         if pkg in known and pkg not in seen:
             seen.add(pkg)
             on_package(pkg)
