@@ -37,6 +37,17 @@ def test_line_index_handles_crlf_and_out_of_range() -> None:
     assert idx.line_bytes(7) == b""
 
 
+@pytest.mark.parametrize("encoding", list(Encoding))
+def test_ascii_files_count_bytes_in_every_encoding(encoding: Encoding) -> None:
+    """The all-ASCII shortcut answers as decoding each line would, clamping included."""
+    data = b"package p\r\n\n\tx := &T{}\r\nvar s = 1"
+    idx, ref = LineIndex(data), LineIndex(data + "\n// é".encode())  # ref: not all ASCII
+    assert idx.ascii and not ref.ascii
+    for line in (-1, 0, 1, 2, 3, 9):
+        for col in range(-1, 14):
+            assert idx.column(line, col, encoding) == ref.column(line, col, encoding)
+
+
 def test_real_compiler_positions_with_unicode(gomod: WriteModule) -> None:
     root = gomod(
         {

@@ -35,6 +35,8 @@ class LineIndex:
         # loops only: a 5 MB file has ~100k lines).
         lengths = map((1).__add__, map(len, data.split(b"\n")[:-1]))
         self.starts = list(accumulate(lengths, initial=0))
+        #: All ASCII (most Go files): every column is its byte count, in any encoding.
+        self.ascii = data.isascii()
 
     @property
     def line_count(self) -> int:
@@ -69,6 +71,10 @@ class LineIndex:
 
     def column(self, line: int, byte_col: int, encoding: Encoding) -> int:
         """Code units of `encoding` before `byte_col` on `line` (clamped to the line's end)."""
+        if self.ascii or encoding is Encoding.UTF8:
+            if line < 0 or line >= len(self.starts):
+                return 0
+            return min(max(byte_col, 0), self.line_length(line))
         prefix = self.line_bytes(line)[: max(byte_col, 0)]
         if encoding is Encoding.UTF8 or prefix.isascii():  # one unit per byte
             return len(prefix)
