@@ -63,6 +63,15 @@ def touch(pkg_dir: Path) -> None:
     )
 
 
+def mib_mb(mib: float) -> str:
+    """A peak RSS read in MiB, also in MB (the targets' unit: 10^6 bytes)."""
+    return f"{mib:.0f} MiB ({mib * 2**20 / 1e6:.0f} MB)"
+
+
+def within_mb(mib: float, limit_mb: float) -> bool:
+    return mib * 2**20 <= limit_mb * 1e6
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
@@ -511,7 +520,12 @@ async def server(runs: int) -> None:
             keystrokes=False,
         )
         await client.close()
-        row("Memory: large-package session, peak RSS (≤ 150 MB)", f"{rss:.0f} MiB", "", rss <= 150)
+        row(
+            "Memory: large-package session, peak RSS (≤ 150 MB)",
+            mib_mb(rss),
+            "",
+            within_mb(rss, 150),
+        )
 
 
 async def restart(runs: int) -> None:
@@ -583,9 +597,9 @@ async def memory() -> None:
         await client.close()
         row(
             "Memory: 1 MiB file edited 30 times, peak RSS (≤ 300 MB)",
-            f"{peak:.0f} MiB",
+            mib_mb(peak),
             "",
-            peak <= 300,
+            within_mb(peak, 300),
         )
 
         big = "".join(f"func G{i}(n int) int {{ return n * {i} }}\n" for i in range(60000))
@@ -613,9 +627,9 @@ async def memory() -> None:
         await client.close()
         row(
             f"Memory: a {len(five) / 1e6:.1f} MB file opened, peak RSS (≤ 500 MB)",
-            f"{peak:.0f} MiB",
+            mib_mb(peak),
             "",
-            peak <= 500,
+            within_mb(peak, 500),
         )
 
 

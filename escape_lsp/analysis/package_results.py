@@ -106,6 +106,9 @@ def _compiled(
             )
             chunk_keys.append(chunk_key)
             findings.extend(found)
+    for src in parsed.values():
+        if src is not None:
+            src.forget_points()
     files = graph.packages[name].all_files(host.settings.tests)
     parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
     findings += pool_findings(findings, parsed_files)  # derived: the sync.Pool doctor

@@ -76,7 +76,7 @@ class LineIndex:
                 return 0
             return min(max(byte_col, 0), self.line_length(line))
         prefix = self.line_bytes(line)[: max(byte_col, 0)]
-        if encoding is Encoding.UTF8 or prefix.isascii():  # one unit per byte
+        if prefix.isascii():  # one unit per byte
             return len(prefix)
         return units(prefix.decode("utf-8", "replace"), encoding)
 

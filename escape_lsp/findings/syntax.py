@@ -100,6 +100,13 @@ class GoSource:
             hit = self._located[key] = self._locate(span, subject, kind)
         return hit
 
+    def forget_points(self) -> None:
+        """Drop the per-offset nodes kept while mapping one output: they speed up the points
+        that output shares, and would otherwise stay for as long as the source is cached
+        (a large package's files hold tens of thousands of node objects)."""
+        self._at.clear()
+        self._root = None
+
     def _locate(self, span: Span, subject: str, kind: Kind | None) -> tuple[Span, str | None]:
         lines = self.lines
         if not span.start_line < lines.line_count:
