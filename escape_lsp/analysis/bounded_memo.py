@@ -36,6 +36,10 @@ class BoundedMemo(Generic[V]):
     def touch(self, key: str) -> None:
         self.entries.move_to_end(key)
 
+    def drop(self, key: str) -> None:
+        if self.entries.pop(key, None) is not None:
+            self._bytes -= self._costs.pop(key, 0)
+
     def put(self, key: str, value: V) -> None:
         if key in self.entries:
             self._bytes -= self._costs.pop(key, 0)

@@ -13,6 +13,9 @@ from escape_lsp.findings.syntax import GoSource
 SOURCE_COST_FACTOR = 64
 #: Estimated bytes the parsed-source cache may hold (about 2 MiB of Go text).
 SOURCE_BUDGET = 128 * 2**20
+#: Texts kept per path: the current one and the one before (a request computed on the previous
+#: snapshot); older ones of an edited file only cost memory until the budget pushes them out.
+VERSIONS_PER_PATH = 2
 
 
 def _source_cost(src: GoSource) -> int:
@@ -24,6 +27,8 @@ class SourceCache:
 
     def __init__(self) -> None:
         self._memo: BoundedMemo[GoSource] = BoundedMemo(SOURCE_BUDGET, _source_cost)
+        #: Per path, the content keys parsed for it, oldest first.
+        self._versions: dict[str, list[str]] = {}
 
     @property
     def entries(self) -> OrderedDict[str, GoSource]:
@@ -39,4 +44,17 @@ class SourceCache:
         if src is None:
             src = GoSource(data)
             self._memo.put(key, src)
+        self._note_version(path, key)
         return src
+
+    def _note_version(self, path: str, key: str) -> None:
+        versions = self._versions.setdefault(path, [])
+        if versions and versions[-1] == key:
+            return
+        if key in versions:
+            versions.remove(key)
+        versions.append(key)
+        while len(versions) > VERSIONS_PER_PATH:
+            old = versions.pop(0)
+            if not any(old in keys for keys in self._versions.values()):
+                self._memo.drop(old)  # the same text under another path keeps it
