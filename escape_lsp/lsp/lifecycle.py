@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -144,6 +145,10 @@ def serve(ls: EscapeServer, tcp: str | None = None) -> int:
     logging.getLogger("pygls").setLevel(logging.WARNING)
     for stale in tempdir.remove_stale():
         log.info("removed %s, left by an escape-lsp that is gone", stale)
+    # What the imports made lives as long as the process: keep it out of every GC pass (a full
+    # pass over it takes ~35 ms, which lands in the middle of a save's diagnostics). A server
+    # forked from the resident zygote inherits the zygote's freeze; this is the in-process one.
+    gc.freeze()
     code = 0
     try:
         if tcp:
