@@ -7,6 +7,7 @@ import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeGuard
 
 import pytest
 
@@ -45,18 +46,29 @@ def gomod(tmp_path: Path) -> WriteModule:
     return make
 
 
+def proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of `/proc/PID/stat` after the command name (state, parent, group, …); None
+    once the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def running(fields: list[str] | None) -> TypeGuard[list[str]]:
+    """Whether `proc_stat` fields are of a running process: zombies are dead (this sandbox's
+    PID 1 never reaps)."""
+    return fields is not None and fields[0] not in ("Z", "X")
+
+
 def live_processes_in_group(pgid: int) -> list[int]:
-    """PIDs of the group that still run; zombies are dead (this sandbox's PID 1 never reaps)."""
+    """PIDs of the group that still run."""
     live: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == pgid and state not in ("Z", "X"):
+        fields = proc_stat(entry.name)
+        if running(fields) and int(fields[2]) == pgid:
             live.append(int(entry.name))
     return live

@@ -21,24 +21,15 @@ import pytest
 
 import escape_lsp
 from escape_lsp.lsp.resident.install import import_path, install_key
-from tests.conftest import WriteModule
+from tests.conftest import WriteModule, proc_stat, running
 from tests.fakego import RawServer
 
 ESCAPING = "package p\n\nfunc F() *int { x := 1; return &x }\n"
 TAGGED = "//go:build special\n\npackage p\n\nfunc G() *int { y := 2; return &y }\n"
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split()
-
-
 def _alive(pid: int) -> bool:
-    fields = _stat_fields(pid)
-    return fields is not None and fields[0] not in ("Z", "X")
+    return running(proc_stat(pid))
 
 
 def _zygotes(runtime: Path) -> list[int]:
@@ -52,9 +43,9 @@ def _zygotes(runtime: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        fields = _stat_fields(int(entry.name))
+        fields = proc_stat(entry.name)
         named = b"resident.zygote" in cmdline and str(runtime).encode() in cmdline
-        if named and fields is not None and fields[0] not in ("Z", "X"):
+        if named and running(fields):
             found[int(entry.name)] = int(fields[1])
     return sorted(pid for pid, parent in found.items() if parent not in found)
 
@@ -68,7 +59,7 @@ def _server_of(client_pid: int) -> int:
         try:
             if os.readlink(entry / "fd" / "0") != stdin:
                 continue
-            parent = (_stat_fields(int(entry.name)) or ["", "0"])[1]
+            parent = (proc_stat(int(entry.name)) or ["", "0"])[1]
             parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes()
         except OSError:
             continue
@@ -135,7 +126,7 @@ async def test_a_second_spawn_is_forked_by_the_zygote_and_says_what_in_process_s
     second, diags = await _first_diagnostics(root, _env(runtime))
     assert diags == expected
     server = _server_of(second.proc.pid)
-    assert (_stat_fields(server) or [])[1] == str(zygote)
+    assert (proc_stat(server) or [])[1] == str(zygote)
     assert _zygotes(runtime) == [zygote]  # one zygote, reused
     assert await first.stop() == 0
     assert await second.stop() == 0
@@ -200,7 +191,7 @@ async def test_a_changed_install_never_reuses_the_old_zygote(
         assert install_key(import_path()) != key
         srv, _ = await _first_diagnostics(root, _env(runtime))
         (new,) = set(_zygotes(runtime)) - {old}
-        assert (_stat_fields(_server_of(srv.proc.pid)) or [])[1] == str(new)
+        assert (proc_stat(_server_of(srv.proc.pid)) or [])[1] == str(new)
         assert await srv.stop() == 0
         assert len(list(runtime.glob("zygote-*.sock"))) == 2
     finally:
