@@ -293,7 +293,7 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
             state.current = state.group(run[1], block)
     if at < len(text):
         state.lines(text[at:].split("\n"))
-    return {path: "\n".join(lines) for path, lines in state.groups.items()}
+    return state.joined()
 
 
 #: A run of lines positioned in one file (`f.go:L:C: text`, or `f.go:L: text`).
@@ -326,6 +326,10 @@ class _Grouping:
         found.append(lines)
         return found
 
+    def joined(self) -> dict[str, str]:
+        """Each group's text: its lines (and runs) joined."""
+        return {path: "\n".join(lines) for path, lines in self.groups.items()}
+
     def lines(self, lines: Iterable[str]) -> None:
         """The line-by-line rules."""
         for raw in lines:
@@ -343,7 +347,7 @@ def _split_lines(text: str, cwd: str, path_map: Mapping[str, str] | None) -> dic
     """`split_by_file`, one line at a time."""
     state = _Grouping(cwd, path_map or {})
     state.lines(text.splitlines())
-    return {path: "\n".join(lines) for path, lines in state.groups.items()}
+    return state.joined()
 
 
 def build_findings(
