@@ -45,6 +45,14 @@ def _decode(data: bytes) -> dict[str, Any]:
     return value
 
 
+def _body(sock: socket.socket, head: bytes, what: str) -> dict[str, Any]:
+    """The message whose length `head` gives, read and decoded."""
+    (size,) = _HEADER.unpack(head)
+    if size > MAX_MESSAGE:
+        raise WireError(f"{what} of {size} bytes")
+    return _decode(_recv_exactly(sock, size))
+
+
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
     body = marshal.dumps(message)
     sock.sendall(_HEADER.pack(len(body)) + body)
@@ -55,11 +63,7 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
     first = sock.recv(_HEADER.size)
     if not first:
         return None
-    head = first + _recv_exactly(sock, _HEADER.size - len(first))
-    (size,) = _HEADER.unpack(head)
-    if size > MAX_MESSAGE:
-        raise WireError(f"a message of {size} bytes")
-    return _decode(_recv_exactly(sock, size))
+    return _body(sock, first + _recv_exactly(sock, _HEADER.size - len(first)), "a message")
 
 
 def send_request(sock: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
@@ -77,10 +81,7 @@ def receive_request(sock: socket.socket) -> tuple[dict[str, Any], list[int]]:
         head += _recv_exactly(sock, _HEADER.size - len(head)) if head else b""
         if len(head) != _HEADER.size:
             raise WireError("the connection closed before the request")
-        (size,) = _HEADER.unpack(head)
-        if size > MAX_MESSAGE:
-            raise WireError(f"a request of {size} bytes")
-        return _decode(_recv_exactly(sock, size)), fds
+        return _body(sock, head, "a request"), fds
     except BaseException:
         for fd in fds:
             os.close(fd)
