@@ -204,3 +204,16 @@ async def test_code_lens_after_a_measurement(gomod: WriteModule) -> None:
             and shared.endswith("· 2,000 Get · 0 New (BenchmarkShared)")
         ) or (" New (BenchmarkShared)" in shared)
     assert _snapshot(root) == before
+
+
+def test_text_searches_find_whole_identifiers_and_pool_selections() -> None:
+    """The pool index's cheap searches: `Pool` as a whole word only; `r.Get`/`.Put`/`.New` by
+    the receiver's last identifier, across spaces and newlines, not as a suffix of another."""
+    from escape_lsp.analysis.pools.tree import method_selections, word_matches
+
+    data = b"var a sync.Pool; type bufPool int; Pool2 := 1; x.Pool\n"
+    assert [data[s:e] for s, e in word_matches(data, b"Pool")] == [b"Pool", b"Pool"]
+    calls = b"pool.Get(); s.pool .\n\tPut(b); xpool.Get(); p.Getter(); p.New = f; pool.Len()"
+    found = [(calls[s:e], s) for s, e in method_selections(calls, frozenset({b"pool", b"p"}))]
+    assert [name for name, _ in found] == [b"Get", b"Put", b"New"]
+    assert found[0][1] == calls.index(b"Get")

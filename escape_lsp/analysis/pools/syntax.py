@@ -8,7 +8,6 @@ this never guess. The files and their names are `source.py`'s, type facts `type_
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,11 +19,13 @@ from escape_lsp.analysis.pools.source import FileFacts, PackageSource
 from escape_lsp.analysis.pools.tree import (
     FUNCTIONS,
     enclosing,
+    method_selections,
     nodes_at,
     package_name,
     sync_names,
     top_level,
     unparen,
+    word_matches,
 )
 from escape_lsp.analysis.pools.type_facts import TypeFacts
 from escape_lsp.findings.model import Span
@@ -113,9 +114,6 @@ class PackagePools(PackageSource):
         return [c for c in self.calls if c.decl == decl and (method is None or c.method == method)]
 
 
-_POOL_WORD = re.compile(rb"\bPool\b")
-
-
 def index_packages(sources: Mapping[str, GoSource]) -> list[PackagePools]:
     """One index per package clause (a package and its external test package are apart)."""
     groups: dict[str, PackagePools] = {}
@@ -141,7 +139,8 @@ def _declarations(pools: PackagePools) -> None:
     for file, facts in pools.files.items():
         if not facts.sync_names or b"Pool" not in facts.src.data:
             continue
-        words = [n for n in nodes_at(facts.src, _POOL_WORD) if n.type == "type_identifier"]
+        words = nodes_at(facts.src, word_matches(facts.src.data, b"Pool"))
+        words = [n for n in words if n.type == "type_identifier"]
         mentions = [n.parent for n in words if n.parent and n.parent.type == "qualified_type"]
         if "." in facts.sync_names:
             mentions += [n for n in words if n.parent is None or n.parent.type != "qualified_type"]
@@ -220,10 +219,9 @@ def _add(
 
 
 def _uses(pools: PackagePools) -> None:
-    names = sorted({re.escape(d.name.encode()) for d in pools.decls})
-    calls = re.compile(rb"\b(?:" + b"|".join(names) + rb")\s*\.\s*(Get|Put|New)\b")
+    names = frozenset(d.name.encode() for d in pools.decls)
     for file, facts in pools.files.items():
-        for node in nodes_at(facts.src, calls, 1):
+        for node in nodes_at(facts.src, method_selections(facts.src.data, names)):
             sel = node.parent
             if node.type != "field_identifier" or sel is None or sel.type != "selector_expression":
                 continue
