@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from escape_lsp.findings.model import Span
 from escape_lsp.findings.parser import build_findings, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding
 
@@ -57,6 +60,56 @@ def mapped_digest() -> tuple[int, str]:
             digest.update(repr(widen_finding(f, source)).replace(goroot_src, "").encode())
             count += 1
     return count, digest.hexdigest()
+
+
+def test_an_edited_file_maps_as_a_fresh_parse_of_it_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an edit the earlier text's answers are reused in the declarations it still has
+    byte for byte (moved down a line here), and only the edited one is mapped again."""
+    goroot_src = os.path.join(_go("env", "GOROOT"), "src")
+    path = os.path.join(goroot_src, "net", "http", "server.go")
+    proc = subprocess.run(
+        ["go", "build", "-o", os.devnull, "-gcflags=net/http=-m=2", "net/http"],
+        cwd=goroot_src,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    raw = build_findings(split_by_file(proc.stderr, goroot_src)[path], goroot_src, lambda _p: True)
+    data = Path(path).read_bytes()
+    lines = data.splitlines(keepends=True)
+    edited_at = next(i for i, line in enumerate(lines) if line.startswith(b"func (c *conn) serve("))
+    # A line above everything, and one more inside `(*conn).serve`'s body.
+    head, body = lines[1 : edited_at + 1], lines[edited_at + 1 :]
+    edited = b"".join([lines[0], b"// a new first comment\n", *head, b"\t// edited\n", *body])
+
+    def moved(span: Span) -> Span:
+        down = (span.start_line >= 1) + (span.start_line > edited_at)
+        return Span(span.start_line + down, span.start_col, span.end_line + down, span.end_col)
+
+    shifted = [
+        replace(f, span=moved(f.span), flow=tuple(s._replace(span=moved(s.span)) for s in f.flow))
+        for f in raw
+    ]
+    earlier = GoSource(data)
+    for f in raw:
+        widen_finding(f, lambda _p: earlier)
+    fresh = GoSource(edited)
+    expected = [widen_finding(f, lambda _p: fresh) for f in shifted]
+
+    computed: list[Span] = []
+    locate = GoSource._locate
+
+    def counted(self: GoSource, span: Span, *args: Any) -> tuple[Span, str | None]:
+        computed.append(span)
+        return locate(self, span, *args)
+
+    monkeypatch.setattr(GoSource, "_locate", counted)
+    carried = GoSource(edited)
+    carried.carry_from(earlier)
+    assert [widen_finding(f, lambda _p: carried) for f in shifted] == expected
+    serve = next(d for d in carried.declarations() if d.name == "(*conn).serve").span
+    assert computed
+    assert all(serve.contains(s.start_line, s.start_col) for s in computed)
 
 
 def _key() -> tuple[str, str]:

@@ -43,6 +43,10 @@ class SourceCache:
         src = self._memo.get(key)
         if src is None:
             src = GoSource(data)
+            earlier = self._versions.get(path)
+            previous = self._memo.get(earlier[-1]) if earlier else None
+            if previous is not None:
+                src.carry_from(previous)  # an edit: unchanged declarations map as before
             self._memo.put(key, src)
         self._note_version(path, key)
         return src

@@ -57,6 +57,15 @@ class GoSource:
         self._tree: Tree | None = None
         self._declarations: list[Declaration] | None = None
         self._located: dict[tuple[Span, str, Kind | None], tuple[Span, str | None]] = {}
+        #: What an earlier text of the same file located inside top-level declarations, keyed
+        #: by the declaration's index there and the point's line in it and column, ranges
+        #: relative to its first line (see `carry_from`); dropped once this text is mapped.
+        self._prior: dict[tuple[int, int, int, str, Kind | None], tuple[Span, str | None]] | None
+        self._prior = None
+        #: The earlier text's declarations by their bytes, and this text's matches by index.
+        self._prior_tops: dict[bytes, int] = {}
+        self._same_top: dict[int, int | None] = {}
+        self._tops: tuple[list[int], list[tuple[int, int]], list[int], list[int]] | None = None
         self._norms: dict[tuple[int, int], str] = {}
         #: Per byte offset the compiler pointed at: the token there and the nodes around it
         #: (several verdicts and flow steps share a point; tree-sitter builds a new Node
@@ -97,21 +106,93 @@ class GoSource:
         key = (span, subject, kind)
         hit = self._located.get(key)
         if hit is None:
-            hit = self._located[key] = self._locate(span, subject, kind)
+            hit = self._located[key] = self._locate_anew(span, subject, kind)
         return hit
+
+    def carry_from(self, earlier: GoSource) -> None:
+        """Reuse what `earlier` (a previous text of the same file) located inside top-level
+        declarations this text still has byte for byte: after an edit only the edited ones
+        are mapped. Inside a declaration the answer depends on its bytes alone (the climb
+        stops at it), and it starts a line, so only the line numbers move."""
+        if not earlier._located:
+            self._prior, self._prior_tops = earlier._prior, earlier._prior_tops
+            return
+        prior = {}
+        for (span, subject, kind), (found, inlined) in earlier._located.items():
+            line, col = span.start_line, span.start_col
+            index = earlier._top_at(line, col)
+            if index is not None:
+                first = earlier._tops_index()[0][index]
+                rel = Span(found[0] - first, found[1], found[2] - first, found[3])
+                prior[(index, line - first, col, subject, kind)] = (rel, inlined)
+        self._prior = prior
+        _, _, starts, ends = earlier._tops_index()
+        data = earlier.data
+        self._prior_tops = {data[starts[i] : ends[i]]: i for i in {key[0] for key in prior}}
 
     def forget_points(self) -> None:
         """Drop the per-offset nodes kept while mapping one output: they speed up the points
         that output shares, and would otherwise stay for as long as the source is cached
-        (a large package's files hold tens of thousands of node objects)."""
+        (a large package's files hold tens of thousands of node objects). An earlier text's
+        answers go too: this text has located what its output needed."""
         self._at.clear()
         self._root = None
+        self._prior = None
+        self._prior_tops = {}
+        self._same_top.clear()
 
-    def _locate(self, span: Span, subject: str, kind: Kind | None) -> tuple[Span, str | None]:
+    def _locate_anew(self, span: Span, subject: str, kind: Kind | None) -> tuple[Span, str | None]:
         lines = self.lines
-        if not span.start_line < lines.line_count:
+        line, col = span.start_line, span.start_col
+        if not line < lines.line_count:
             return span, None
-        offset = lines.offset(span.start_line, span.start_col)
+        prior = self._prior
+        if prior is not None:
+            index = self._top_at(line, col)
+            if index is not None:
+                first_lines, _, starts, ends = self._tops_index()
+                same = self._same_top.get(index, -1)
+                if same == -1:  # compared once per declaration: its bytes, not a hash
+                    same = self._prior_tops.get(self.data[starts[index] : ends[index]])
+                    self._same_top[index] = same
+                first = first_lines[index]
+                hit = None if same is None else prior.get((same, line - first, col, subject, kind))
+                if hit is not None:
+                    r = hit[0]
+                    return Span(r[0] + first, r[1], r[2] + first, r[3]), hit[1]
+        return self._locate(span, lines.offset(line, col), subject, kind)
+
+    def _top_at(self, line: int, col: int) -> int | None:
+        """The index of the top-level node holding the position, if that node starts a line."""
+        first_lines, end_points, _, _ = self._tops_index()
+        at = bisect_right(first_lines, line) - 1
+        if at < 0 or (line, col) >= end_points[at]:
+            return None
+        return at
+
+    def _tops_index(self) -> tuple[list[int], list[tuple[int, int]], list[int], list[int]]:
+        """Top-level nodes that start a line: first lines, end positions, start and end
+        offsets."""
+        if self._tops is None:
+            first_lines: list[int] = []
+            end_points: list[tuple[int, int]] = []
+            starts: list[int] = []
+            ends: list[int] = []
+            line_starts = self.lines.starts
+            for node in self.tree.root_node.named_children:
+                start = node.start_byte
+                line = bisect_right(line_starts, start) - 1
+                if line_starts[line] == start:
+                    first_lines.append(line)
+                    end_points.append(self.lines.position(node.end_byte))
+                    starts.append(start)
+                    ends.append(node.end_byte)
+            self._tops = (first_lines, end_points, starts, ends)
+        return self._tops
+
+    def _locate(
+        self, span: Span, offset: int, subject: str, kind: Kind | None
+    ) -> tuple[Span, str | None]:
         at = self._at.get(offset)
         if at is None:
             if self._root is None:
@@ -165,14 +246,22 @@ class GoSource:
         wanted, elided, parts = _subject_forms(subject)
         head = parts[0]
         limit = 4 * len(wanted) + 64
+        # Removing spaces and parentheses only shortens a text, and what is left starts with
+        # the node's first byte or a `(`: cheap tests before reading a node's text.
+        shortest = len(head)
+        starts = _starts(wanted, head)
+        data = self.data
         for candidate in chain:
-            if not elided and candidate.end_byte - candidate.start_byte > limit:
+            start, end = candidate.start_byte, candidate.end_byte
+            if not elided and end - start > limit:
                 break  # ancestors only grow: whitespace removal cannot bridge that gap
+            if end - start < shortest or (starts and data[start] not in starts):
+                continue
             if not candidate.is_named and candidate.type not in _IDENTIFIERS:
                 continue
             if elided:  # `&T{...}`: cheap test of the start before reading a big literal
-                start = self.data[candidate.start_byte : candidate.start_byte + 4 * len(head) + 64]
-                if not _unparen(_norm(start.decode("utf-8", "replace"))).startswith(head):
+                lead = data[start : start + 4 * len(head) + 64]
+                if not _unparen(_norm(lead.decode("utf-8", "replace"))).startswith(head):
                     continue
             text = self._normalised(candidate)
             if text == wanted or _loosely(_unparen(text), parts):
@@ -383,6 +472,14 @@ def _subject_forms(subject: str) -> tuple[str, bool, list[str]]:
     the elisions, without parentheses (subjects repeat across verdicts and flow steps)."""
     wanted = _norm(subject)
     return wanted, "{...}" in subject, _unparen(wanted).split("{...}")
+
+
+@lru_cache(maxsize=4096)
+def _starts(wanted: str, head: str) -> frozenset[int]:
+    """The first bytes a node's text can have and still be the subject (empty: any)."""
+    if not head:
+        return frozenset()
+    return frozenset({0x28, *wanted.encode()[:1], *head.encode()[:1]})
 
 
 def _unparen(text: str) -> str:
