@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from escape_lsp.analysis.disk_memo import DiskMemo, binary_identity, environment_salt
-from escape_lsp.analysis.hashing import sha
+from escape_lsp.analysis.hashing import digest
 from escape_lsp.gotool.modfiles import graph_files
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
@@ -37,7 +37,7 @@ class DurableStore:
             self._salt = environment_salt(
                 binary_identity(self.toolchain.go), self.toolchain.goroot, self.context
             )
-        return sha(f"{self._salt}\0{kind}\0{key}".encode())
+        return digest(f"{self._salt}\0{kind}\0{key}".encode())
 
     def get(self, kind: str, key: str) -> Any:
         assert self.disk is not None

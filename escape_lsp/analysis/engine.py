@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from escape_lsp.analysis import package_results
 from escape_lsp.analysis.builds import BuildRunner, build_request
 from escape_lsp.analysis.durable_store import DurableStore
-from escape_lsp.analysis.hashing import FileHasher, sha
+from escape_lsp.analysis.hashing import FileHasher, digest
 from escape_lsp.analysis.memo_keys import package_keys
 from escape_lsp.analysis.package_graphs import PackageGraphCache
 from escape_lsp.analysis.result_memo import ResultMemo
@@ -201,7 +201,7 @@ class Engine:
         hashes: Mapping[str, dict[str, str]],
         on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
-        changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != sha(d)}
+        changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != digest(d)}
         with self.overlays.lease(changed) as (overlay, path_map):
             req = build_request(self.settings, self.context.root, graph, names, contents, overlay)
 

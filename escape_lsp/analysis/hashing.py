@@ -7,8 +7,10 @@ import os
 from collections.abc import Mapping
 
 
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def digest(data: bytes) -> str:
+    """A content hash, 64 hex digits (BLAKE2b: ~2.5x faster than SHA-256 on CPUs without SHA
+    instructions, and the engine hashes the compiler's whole output on every build)."""
+    return hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
 def read_contents(path: str, overlays: Mapping[str, bytes]) -> bytes | None:
@@ -40,13 +42,13 @@ class FileHasher:
             return hit[1]
         try:
             with open(path, "rb") as fh:
-                digest = sha(fh.read())
+                hashed = digest(fh.read())
         except OSError:
             return "unreadable"
-        self._cache[path] = (sig, digest)
-        return digest
+        self._cache[path] = (sig, hashed)
+        return hashed
 
     def content_hash(self, path: str, overlays: Mapping[str, bytes]) -> str:
         """The hash of `path` as a build with `overlays` sees it (overlay, else disk)."""
         data = overlays.get(path)
-        return sha(data) if data is not None else self.hash(path)
+        return digest(data) if data is not None else self.hash(path)

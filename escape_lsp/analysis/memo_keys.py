@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
-from escape_lsp.analysis.hashing import FileHasher, sha
+from escape_lsp.analysis.hashing import FileHasher, digest
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.modfiles import graph_files
 from escape_lsp.gotool.packages import PackageGraph
@@ -43,7 +43,7 @@ def package_keys(
             if d in graph.packages and d not in stack and d != name
         )
         hashes[name] = files
-        keys[name] = sha(repr((base, name, sorted(files.items()), dep_keys)).encode())
+        keys[name] = digest(repr((base, name, sorted(files.items()), dep_keys)).encode())
         return keys[name]
 
     for n in names:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 from escape_lsp.analysis import graph_memo
 from escape_lsp.analysis.durable_store import DurableStore
-from escape_lsp.analysis.hashing import FileHasher, sha
+from escape_lsp.analysis.hashing import FileHasher, digest
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.build import OverlayStore
 from escape_lsp.gotool.packages import PackageGraph, load_graph
@@ -77,7 +77,7 @@ class PackageGraphCache:
         changed = {
             p: d
             for p, d in buffers.items()
-            if self._hasher.hash(p) != sha(d) and self._in_context(p)
+            if self._hasher.hash(p) != digest(d) and self._in_context(p)
         }
         stored, key = self.stored_graph() if not changed else (None, None)
         if stored is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from escape_lsp.analysis.durable_store import DurableStore
-from escape_lsp.analysis.hashing import sha
+from escape_lsp.analysis.hashing import digest
 from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
@@ -140,7 +140,7 @@ def _file_findings(
             modules,
         )
     )
-    key = sha(head.encode() + b"\0" + text.encode())
+    key = digest(head.encode() + b"\0" + text.encode())
     hit = host.memo.file_entry(key, contents)
     if hit is not None:
         return key, hit

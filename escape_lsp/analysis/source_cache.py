@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from escape_lsp.analysis.bounded_memo import BoundedMemo
-from escape_lsp.analysis.hashing import read_contents, sha
+from escape_lsp.analysis.hashing import digest, read_contents
 from escape_lsp.findings.syntax import GoSource
 
 #: Parsed sources cost about this many bytes per byte of Go (the tree-sitter tree dominates).
@@ -39,7 +39,7 @@ class SourceCache:
         data = read_contents(path, overlays)
         if data is None:
             return None
-        key = sha(data)
+        key = digest(data)
         src = self._memo.get(key)
         if src is None:
             src = GoSource(data)
