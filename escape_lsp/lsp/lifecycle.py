@@ -8,6 +8,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
 
 from lsprotocol import types as lsp
 
@@ -58,11 +59,16 @@ def attach_client_log(ls: EscapeServer) -> None:
 async def start(ls: EscapeServer) -> None:
     """After `initialized`: find go, make the session, pull settings, start watching.
 
-    When go is unusable, say why once; `retry_start` tries again on new settings or a rebuild.
+    Go is asked for while the client answers the settings request; watching starts in the
+    background (a client's registration round trip, or watchdog's walk of the tree): the
+    first analysis need not wait for either. When go is unusable, say why once;
+    `retry_start` tries again on new settings or a rebuild.
     """
+    configured = asyncio.ensure_future(pull_configuration(ls))
     try:
         toolchain = await find_toolchain_async(ls.settings.go, dict(ls.settings.env) or None)
     except ToolchainError as exc:
+        await configured
         ls.toolchain_error = str(exc)
         ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
         return
@@ -72,14 +78,21 @@ async def start(ls: EscapeServer) -> None:
         await publishing.publish(ls, paths)
 
     ls.session = Session(toolchain, ls.settings.analysis(), publish)
-    await pull_configuration(ls)
+    await configured
     ls.configure_session()
-    if not (watching.client_can_watch(ls.caps()) and await _register_watchers(ls)):
-        ls.watcher = watching.DiskWatcher(asyncio.get_running_loop(), _disk_callback(ls))
-        warning = ls.watcher.start(ls.roots())
-        if warning:
-            log.warning("%s", warning)
+    _in_background(_watch(ls))
     log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
+
+
+async def _watch(ls: EscapeServer) -> None:
+    """Disk changes made outside the editor: the client's watcher, else watchdog (whose
+    recursive set-up runs in a thread, off the event loop)."""
+    if watching.client_can_watch(ls.caps()) and await _register_watchers(ls):
+        return
+    watcher = ls.watcher = watching.DiskWatcher(asyncio.get_running_loop(), _disk_callback(ls))
+    warning = await asyncio.to_thread(watcher.start, ls.roots())
+    if warning:
+        log.warning("%s", warning)
 
 
 async def retry_start(ls: EscapeServer) -> None:
@@ -106,12 +119,16 @@ async def _register_watchers(ls: EscapeServer) -> bool:
 _background: set[asyncio.Task[None]] = set()
 
 
+def _in_background(work: Coroutine[object, object, None]) -> None:
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
 def _disk_callback(ls: EscapeServer) -> watching.OnPaths:
     def on_paths(paths: list[str]) -> None:
         if ls.session is not None:
-            task = asyncio.ensure_future(ls.session.disk_changed(paths))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            _in_background(ls.session.disk_changed(paths))
 
     return on_paths
 
