@@ -7,6 +7,7 @@ no LSP types; the edge reads snapshots and is told which files to re-publish.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -26,7 +27,7 @@ from escape_lsp.findings.model import Kind, Span
 from escape_lsp.gotool import process
 from escape_lsp.gotool.modfiles import is_graph_file
 from escape_lsp.gotool.packages import PackageGraph
-from escape_lsp.gotool.toolchain import Toolchain
+from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,12 @@ class Session:
     def adaptive(self) -> bool:
         """The default debounce adapts (see `AdaptiveDebounce`); a configured one is fixed."""
         return self.debounce == DEFAULT_DEBOUNCE_MS / 1000
+
+    def expect_contexts(
+        self, lookups: Mapping[str, asyncio.Future[ModuleContext]], env: Mapping[str, str]
+    ) -> None:
+        """Module context lookups started before the session existed (see `Workspace`)."""
+        self.workspace.expect_contexts(lookups, env)
 
     # -- events ---------------------------------------------------------------------------------
 

@@ -2,11 +2,13 @@
 
 Every change (an edit, new settings, a finished build) makes a new frozen `Snapshot`; readers
 hold on to the one they took. Module contexts are looked up once per directory and kept until
-a go.mod/go.work changes or the settings do.
+a go.mod/go.work changes or the settings do; a directory with neither file has its nearest
+known ancestor's (go would walk up to the same files).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -18,7 +20,11 @@ from escape_lsp.analysis.evidence import Evidence
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.snapshot import Buffer, RootState, Snapshot
+from escape_lsp.gotool.modfiles import MODULE_FILES, WORKSPACE_FILES
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, module_context_async
+
+#: The files whose presence in a directory decides its module or workspace.
+_DEFINING = (MODULE_FILES[0], WORKSPACE_FILES[0])
 
 
 class Workspace:
@@ -28,6 +34,8 @@ class Workspace:
         self.toolchain = toolchain
         self._snapshot = Snapshot(0, MappingProxyType({}), settings, MappingProxyType({}), {})
         self._contexts: dict[str, ModuleContext | None] = {}
+        #: Lookups started before the workspace existed (the server's start), by directory.
+        self._lookups: dict[str, asyncio.Future[ModuleContext]] = {}
 
     @property
     def snapshot(self) -> Snapshot:
@@ -57,7 +65,7 @@ class Workspace:
             return False
         for root in self._snapshot.roots.values():
             root.engine.configure(settings)
-        self._contexts.clear()
+        self._forget_lookups()
         self._advance(settings=settings, problems={})
         return True
 
@@ -65,8 +73,25 @@ class Workspace:
 
     def forget_contexts(self) -> None:
         """Module contexts (and "not in a module" problems) are looked up again on next use."""
-        self._contexts.clear()
+        self._forget_lookups()
         self._advance(problems={})
+
+    def _forget_lookups(self) -> None:
+        self._contexts.clear()
+        for lookup in self._lookups.values():
+            lookup.cancel()
+        self._lookups.clear()
+
+    def expect_contexts(
+        self, lookups: Mapping[str, asyncio.Future[ModuleContext]], env: Mapping[str, str]
+    ) -> None:
+        """Adopt context lookups already running (with `env`) for these directories; they are
+        dropped if the settings' environment is another by now."""
+        if dict(env) != dict(self._snapshot.settings.env):
+            for lookup in lookups.values():
+                lookup.cancel()
+            return
+        self._lookups.update(lookups)
 
     def note_problem(self, path: str, problem: str) -> None:
         self._advance(problems={**self._snapshot.problems, os.path.dirname(path): problem})
@@ -82,6 +107,10 @@ class Workspace:
         """The engine of the module or go.work holding `path`; None (with a problem) if none."""
         directory = os.path.dirname(path)
         if directory not in self._contexts:
+            inherited = await self._inherited(directory)
+            if inherited is not None:
+                self._contexts[directory] = inherited
+        if directory not in self._contexts:
             settings = self._snapshot.settings
             try:
                 ctx: ModuleContext | None = await module_context_async(
@@ -91,6 +120,11 @@ class Workspace:
                 self.note_problem(path, str(exc))
                 ctx = None
             self._contexts[directory] = ctx
+            if ctx is not None and ctx.gowork is None and ctx.gomod is not None:
+                # go walked up to the module's root finding no go.mod on the way, nor a
+                # go.work anywhere: the root itself answers the same (its other
+                # subdirectories inherit it)
+                self._contexts.setdefault(os.path.dirname(ctx.gomod), ctx)
         ctx = self._contexts[directory]
         if ctx is None:
             return None
@@ -102,6 +136,34 @@ class Workspace:
             root = RootState(engine)
             self._advance(roots={**self._snapshot.roots, ctx: root})
         return root.engine
+
+    async def _inherited(self, directory: str) -> ModuleContext | None:
+        """The context of the nearest ancestor known (or being looked up) when no directory on
+        the way holds a go.mod or go.work; None when that cannot be told without go."""
+        at = directory
+        while True:
+            if at != directory and self._contexts.get(at) is not None:
+                return self._contexts[at]
+            lookup = self._lookups.get(at)
+            if lookup is not None:
+                try:
+                    ctx = await asyncio.shield(lookup)
+                except asyncio.CancelledError:
+                    if not lookup.cancelled():
+                        raise  # this task was cancelled, not the lookup
+                    self._lookups.pop(at, None)
+                    return None
+                except EXPECTED_FAILURES:  # go tells the directory's own problem again
+                    self._lookups.pop(at, None)
+                    return None
+                self._contexts[at] = ctx
+                return ctx
+            if any(os.path.exists(os.path.join(at, name)) for name in _DEFINING):
+                return None
+            parent = os.path.dirname(at)
+            if parent == at:
+                return None
+            at = parent
 
     def engines(self) -> list[Engine]:
         return [r.engine for r in self._snapshot.roots.values()]

@@ -45,7 +45,8 @@ def _version(text: str) -> tuple[int, int, int] | None:
     return int(m[1]), int(m[2]), int(m[3] or 0)
 
 
-def _executable(go: str | None, env: dict[str, str] | None) -> str:
+def go_executable(go: str | None, env: dict[str, str] | None) -> str:
+    """The path of the configured `go` (a path or a name on PATH); ToolchainError if none."""
     name = go or "go"
     exe = shutil.which(name, path=(env or os.environ).get("PATH"))
     if exe is None:
@@ -97,7 +98,7 @@ def _toolchain(exe: str, data: dict[str, str]) -> Toolchain:
 
 def find_toolchain(go: str | None = None, env: dict[str, str] | None = None) -> Toolchain:
     """The configured `go` (a path or a name on PATH), checked to be recent enough."""
-    exe = _executable(go, env)
+    exe = go_executable(go, env)
     try:
         proc = run_sync(_env_argv(exe, *_TOOLCHAIN_VARS), None, env, QUERY_TIMEOUT)
     except (OSError, GoTimeout) as exc:
@@ -109,7 +110,7 @@ async def find_toolchain_async(
     go: str | None = None, env: dict[str, str] | None = None, timeout: float = QUERY_TIMEOUT
 ) -> Toolchain:
     """`find_toolchain` without blocking; cancelling it kills the go command."""
-    exe = _executable(go, env)
+    exe = go_executable(go, env)
     try:
         proc = await run(_env_argv(exe, *_TOOLCHAIN_VARS), None, env, timeout)
     except (OSError, GoTimeout) as exc:
@@ -169,9 +170,17 @@ async def module_context_async(
     timeout: float = QUERY_TIMEOUT,
 ) -> ModuleContext:
     """`module_context` without blocking; cancelling it kills the go command."""
+    return await directory_context(toolchain.go, directory, env, timeout)
+
+
+async def directory_context(
+    go: str, directory: str, env: dict[str, str] | None = None, timeout: float = QUERY_TIMEOUT
+) -> ModuleContext:
+    """`module_context_async` with the go executable alone, so it can run while the
+    toolchain itself is still being checked."""
     path = _directory(directory)
     try:
-        proc = await run(_env_argv(toolchain.go, *_CONTEXT_VARS), str(path), env, timeout)
+        proc = await run(_env_argv(go, *_CONTEXT_VARS), str(path), env, timeout)
     except (OSError, GoTimeout) as exc:
         raise ToolchainError(f"{directory}: `go env` failed: {exc}") from exc
-    return _context(directory, env_json(toolchain.go, proc, _CONTEXT_VARS))
+    return _context(directory, env_json(go, proc, _CONTEXT_VARS))

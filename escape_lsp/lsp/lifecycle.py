@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -15,7 +16,13 @@ from lsprotocol import types as lsp
 from escape_lsp import __version__
 from escape_lsp.analysis.session import Session
 from escape_lsp.gotool import process, tempdir
-from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain_async
+from escape_lsp.gotool.toolchain import (
+    ModuleContext,
+    ToolchainError,
+    directory_context,
+    find_toolchain_async,
+    go_executable,
+)
 from escape_lsp.lsp import publishing, watching
 from escape_lsp.lsp.config import SECTION
 from escape_lsp.lsp.convert import uri_to_path
@@ -64,10 +71,14 @@ async def start(ls: EscapeServer) -> None:
     first analysis need not wait for either. When go is unusable, say why once;
     `retry_start` tries again on new settings or a rebuild.
     """
+    go, env = ls.settings.go, dict(ls.settings.env)
     configured = asyncio.ensure_future(pull_configuration(ls))
+    contexts = _early_contexts(go, env, ls.roots())
     try:
-        toolchain = await find_toolchain_async(ls.settings.go, dict(ls.settings.env) or None)
+        toolchain = await find_toolchain_async(go, env or None)
     except ToolchainError as exc:
+        for lookup in contexts.values():
+            lookup.cancel()
         await configured
         ls.toolchain_error = str(exc)
         ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
@@ -80,8 +91,36 @@ async def start(ls: EscapeServer) -> None:
     ls.session = Session(toolchain, ls.settings.analysis(), publish)
     await configured
     ls.configure_session()
+    if ls.settings.go != go:
+        contexts = {}
+    ls.session.expect_contexts(contexts, env)
     _in_background(_watch(ls))
     log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
+
+
+def _early_contexts(
+    go: str | None, env: dict[str, str], roots: list[str]
+) -> dict[str, asyncio.Future[ModuleContext]]:
+    """The workspace folders' module contexts, asked of go while it is itself being checked:
+    the first file opened usually sits in or under one of them."""
+    try:
+        exe = go_executable(go, env or None)
+    except ToolchainError:
+        return {}
+    lookups: dict[str, asyncio.Future[ModuleContext]] = {}
+    for root in roots:
+        if os.path.isdir(root):
+            lookup = lookups[root] = asyncio.ensure_future(
+                directory_context(exe, root, env or None)
+            )
+            lookup.add_done_callback(_retrieved)
+    return lookups
+
+
+def _retrieved(lookup: asyncio.Future[ModuleContext]) -> None:
+    """A lookup nobody awaits (no file opened there) still has its outcome read."""
+    if not lookup.cancelled():
+        lookup.exception()
 
 
 async def _watch(ls: EscapeServer) -> None:
