@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,34 @@ async def test_a_package_without_findings_is_kept_and_unsaved_buffers_are_not(
         finally:
             engine.close()
         assert not res.from_memo and any(f.message == "moved to heap: x" for f in res.findings)
+
+
+def test_a_new_process_trusts_a_recent_size_ledger_and_recounts_an_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counting thousands of entries on every run cost 25-30 ms: the ledger left by the last
+    writer is used while recent; the budget still holds across writers."""
+    directory = str(tmp_path / "memo")
+    first = DiskMemo(directory, budget=64 * 1024)
+    for i in range(6):
+        first.put(f"{i:064x}", b"x" * 8 * 1024)
+    counts: list[int] = []
+    real_size = DiskMemo.size
+
+    def counted(self: DiskMemo) -> int:
+        counts.append(1)
+        return real_size(self)
+
+    monkeypatch.setattr(DiskMemo, "size", counted)
+    second = DiskMemo(directory, budget=64 * 1024)
+    for i in range(6, 12):
+        second.put(f"{i:064x}", b"x" * 8 * 1024)
+    assert counts == []  # the ledger was recent
+    assert real_size(second) <= 64 * 1024  # the writers' bytes added up: pruned in time
+    assert second.get(f"{11:064x}") is not None
+
+    ledger = Path(directory) / "size"
+    size, _ = ledger.read_text().split()
+    ledger.write_text(f"{size} {time.time() - 3600}")
+    DiskMemo(directory, budget=64 * 1024).put(f"{12:064x}", b"y")
+    assert counts == [1]  # an old ledger: counted again

@@ -4,8 +4,11 @@ A new process (the CLI, a restarted server) answers packages and files whose inp
 change without re-running go or re-parsing its output. Keys are hashes of everything the
 result depends on (see `Engine`), salted with `environment_salt`; values are plain data
 (tuples, strings, numbers) in `marshal`'s format, which reads fast. The directory holds at
-most `budget` bytes: the least recently used entries go first. It is never inside a
-workspace; `ESCAPE_LSP_CACHE=off` turns it off.
+most `budget` bytes: the least recently used entries go first. Its size is kept in a ledger
+file, counted afresh when the ledger is older than `RECOUNT_AFTER` (listing thousands of
+entries took 25-30 ms, on every run that stores something), so processes writing at the same
+time can only overshoot until the next count. It is never inside a workspace;
+`ESCAPE_LSP_CACHE=off` turns it off.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import marshal
 import os
 import tempfile
+import time
 from typing import Any
 
 from escape_lsp import __version__
@@ -23,6 +27,10 @@ from escape_lsp import __version__
 FORMAT = 2
 #: Default bound of the whole directory.
 DISK_BUDGET = 256 * 2**20
+#: Seconds a ledger's size is trusted before the directory is counted again.
+RECOUNT_AFTER = 600
+#: The ledger: "<bytes> <unix time of the last count>", beside the entries' directories.
+_LEDGER = "size"
 #: Variables that change what the compiler prints for the same sources.
 _ENV_PREFIXES = ("GO", "CGO_")
 _ENV_NAMES = ("CC", "CXX", "AR", "PKG_CONFIG")
@@ -85,7 +93,8 @@ class DiskMemo:
     def __init__(self, directory: str, budget: int = DISK_BUDGET) -> None:
         self.dir = directory
         self.budget = budget
-        self._bytes: int | None = None  # estimated size of the directory, once listed
+        self._bytes: int | None = None  # estimated size of the directory, once known
+        self._counted = 0.0  # when the directory was last counted (unix time)
 
     @classmethod
     def for_workspace(cls, root: str) -> DiskMemo | None:
@@ -136,11 +145,30 @@ class DiskMemo:
         except (OSError, ValueError):  # ValueError: not plain data
             return
         if self._bytes is None:
-            self._bytes = self.size()
-        else:
-            self._bytes += len(data)
+            self._bytes, self._counted = self._ledger()
+        self._bytes += len(data)
         if self._bytes > self.budget:
             self.prune()
+        else:
+            self._write_ledger()
+
+    def _ledger(self) -> tuple[int, float]:
+        """(bytes, when counted) from the ledger while it is recent, else counted now."""
+        try:
+            with open(os.path.join(self.dir, _LEDGER)) as fh:
+                size, counted = fh.read().split()
+            if 0 <= time.time() - float(counted) < RECOUNT_AFTER:
+                return int(size), float(counted)
+        except (OSError, ValueError):
+            pass
+        return self.size(), time.time()
+
+    def _write_ledger(self) -> None:
+        with contextlib.suppress(OSError):
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(f"{self._bytes} {self._counted}")
+            os.replace(tmp, os.path.join(self.dir, _LEDGER))
 
     def _entries(self) -> list[tuple[float, int, str]]:
         out: list[tuple[float, int, str]] = []
@@ -169,4 +197,5 @@ class DiskMemo:
             with contextlib.suppress(OSError):
                 os.remove(path)
                 total -= size
-        self._bytes = total
+        self._bytes, self._counted = total, time.time()
+        self._write_ledger()
