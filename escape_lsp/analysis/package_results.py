@@ -14,6 +14,7 @@ from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.analysis.two_cores import map_on_two_cores
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, gc_paused, parse_errors, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding
@@ -95,38 +96,41 @@ def _compiled(
 
     # Unsaved buffers' results stay in memory: a saved text builds without overlays.
     durable = host.store.durable(graph) and not graph.packages[name].cgo and not path_map
-    findings: list[Finding] = []
-    chunk_keys: list[str] = []
     # By path, each file's findings sorted: the package's in Finding.sort_key order
     # (findings are about the file their chunk is about; sort_key starts with it).
-    for path, chunk in sorted(split_by_file(text, host.context.root, path_map).items()):
-        if keep(path):
-            chunk_key, found = _file_findings(
-                host, path, chunk, contents, path_map, keep, sources, durable
-            )
-            chunk_keys.append(chunk_key)
-            findings.extend(found)
+    chunks = sorted(split_by_file(text, host.context.root, path_map).items())
+    chunks = [(path, chunk) for path, chunk in chunks if keep(path)]
+    keys = [_chunk_key(host, path, chunk, contents, path_map) for path, chunk in chunks]
+    hits = [host.memo.file_entry(key, contents) for key in keys]
+    root = host.context.root
+
+    def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
+        raw = build_findings(item[1], root, keep, path_map)
+        return tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
+
+    missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
+    fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1])))
+    findings: list[Finding] = []
+    for (path, _), key, hit in zip(chunks, keys, hits, strict=True):
+        found = hit
+        if found is None:
+            found = next(fresh)
+            host.memo.remember_file(key, path, found, contents, durable)
+        findings.extend(found)
     for src in parsed.values():
         if src is not None:
             src.forget_points()
     files = graph.packages[name].all_files(host.settings.tests)
     parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
     findings += pool_findings(findings, parsed_files)  # derived: the sync.Pool doctor
-    return tuple(findings), (tuple(chunk_keys) if durable else None)
+    return tuple(findings), (tuple(keys) if durable else None)
 
 
-def _file_findings(
-    host: Host,
-    path: str,
-    text: str,
-    contents: Mapping[str, bytes],
-    path_map: Mapping[str, str],
-    keep: Callable[[str], bool],
-    sources: Callable[[str], GoSource | None],
-    durable: bool,
-) -> tuple[str, tuple[Finding, ...]]:
-    """The findings the compiler's `text` about `path` makes, widened; memoised by that
-    text, the file's content and the overlay names in it."""
+def _chunk_key(
+    host: Host, path: str, text: str, contents: Mapping[str, bytes], path_map: Mapping[str, str]
+) -> str:
+    """The per-file memo key of the compiler's `text` about `path`: that text, the file's
+    content and the overlay names in it."""
     overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
     graph = host.current_graph
     modules = graph.modules if graph is not None else ()
@@ -140,14 +144,7 @@ def _file_findings(
             modules,
         )
     )
-    key = digest(head.encode() + b"\0" + text.encode())
-    hit = host.memo.file_entry(key, contents)
-    if hit is not None:
-        return key, hit
-    raw = build_findings(text, host.context.root, keep, path_map)
-    findings = tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
-    host.memo.remember_file(key, path, findings, contents, durable)
-    return key, findings
+    return digest(head.encode() + b"\0" + text.encode())
 
 
 def keep_filter(

@@ -1,0 +1,103 @@
+"""Mapping a large output on two cores: the forked child's share comes back exactly as the
+parent would have mapped it, and a child that fails leaves its share to the parent.
+
+Run in a fresh interpreter: the fork happens only in a process without other threads, which
+a test process that ran server tests before may not be."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WriteModule
+
+SCRIPT = r"""
+import asyncio, json, os, sys
+from escape_lsp.analysis import two_cores
+from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.gotool.toolchain import find_toolchain, module_context
+
+root, pkg, mode = sys.argv[1:]
+forks = []
+fork = os.fork
+def counted():
+    pid = fork()
+    if pid:
+        forks.append(pid)
+    return pid
+os.fork = counted
+parent = os.getpid()
+if mode == "failing-child":
+    from escape_lsp.analysis import package_results
+    widen = package_results.widen_finding
+    def widen_in_parent_only(*args):
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return widen(*args)
+    package_results.widen_finding = widen_in_parent_only
+
+async def findings(min_chars):
+    two_cores.MIN_CHARS = min_chars
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, root), AnalysisSettings())
+    try:
+        result = (await engine.analyze([pkg]))[pkg]
+    finally:
+        engine.close()
+    return [repr(f) for f in result.findings]
+
+serial = asyncio.run(findings(10**12))
+before = len(forks)
+parallel = asyncio.run(findings(0))
+print(json.dumps({"same": serial == parallel, "count": len(serial), "forks": len(forks) - before}))
+"""
+
+
+def _run(root: Path, pkg: str, mode: str) -> dict[str, object]:
+    env = {**os.environ, "ESCAPE_LSP_CACHE": "off"}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(root), pkg, mode],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.fixture
+def csv_copy(gomod: WriteModule) -> tuple[Path, str]:
+    """A copy of encoding/csv: several files, real compiler output."""
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True).stdout
+    src = Path(goroot.strip()) / "src" / "encoding" / "csv"
+    root = gomod({})
+    (root / "csv").mkdir()
+    for f in src.glob("*.go"):
+        if not f.name.endswith("_test.go"):
+            shutil.copy(f, root / "csv" / f.name)
+    return root, "example.com/m/csv"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_childs_share_comes_back_as_the_parent_would_map_it(
+    csv_copy: tuple[Path, str],
+) -> None:
+    result = _run(*csv_copy, "normal")
+    assert result["forks"] == 1
+    assert result["same"] and result["count"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_failing_child_leaves_its_share_to_the_parent(csv_copy: tuple[Path, str]) -> None:
+    result = _run(*csv_copy, "failing-child")
+    assert result["forks"] == 1
+    assert result["same"] and result["count"]
