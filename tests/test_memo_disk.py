@@ -227,6 +227,7 @@ def test_a_new_process_trusts_a_recent_size_ledger_and_recounts_an_old_one(
     first = DiskMemo(directory, budget=64 * 1024)
     for i in range(6):
         first.put(f"{i:064x}", b"x" * 8 * 1024)
+    first.write_ledger()  # the end of a batch (the engine's store does this)
     counts: list[int] = []
     real_size = DiskMemo.size
 
@@ -238,12 +239,14 @@ def test_a_new_process_trusts_a_recent_size_ledger_and_recounts_an_old_one(
     second = DiskMemo(directory, budget=64 * 1024)
     for i in range(6, 12):
         second.put(f"{i:064x}", b"x" * 8 * 1024)
+    second.write_ledger()
     assert counts == []  # the ledger was recent
     assert real_size(second) <= 64 * 1024  # the writers' bytes added up: pruned in time
     assert second.get(f"{11:064x}") is not None
-
     ledger = Path(directory) / "size"
     size, _ = ledger.read_text().split()
+    assert int(size) == real_size(second)
+
     ledger.write_text(f"{size} {time.time() - 3600}")
     DiskMemo(directory, budget=64 * 1024).put(f"{12:064x}", b"y")
     assert counts == [1]  # an old ledger: counted again

@@ -95,6 +95,8 @@ class DiskMemo:
         self.budget = budget
         self._bytes: int | None = None  # estimated size of the directory, once known
         self._counted = 0.0  # when the directory was last counted (unix time)
+        self._recorded = 0.0  # when the ledger was last written
+        self._unrecorded = False  # puts since then
 
     @classmethod
     def for_workspace(cls, root: str) -> DiskMemo | None:
@@ -147,10 +149,11 @@ class DiskMemo:
         if self._bytes is None:
             self._bytes, self._counted = self._ledger()
         self._bytes += len(data)
+        self._unrecorded = True
         if self._bytes > self.budget:
             self.prune()
-        else:
-            self._write_ledger()
+        elif time.time() - self._recorded > 1.0:
+            self.write_ledger()
 
     def _ledger(self) -> tuple[int, float]:
         """(bytes, when counted) from the ledger while it is recent, else counted now."""
@@ -163,7 +166,13 @@ class DiskMemo:
             pass
         return self.size(), time.time()
 
-    def _write_ledger(self) -> None:
+    def write_ledger(self) -> None:
+        """Record the size after the puts since the last record (at most one write per
+        second from `put`; callers storing a batch call this at its end)."""
+        if not self._unrecorded:
+            return
+        self._unrecorded = False
+        self._recorded = time.time()
         with contextlib.suppress(OSError):
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
             with os.fdopen(fd, "w") as fh:
@@ -198,4 +207,5 @@ class DiskMemo:
                 os.remove(path)
                 total -= size
         self._bytes, self._counted = total, time.time()
-        self._write_ledger()
+        self._unrecorded = True
+        self.write_ledger()

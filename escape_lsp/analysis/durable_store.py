@@ -82,3 +82,4 @@ class DurableStore:
         if self.disk is not None:
             for key, value in pending:
                 self.disk.put(key, value())
+            self.disk.write_ledger()
