@@ -24,7 +24,7 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.toolchain import find_toolchain, module_context
 
-root, pkg, mode = sys.argv[1:]
+root, pkg, mode = sys.argv[1:4]
 forks = []
 fork = os.fork
 def counted():
@@ -55,15 +55,22 @@ async def findings(min_chars):
 
 serial = asyncio.run(findings(10**12))
 before = len(forks)
-parallel = asyncio.run(findings(0))
-print(json.dumps({"same": serial == parallel, "count": len(serial), "forks": len(forks) - before}))
+if mode == "memo":  # the child's rows go to the disk memo; a new engine reads them back
+    os.environ["ESCAPE_LSP_CACHE"] = sys.argv[4]
+    asyncio.run(findings(0))
+    forked = len(forks) - before
+    parallel = asyncio.run(findings(10**12))
+else:
+    parallel = asyncio.run(findings(0))
+    forked = len(forks) - before
+print(json.dumps({"same": serial == parallel, "count": len(serial), "forks": forked}))
 """
 
 
-def _run(root: Path, pkg: str, mode: str) -> dict[str, object]:
+def _run(root: Path, pkg: str, mode: str, memo: str = "") -> dict[str, object]:
     env = {**os.environ, "ESCAPE_LSP_CACHE": "off"}
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(root), pkg, mode],
+        [sys.executable, "-c", SCRIPT, str(root), pkg, mode, memo],
         capture_output=True,
         text=True,
         env=env,
@@ -101,3 +108,16 @@ def test_a_failing_child_leaves_its_share_to_the_parent(csv_copy: tuple[Path, st
     result = _run(*csv_copy, "failing-child")
     assert result["forks"] == 1
     assert result["same"] and result["count"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_disk_memo_keeps_what_the_child_sent(
+    csv_copy: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The child's encoded findings are stored as they came; read back, they are the ones
+    the parent would have mapped."""
+    memo = tmp_path_factory.mktemp("memo")
+    result = _run(*csv_copy, "memo", str(memo))
+    assert result["forks"] == 1
+    assert result["same"] and result["count"]
+    assert any(memo.rglob("*"))

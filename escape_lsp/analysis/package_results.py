@@ -114,8 +114,8 @@ def _compiled(
     for (path, _), key, hit in zip(chunks, keys, hits, strict=True):
         found = hit
         if found is None:
-            found = next(fresh)
-            host.memo.remember_file(key, path, found, contents, durable)
+            found, rows = next(fresh)
+            host.memo.remember_file(key, path, found, contents, durable, rows)
         findings.extend(found)
     for src in parsed.values():
         if src is not None:

@@ -130,11 +130,17 @@ class ResultMemo:
         findings: tuple[Finding, ...],
         contents: Mapping[str, bytes],
         durable: bool,
+        rows: tuple[findings_codec.Row, ...] | None = None,
     ) -> None:
         """Memoise the findings of the compiler's text about `path` (and on disk if
-        `durable`), valid while every file their ranges came from is unchanged."""
+        `durable`, as `rows` when they are already encoded), valid while every file their
+        ranges came from is unchanged."""
         used = {f.file for f in findings} | {s.file for f in findings for s in f.flow} | {path}
         deps = tuple((p, self._hasher.content_hash(p, contents)) for p in sorted(used))
         self._files.put(key, (deps, findings))
         if durable and self._store.disk is not None:
-            self._store.put_later("file", key, lambda: (deps, findings_codec.encode(findings)))
+
+            def value() -> tuple[object, ...]:
+                return deps, rows if rows is not None else findings_codec.encode(findings)
+
+            self._store.put_later("file", key, value)

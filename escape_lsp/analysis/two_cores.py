@@ -26,16 +26,21 @@ T = TypeVar("T")
 MIN_CHARS = 400_000
 
 
+#: An item's findings, and their `findings_codec` rows when the child sent them.
+Mapped = tuple[tuple[Finding, ...], tuple[findings_codec.Row, ...] | None]
+
+
 def map_on_two_cores(
     items: Sequence[T],
     work: Callable[[T], tuple[Finding, ...]],
     size: Callable[[T], int],
-) -> list[tuple[Finding, ...]]:
+) -> list[Mapped]:
     """`[work(item) for item in items]`, with a forked child doing about half the work
-    (measured by `size`) when there is enough of it."""
+    (measured by `size`) when there is enough of it. The child's findings come with the rows
+    they were sent as (the disk memo stores those)."""
     sizes = [size(item) for item in items]
     if len(items) < 2 or sum(sizes) < MIN_CHARS or not may_fork():
-        return [work(item) for item in items]
+        return [(work(item), None) for item in items]
     mine, theirs = _halves(sizes)
     read_end, write_end = os.pipe()
     try:
@@ -43,7 +48,7 @@ def map_on_two_cores(
     except OSError:
         os.close(read_end)
         os.close(write_end)
-        return [work(item) for item in items]
+        return [(work(item), None) for item in items]
     if pid == 0:  # the child: its share, as plain data, then gone
         status = 1
         try:
@@ -55,7 +60,7 @@ def map_on_two_cores(
         finally:
             os._exit(status)
     os.close(write_end)
-    results = {i: work(items[i]) for i in mine}
+    results: dict[int, Mapped] = {i: (work(items[i]), None) for i in mine}
     with os.fdopen(read_end, "rb") as received:
         data = received.read()
     _, status = os.waitpid(pid, 0)
@@ -63,10 +68,10 @@ def map_on_two_cores(
         if status != 0:
             raise ValueError(f"the mapping child ended with status {status}")
         for i, rows in zip(theirs, marshal.loads(data), strict=True):
-            results[i] = findings_codec.decode(rows)
+            results[i] = (findings_codec.decode(rows), rows)
     except (ValueError, TypeError, KeyError, EOFError):
         for i in theirs:
-            results[i] = work(items[i])
+            results[i] = (work(items[i]), None)
     return [results[i] for i in range(len(items))]
 
 
