@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from escape_lsp.gotool.toolchain import (
     ModuleContext,
     Toolchain,
     ToolchainError,
-    find_toolchain,
-    module_context,
+    directory_context,
+    find_toolchain_async,
+    go_executable,
 )
 
 
@@ -37,18 +39,34 @@ class CheckReport:
     cwd: str = ""
 
 
-def module_groups(
+async def module_groups(
     patterns: Sequence[str], toolchain_go: str | None, cwd: str
 ) -> tuple[Toolchain, dict[ModuleContext, list[str]]]:
-    toolchain = find_toolchain(toolchain_go)
-    groups: dict[ModuleContext, list[str]] = {}
+    """The toolchain, and the patterns grouped by the module or workspace each is in. Go is
+    asked about the toolchain and every pattern's directory at once (each `go env` ~10 ms);
+    a toolchain problem is the one reported."""
+    starts: dict[str, str] = {}
     for arg in patterns:
         is_path = is_path_pattern(arg, cwd)
         start = pattern_dir(arg, cwd) if is_path else cwd
         if is_path and not os.path.isdir(start):
             raise ToolchainError(f"{arg}: no such directory")
-        ctx = module_context(toolchain, start)
-        groups.setdefault(ctx, []).append(arg)
+        starts[arg] = start
+    directories = sorted(set(starts.values()))
+    exe = go_executable(toolchain_go, None)
+    checked = asyncio.ensure_future(find_toolchain_async(toolchain_go))
+    lookups = [asyncio.ensure_future(directory_context(exe, d)) for d in directories]
+    try:
+        toolchain = await checked
+        contexts = {d: await lookup for d, lookup in zip(directories, lookups, strict=True)}
+    finally:
+        for lookup in lookups:  # after a failure: stop the rest, read what ended anyway
+            lookup.cancel()
+            if lookup.done() and not lookup.cancelled():
+                lookup.exception()
+    groups: dict[ModuleContext, list[str]] = {}
+    for arg in patterns:
+        groups.setdefault(contexts[starts[arg]], []).append(arg)
     return toolchain, groups
 
 
@@ -74,7 +92,7 @@ class CheckRequest:
 async def run_check(request: CheckRequest, progress: Progress | None = None) -> CheckReport:
     """Analyse the packages the request's patterns name."""
     cwd = os.path.abspath(request.cwd or os.getcwd())
-    toolchain, groups = module_groups(request.patterns, request.go, cwd)
+    toolchain, groups = await module_groups(request.patterns, request.go, cwd)
     report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, request.settings)

@@ -113,7 +113,7 @@ async def evidence_for_check(
     on_line: OnLine | None = None,
 ) -> CheckEvidence:
     """`check --bench REGEX --profile F`: the named packages' benchmarks, then pprof."""
-    toolchain, groups = module_groups(patterns, go, os.getcwd())
+    toolchain, groups = await module_groups(patterns, go, os.getcwd())
     cwd = os.getcwd()
     graphs: list[PackageGraph] = []
     requests: list[tuple[str, str]] = []  # (module root, package)

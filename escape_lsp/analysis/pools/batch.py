@@ -33,7 +33,7 @@ async def run_pools(
     go: str | None = None,
 ) -> PoolsReport:
     cwd = os.getcwd()
-    toolchain, groups = module_groups(patterns, go, cwd)
+    toolchain, groups = await module_groups(patterns, go, cwd)
     report = PoolsReport()
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, settings)

@@ -12,13 +12,13 @@ since Go 1.13 one GC's worth survives as a victim cache), so it depends on GC pr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from escape_lsp.analysis.hashing import digest
 from escape_lsp.analysis.pools.instrument import (
     COUNTS_ENV,
     GETS,
@@ -88,10 +88,6 @@ class MeasureRequest:
     timeout: float = 900.0
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def go_test_argv(req: MeasureRequest, overlay: str, benchmarks: bool) -> list[str]:
     argv = [req.toolchain.go, "test", f"-overlay={overlay}", "-vet=off", "-count=1"]
     if benchmarks:
@@ -110,7 +106,7 @@ async def measure(req: MeasureRequest) -> Measurement:
     """Instrument, run, read the counts back. Failures are data (`Measurement.error`)."""
     pkg = req.package
     sources = {p: s for p in pkg.all_files(True) if (s := req.source(p)) is not None}
-    hashes = {p: _sha(s.data) for p, s in sources.items()}
+    hashes = {p: digest(s.data) for p, s in sources.items()}  # as the engine hashes
     benchmarks = has_functions(sources, "Benchmark")
     mode = "Benchmark" if benchmarks else "Test"
     if not benchmarks and not has_functions(sources, "Test"):
