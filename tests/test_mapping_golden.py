@@ -36,8 +36,8 @@ def _go(*args: str) -> str:
     return subprocess.run(["go", *args], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def mapped_digest() -> tuple[int, str]:
-    """net/http's -m=2 output (paths relative to GOROOT/src), every file's findings mapped."""
+def _net_http_output() -> tuple[str, str]:
+    """GOROOT/src, and net/http's -m=2 output (paths relative to it)."""
     goroot_src = os.path.join(_go("env", "GOROOT"), "src")
     proc = subprocess.run(
         ["go", "build", "-o", os.devnull, "-gcflags=net/http=-m=2", "net/http"],
@@ -46,6 +46,12 @@ def mapped_digest() -> tuple[int, str]:
         text=True,
         check=True,
     )
+    return goroot_src, proc.stderr
+
+
+def mapped_digest() -> tuple[int, str]:
+    """net/http's -m=2 output, every file's findings mapped."""
+    goroot_src, output = _net_http_output()
     sources: dict[str, GoSource | None] = {}
 
     def source(path: str) -> GoSource | None:
@@ -55,7 +61,7 @@ def mapped_digest() -> tuple[int, str]:
 
     digest = hashlib.sha256()
     count = 0
-    for part in split_by_file(proc.stderr, goroot_src).values():
+    for part in split_by_file(output, goroot_src).values():
         for f in build_findings(part, goroot_src, lambda _p: True):
             digest.update(repr(widen_finding(f, source)).replace(goroot_src, "").encode())
             count += 1
@@ -65,16 +71,9 @@ def mapped_digest() -> tuple[int, str]:
 def test_an_edited_file_maps_as_a_fresh_parse_of_it_would(monkeypatch: pytest.MonkeyPatch) -> None:
     """After an edit the earlier text's answers are reused in the declarations it still has
     byte for byte (moved down a line here), and only the edited one is mapped again."""
-    goroot_src = os.path.join(_go("env", "GOROOT"), "src")
+    goroot_src, output = _net_http_output()
     path = os.path.join(goroot_src, "net", "http", "server.go")
-    proc = subprocess.run(
-        ["go", "build", "-o", os.devnull, "-gcflags=net/http=-m=2", "net/http"],
-        cwd=goroot_src,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    raw = build_findings(split_by_file(proc.stderr, goroot_src)[path], goroot_src, lambda _p: True)
+    raw = build_findings(split_by_file(output, goroot_src)[path], goroot_src, lambda _p: True)
     data = Path(path).read_bytes()
     lines = data.splitlines(keepends=True)
     edited_at = next(i for i, line in enumerate(lines) if line.startswith(b"func (c *conn) serve("))
