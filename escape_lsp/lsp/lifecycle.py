@@ -66,13 +66,16 @@ def attach_client_log(ls: EscapeServer) -> None:
 async def start(ls: EscapeServer) -> None:
     """After `initialized`: find go, make the session, pull settings, start watching.
 
-    Go is asked for while the client answers the settings request; watching starts in the
-    background (a client's registration round trip, or watchdog's walk of the tree): the
-    first analysis need not wait for either. When go is unusable, say why once;
-    `retry_start` tries again on new settings or a rebuild.
+    Go is asked about the toolchain and the workspace folders' modules while the client
+    answers the settings request and watching is set up (a registration round trip, or
+    watchdog's walk of the tree in a thread). Watching is in place before the server is ready,
+    so a change made once any analysis can have read the disk is seen. When go is unusable,
+    say why once; `retry_start` tries again on new settings or a rebuild.
     """
     go, env = ls.settings.go, dict(ls.settings.env)
     configured = asyncio.ensure_future(pull_configuration(ls))
+    if ls.watching is None:
+        ls.watching = asyncio.ensure_future(_watch(ls))
     contexts = _early_contexts(go, env, ls.roots())
     try:
         toolchain = await find_toolchain_async(go, env or None)
@@ -80,6 +83,7 @@ async def start(ls: EscapeServer) -> None:
         for lookup in contexts.values():
             lookup.cancel()
         await configured
+        await ls.watching
         ls.toolchain_error = str(exc)
         ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
         return
@@ -94,7 +98,7 @@ async def start(ls: EscapeServer) -> None:
     if ls.settings.go != go:
         contexts = {}
     ls.session.expect_contexts(contexts, env)
-    _in_background(_watch(ls))
+    await ls.watching
     log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
 
 
@@ -129,7 +133,10 @@ async def _watch(ls: EscapeServer) -> None:
     if watching.client_can_watch(ls.caps()) and await _register_watchers(ls):
         return
     watcher = ls.watcher = watching.DiskWatcher(asyncio.get_running_loop(), _disk_callback(ls))
-    warning = await asyncio.to_thread(watcher.start, ls.roots())
+    try:
+        warning = await asyncio.to_thread(watcher.start, ls.roots())
+    except RuntimeError as exc:  # no thread to be had (the process is ending)
+        warning = f"file watching disabled: {exc}"
     if warning:
         log.warning("%s", warning)
 

@@ -28,6 +28,8 @@ class EscapeServer(LanguageServer):
         self.session: Session | None = None
         self.pull = False
         self.watcher: watching.DiskWatcher | None = None
+        #: Set when watching (the client's, else watchdog) is being set up: once per server.
+        self.watching: asyncio.Future[None] | None = None
         self.toolchain_error: str | None = None
         #: Set once `initialized` has found go and made the session (or failed to).
         self.ready = asyncio.Event()
