@@ -34,14 +34,14 @@ def counted():
     return pid
 os.fork = counted
 parent = os.getpid()
-if mode == "failing-child":
+if mode in ("failing-child", "failing-parent"):
     from escape_lsp.analysis import package_results
     widen = package_results.widen_finding
-    def widen_in_parent_only(*args):
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
+    def widen_failing(*args):
+        if (os.getpid() == parent) == (mode == "failing-parent"):
+            raise RuntimeError(mode)
         return widen(*args)
-    package_results.widen_finding = widen_in_parent_only
+    package_results.widen_finding = widen_failing
 
 async def findings(min_chars):
     two_cores.MIN_CHARS = min_chars
@@ -53,6 +53,18 @@ async def findings(min_chars):
         engine.close()
     return [repr(f) for f in result.findings]
 
+if mode == "failing-parent":  # the error comes out, and no child is left behind
+    try:
+        asyncio.run(findings(0))
+    except RuntimeError as exc:
+        error = str(exc)
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        left = True
+    except ChildProcessError:
+        left = False
+    print(json.dumps({"error": error, "forks": len(forks), "left": left}))
+    sys.exit(0)
 serial = asyncio.run(findings(10**12))
 before = len(forks)
 if mode == "memo":  # the child's rows go to the disk memo; a new engine reads them back
@@ -121,3 +133,12 @@ def test_the_disk_memo_keeps_what_the_child_sent(
     assert result["forks"] == 1
     assert result["same"] and result["count"]
     assert any(memo.rglob("*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_failing_parent_takes_its_child_down(csv_copy: tuple[Path, str]) -> None:
+    assert _run(*csv_copy, "failing-parent") == {
+        "error": "failing-parent",
+        "forks": 1,
+        "left": False,
+    }

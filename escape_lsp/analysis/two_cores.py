@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -60,19 +61,33 @@ def map_on_two_cores(
         finally:
             os._exit(status)
     os.close(write_end)
-    results: dict[int, Mapped] = {i: (work(items[i]), None) for i in mine}
     with os.fdopen(read_end, "rb") as received:
-        data = received.read()
-    _, status = os.waitpid(pid, 0)
+        try:
+            results: dict[int, Mapped] = {i: (work(items[i]), None) for i in mine}
+            data = received.read()
+        except BaseException:  # the parent's own share failed: the child goes too
+            os.kill(pid, signal.SIGKILL)
+            _exit_status(pid)
+            raise
     try:
-        if status != 0:
-            raise ValueError(f"the mapping child ended with status {status}")
+        if _exit_status(pid) not in (0, None):
+            raise ValueError("the mapping child failed")
         for i, rows in zip(theirs, marshal.loads(data), strict=True):
             results[i] = (findings_codec.decode(rows), rows)
     except (ValueError, TypeError, KeyError, EOFError):
         for i in theirs:
             results[i] = (work(items[i]), None)
     return [results[i] for i in range(len(items))]
+
+
+def _exit_status(pid: int) -> int | None:
+    """The child's exit status once it has ended; None if another waiter reaped it (then
+    only its complete output vouches for it)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status)
 
 
 def may_fork() -> bool:
