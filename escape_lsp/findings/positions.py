@@ -46,9 +46,8 @@ class LineIndex:
         """The line's bytes without its newline (and without a CR before it)."""
         if line < 0 or line >= len(self.starts):
             return b""
-        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.data)
-        chunk = self.data[self.starts[line] : end]
-        return chunk[:-1] if chunk.endswith(b"\r") else chunk
+        start = self.starts[line]
+        return self.data[start : start + self.line_length(line)]
 
     def line_length(self, line: int) -> int:
         """`len(self.line_bytes(line))` for a line that exists, without copying it."""
