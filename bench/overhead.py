@@ -134,7 +134,7 @@ def cli(runs: int) -> None:
 
 def parse(runs: int) -> None:
     from escape_lsp.findings.model import Finding
-    from escape_lsp.findings.parser import build_findings, split_by_file
+    from escape_lsp.findings.parser import build_findings, gc_paused, split_by_file
     from escape_lsp.findings.syntax import GoSource, widen_finding
 
     pkg = "net/http"
@@ -164,10 +164,11 @@ def parse(runs: int) -> None:
                 sources[path] = GoSource(Path(path).read_bytes()) if files(path) else None
             return sources[path]
 
-        for path, part in split_by_file(text, "/").items():
-            if files(path):
-                raw = build_findings(part, "/", lambda _p: True)
-                sorted((widen_finding(f, source) for f in raw), key=Finding.sort_key)
+        with gc_paused():  # as the engine maps a package's output
+            for path, part in split_by_file(text, "/").items():
+                if files(path):
+                    raw = build_findings(part, "/", lambda _p: True)
+                    sorted((widen_finding(f, source) for f in raw), key=Finding.sort_key)
 
     def parsed(path: str) -> dict[str, GoSource]:
         src = GoSource(Path(path).read_bytes())

@@ -217,3 +217,35 @@ def test_text_searches_find_whole_identifiers_and_pool_selections() -> None:
     found = [(calls[s:e], s) for s, e in method_selections(calls, frozenset({b"pool", b"p"}))]
     assert [name for name, _ in found] == [b"Get", b"Put", b"New"]
     assert found[0][1] == calls.index(b"Get")
+
+
+async def test_pool_checks_of_an_unchanged_file_follow_a_declaration_in_another(
+    gomod: WriteModule,
+) -> None:
+    """The pool index keeps each file's parts on its parsed source (reused while the file is
+    unchanged); what they resolve to is the package's, so a pool declared or removed in
+    another file changes the findings in this one."""
+    from escape_lsp.findings.model import Kind
+    from tests.test_engine import engine_for
+
+    pool = 'package p\n\nimport "sync"\n\nvar bufPool = sync.Pool{New: func() any { return 0 }}\n'
+    not_pool = "package p\n\nvar bufPool = struct{ Put func(any) }{}\n"
+    use = "package p\n\nfunc Use(n int) {\n\tbufPool.Put(n)\n}\n"
+    root = gomod({"p/a.go": pool, "p/b.go": use})
+    engine = engine_for(root)
+    a = root / "p" / "a.go"
+    b = str(root / "p" / "b.go")
+
+    async def put_findings() -> list[int]:
+        res = (await engine.analyze(["example.com/m/p"]))["example.com/m/p"]
+        assert res.blocked is None
+        return [f.line for f in res.findings if f.kind is Kind.POOL_PUT_NON_POINTER and f.file == b]
+
+    try:
+        assert await put_findings() == [4]
+        a.write_text(not_pool)
+        assert await put_findings() == []
+        a.write_text(pool)
+        assert await put_findings() == [4]
+    finally:
+        engine.close()

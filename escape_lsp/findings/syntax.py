@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Tree
@@ -28,6 +29,8 @@ _CALLS = {"call_expression", "type_conversion_expression"}
 _BLANKS = (0x20, 0x09)
 #: Nodes up to this many bytes keep their whitespace-free text cached.
 _NORM_CACHE_NODE = 2048
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
@@ -72,12 +75,24 @@ class GoSource:
         #: object for every `parent` asked).
         self._at: dict[int, _Point] = {}
         self._root: Node | None = None
+        self._derived: dict[tuple[Hashable, ...], Any] = {}
 
     @property
     def tree(self) -> Tree:
         if self._tree is None:
             self._tree = _parser().parse(self.data)
         return self._tree
+
+    def derived(self, compute: Callable[..., T], *args: Hashable) -> T:
+        """`compute(self, *args)`, computed once for this text: the per-file parts of indexes
+        that layers above build over many files (the sync.Pool index's names and mentions),
+        so a package's other files cost nothing when one of them changes."""
+        key = (compute, *args)
+        if key in self._derived:
+            result: T = self._derived[key]
+            return result
+        result = self._derived[key] = compute(self, *args)
+        return result
 
     def byte_span(self, start: int, end: int) -> Span:
         """The span of bytes `start`..`end` of this file."""

@@ -73,26 +73,10 @@ class PackageSource:
     def add_top_level_names(self) -> None:
         """Record the package-level functions, variables, constants and types."""
         for file, facts in self.files.items():
-            for node in facts.src.tree.root_node.named_children:
-                if node.type in ("function_declaration",):
-                    name = node.child_by_field_name("name")
-                    if name is not None:
-                        self.package_names.add(self.text(file, name))
-                        self.functions[self.text(file, name)] = (file, node)
-                elif node.type in ("var_declaration", "const_declaration"):
-                    for child in node.named_children:
-                        specs = child.named_children if child.type.endswith("_list") else [child]
-                        for spec in specs:
-                            self.package_names.update(
-                                self.text(file, n) for n in spec.children_by_field_name("name")
-                            )
-                elif node.type == "type_declaration":
-                    for spec in node.named_children:
-                        name = spec.child_by_field_name("name")
-                        typ = spec.child_by_field_name("type")
-                        if name is not None and typ is not None:
-                            self.types[self.text(file, name)] = (file, typ)
-                            self.package_names.add(self.text(file, name))
+            names = facts.src.derived(_top_level_names)
+            self.package_names.update(names.declared)
+            self.functions.update((name, (file, node)) for name, node in names.functions)
+            self.types.update((name, (file, node)) for name, node in names.types)
 
     def declared_in(self, file: str, fn: Node) -> set[str]:
         """Every name a function declares anywhere (parameters, results, locals, literals')."""
@@ -135,17 +119,63 @@ class PackageSource:
         fn = top_level(ident)
         return fn is None or name not in self.declared_in(file, fn)
 
-    def imports(self, file: str) -> set[str]:
+    def imports(self, file: str) -> frozenset[str]:
         """The names this file's imports are known by."""
-        facts = self.files[file]
-        out: set[str] = set()
-        for spec in import_specs(facts.src):
-            name, path = spec.child_by_field_name("name"), spec.child_by_field_name("path")
+        return self.files[file].src.derived(_import_names)
+
+
+@dataclass(frozen=True)
+class TopLevelNames:
+    """What one file declares at the package level."""
+
+    #: Every name: functions, variables, constants, types.
+    declared: tuple[str, ...]
+    functions: tuple[tuple[str, Node], ...]
+    #: Type names and their type nodes.
+    types: tuple[tuple[str, Node], ...]
+
+
+def _top_level_names(src: GoSource) -> TopLevelNames:
+    declared: list[str] = []
+    functions: list[tuple[str, Node]] = []
+    types: list[tuple[str, Node]] = []
+    data = src.data
+
+    def text(node: Node) -> str:
+        return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    for node in src.tree.root_node.named_children:
+        if node.type == "function_declaration":
+            name = node.child_by_field_name("name")
             if name is not None:
-                out.add(self.text(file, name))
-            elif path is not None:
-                out.add(self.text(file, path).strip('"`').rsplit("/", 1)[-1])
-        return out
+                declared.append(text(name))
+                functions.append((text(name), node))
+        elif node.type in ("var_declaration", "const_declaration"):
+            for child in node.named_children:
+                specs = child.named_children if child.type.endswith("_list") else [child]
+                for spec in specs:
+                    declared.extend(text(n) for n in spec.children_by_field_name("name"))
+        elif node.type == "type_declaration":
+            for spec in node.named_children:
+                name = spec.child_by_field_name("name")
+                typ = spec.child_by_field_name("type")
+                if name is not None and typ is not None:
+                    types.append((text(name), typ))
+                    declared.append(text(name))
+    return TopLevelNames(tuple(declared), tuple(functions), tuple(types))
+
+
+def _import_names(src: GoSource) -> frozenset[str]:
+    out: set[str] = set()
+    data = src.data
+    for spec in import_specs(src):
+        name, path = spec.child_by_field_name("name"), spec.child_by_field_name("path")
+        if name is not None:
+            out.add(data[name.start_byte : name.end_byte].decode("utf-8", "replace"))
+        elif path is not None:
+            text = data[path.start_byte : path.end_byte].decode("utf-8", "replace")
+            out.add(text.strip('"`').rsplit("/", 1)[-1])
+    return frozenset(out)
 
 
 def _declares(text: str) -> bool:

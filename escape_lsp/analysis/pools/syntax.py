@@ -121,7 +121,7 @@ def index_packages(sources: Mapping[str, GoSource]) -> list[PackagePools]:
         return []
     for path in sorted(sources):
         src = sources[path]
-        facts = FileFacts(path, src, package_name(src), sync_names(src))
+        facts = FileFacts(path, src, src.derived(package_name), src.derived(sync_names))
         groups.setdefault(facts.package, PackagePools()).files[path] = facts
     for pools in groups.values():
         _declarations(pools)
@@ -139,8 +139,7 @@ def _declarations(pools: PackagePools) -> None:
     for file, facts in pools.files.items():
         if not facts.sync_names or b"Pool" not in facts.src.data:
             continue
-        words = nodes_at(facts.src, word_matches(facts.src.data, b"Pool"))
-        words = [n for n in words if n.type == "type_identifier"]
+        words = facts.src.derived(_pool_words)
         mentions = [n.parent for n in words if n.parent and n.parent.type == "qualified_type"]
         if "." in facts.sync_names:
             mentions += [n for n in words if n.parent is None or n.parent.type != "qualified_type"]
@@ -221,7 +220,7 @@ def _add(
 def _uses(pools: PackagePools) -> None:
     names = frozenset(d.name.encode() for d in pools.decls)
     for file, facts in pools.files.items():
-        for node in nodes_at(facts.src, method_selections(facts.src.data, names)):
+        for node in facts.src.derived(_selections, names):
             sel = node.parent
             if node.type != "field_identifier" or sel is None or sel.type != "selector_expression":
                 continue
@@ -237,6 +236,17 @@ def _uses(pools: PackagePools) -> None:
                     pools.calls.append(call)
             elif method == "New" and parent.type == "expression_list":
                 _new_assignment(pools, file, parent.parent, receiver)
+
+
+def _pool_words(src: GoSource) -> tuple[Node, ...]:
+    """Every `Pool` type name in a file (qualified or not)."""
+    words = nodes_at(src, word_matches(src.data, b"Pool"))
+    return tuple(n for n in words if n.type == "type_identifier")
+
+
+def _selections(src: GoSource, receivers: frozenset[bytes]) -> tuple[Node, ...]:
+    """The method names of `r.Get`, `r.Put`, `r.New` in a file, `r` one of `receivers`."""
+    return tuple(nodes_at(src, method_selections(src.data, receivers)))
 
 
 def _new_assignment(pools: PackagePools, file: str, stmt: Node | None, receiver: Node) -> None:

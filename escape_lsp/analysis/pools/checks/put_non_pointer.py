@@ -10,7 +10,7 @@ from escape_lsp.analysis.pools.checks.verdicts import Verdicts
 from escape_lsp.analysis.pools.syntax import PackagePools
 from escape_lsp.analysis.pools.tree import FUNCTIONS
 from escape_lsp.analysis.pools.type_facts import Shape
-from escape_lsp.findings.model import Finding, Kind
+from escape_lsp.findings.model import Finding, FlowStep, Kind
 
 
 def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
@@ -18,17 +18,7 @@ def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
     for file in pools.files:
         src = pools.files[file].src
         for f in verdicts.in_file(file):
-            if f.kind is not Kind.ESCAPES_TO_HEAP:
-                continue
-            step = next(
-                (
-                    s
-                    for s in f.flow
-                    if s.reason == "call parameter" and s.subject.startswith("(*sync.Pool).Put(")
-                ),
-                None,
-            )
-            if step is None:
+            if f.kind is not Kind.ESCAPES_TO_HEAP or not any(map(_into_put, f.flow)):
                 continue
             offset = src.lines.offset(f.span.start_line, f.span.start_col)
             leaf = src.tree.root_node.descendant_for_byte_range(offset, offset + 1)
@@ -55,6 +45,10 @@ def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
                 )
             )
     return out
+
+
+def _into_put(step: FlowStep) -> bool:
+    return step.reason == "call parameter" and step.subject.startswith("(*sync.Pool).Put(")
 
 
 def _receiver(pools: PackagePools, file: str, call: Node) -> str:

@@ -38,7 +38,9 @@ class Verdicts:
             by_origin = self._stores[file] = {}
             for f in self.in_file(file):
                 for step in f.flow:
+                    if step.reason not in _STORES:
+                        continue
                     dst, _, origin = step.edge.partition(" ← ")
-                    if step.reason in _STORES and (dst == "{heap}" or dst.startswith("~r")):
+                    if dst == "{heap}" or dst.startswith("~r"):
                         by_origin.setdefault(origin, []).append((f, step))
         return by_origin.get(var, [])
