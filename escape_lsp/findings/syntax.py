@@ -230,12 +230,14 @@ class GoSource:
             if method is not None and method.type == "method_declaration" and name:
                 return name, None
             return leaf, None
+        call = at.call()
+        if call is not None and kind in (Kind.INLINED_CALL, Kind.DEVIRTUALIZED):
+            return call, None  # the usual point of these: no need to climb
         chain = at.chain()
         if not chain:
             return leaf, None
-        call = at.call()
         if kind in (Kind.INLINED_CALL, Kind.DEVIRTUALIZED):
-            return call or _first(chain, _CALLS) or leaf, None
+            return _first(chain, _CALLS) or leaf, None
         if subject:
             found = self._named_by(chain, subject)
             if found is not None:
