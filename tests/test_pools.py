@@ -222,30 +222,40 @@ def test_text_searches_find_whole_identifiers_and_pool_selections() -> None:
 async def test_pool_checks_of_an_unchanged_file_follow_a_declaration_in_another(
     gomod: WriteModule,
 ) -> None:
-    """The pool index keeps each file's parts on its parsed source (reused while the file is
-    unchanged); what they resolve to is the package's, so a pool declared or removed in
-    another file changes the findings in this one."""
+    """The pool index keeps each file's searches on its parsed source (the same object while
+    the file is unchanged), keyed by what they looked for: when another file turns a name
+    into a sync.Pool, the unchanged file's uses of it are found."""
     from escape_lsp.findings.model import Kind
     from tests.test_engine import engine_for
 
-    pool = 'package p\n\nimport "sync"\n\nvar bufPool = sync.Pool{New: func() any { return 0 }}\n'
-    not_pool = "package p\n\nvar bufPool = struct{ Put func(any) }{}\n"
-    use = "package p\n\nfunc Use(n int) {\n\tbufPool.Put(n)\n}\n"
-    root = gomod({"p/a.go": pool, "p/b.go": use})
+    fake = "type fake struct{}\n\nfunc (fake) Get() any { return nil }\n\nfunc (fake) Put(any) {}\n"
+    decls = 'package p\n\nimport "sync"\n\nvar bufPool sync.Pool\n\n'
+    one_pool = decls + "var otherPool fake\n\n" + fake
+    two_pools = decls + "var otherPool sync.Pool\n\n" + fake
+    use = (
+        'package p\n\nimport "bytes"\n\nfunc Use() {\n'
+        "\tbufPool.Put(new(bytes.Buffer))\n"
+        "\tb := otherPool.Get().(*bytes.Buffer)\n"
+        "\totherPool.Put(b)\n"
+        "\tb.Reset()\n"
+        "}\n"
+    )
+    root = gomod({"p/a.go": one_pool, "p/b.go": use})
     engine = engine_for(root)
     a = root / "p" / "a.go"
     b = str(root / "p" / "b.go")
 
-    async def put_findings() -> list[int]:
+    async def uses_after_put() -> list[int]:
         res = (await engine.analyze(["example.com/m/p"]))["example.com/m/p"]
         assert res.blocked is None
-        return [f.line for f in res.findings if f.kind is Kind.POOL_PUT_NON_POINTER and f.file == b]
+        found = [f for f in res.findings if f.file == b and f.kind is Kind.POOL_USE_AFTER_PUT]
+        return [f.line for f in found]
 
     try:
-        assert await put_findings() == [4]
-        a.write_text(not_pool)
-        assert await put_findings() == []
-        a.write_text(pool)
-        assert await put_findings() == [4]
+        assert await uses_after_put() == []
+        a.write_text(two_pools)
+        assert await uses_after_put() == [9]
+        a.write_text(one_pool)
+        assert await uses_after_put() == []
     finally:
         engine.close()
