@@ -347,6 +347,7 @@ class GoSource:
                 end = body.start_byte
         lines = self.lines
         starts = lines.starts
+        data = self.data
         sl = bisect_right(starts, start) - 1
         el = bisect_right(starts, end) - 1
         if el != sl:
@@ -354,11 +355,9 @@ class GoSource:
             line_start = starts[pl]
             start = max(start, line_start)
             end = min(end, line_start + lines.line_length(pl))
-            data = self.data
             while start < offset and data[start] in _BLANKS:
                 start += 1
             sl = el = pl
-        data = self.data
         while end > start and end > offset + 1 and data[end - 1] in _BLANKS:
             end -= 1
         if not start <= offset < end and not start == offset == end:
@@ -484,11 +483,12 @@ def _owner(leaf: Node) -> Node | None:
 
 
 @lru_cache(maxsize=4096)
-def _subject_forms(subject: str) -> tuple[str, bool, list[str]]:
+def _subject_forms(subject: str) -> tuple[str, bool, tuple[str, ...]]:
     """The subject without spaces; whether it elides a literal (`{...}`); its parts around
-    the elisions, without parentheses (subjects repeat across verdicts and flow steps)."""
+    the elisions, without parentheses (subjects repeat across verdicts and flow steps; the
+    answer is shared, so immutable)."""
     wanted = _norm(subject)
-    return wanted, "{...}" in subject, _unparen(wanted).split("{...}")
+    return wanted, "{...}" in subject, tuple(_unparen(wanted).split("{...}"))
 
 
 @lru_cache(maxsize=4096)
@@ -503,7 +503,7 @@ def _unparen(text: str) -> str:
     return text.replace("(", "").replace(")", "")
 
 
-def _loosely(text: str, parts: list[str]) -> bool:
+def _loosely(text: str, parts: tuple[str, ...]) -> bool:
     """Whether `text` is the subject split at its `{...}` (any literal body there), both
     without spaces and parentheses: `&T{...}` is any literal of T."""
     if len(parts) == 1:

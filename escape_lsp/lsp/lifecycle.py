@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine
 
 from lsprotocol import types as lsp
 
@@ -165,16 +164,12 @@ async def _register_watchers(ls: EscapeServer) -> bool:
 _background: set[asyncio.Task[None]] = set()
 
 
-def _in_background(work: Coroutine[object, object, None]) -> None:
-    task = asyncio.ensure_future(work)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
 def _disk_callback(ls: EscapeServer) -> watching.OnPaths:
     def on_paths(paths: list[str]) -> None:
         if ls.session is not None:
-            _in_background(ls.session.disk_changed(paths))
+            task = asyncio.ensure_future(ls.session.disk_changed(paths))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
 
     return on_paths
 

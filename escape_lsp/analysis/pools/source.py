@@ -52,7 +52,7 @@ class PackageSource:
         start, end = node.start_byte, node.end_byte
         if clip and node.end_point[0] != node.start_point[0]:
             line = node.start_point[0]
-            end = src.lines.offset(line, len(src.lines.line_bytes(line)))
+            end = src.lines.offset(line, src.lines.line_length(line))
             while end > start and src.data[end - 1 : end] in (b" ", b"\t", b"\r", b"\n"):
                 end -= 1
         sl, sc = src.lines.position(start)
