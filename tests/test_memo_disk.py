@@ -250,3 +250,43 @@ def test_a_new_process_trusts_a_recent_size_ledger_and_recounts_an_old_one(
     ledger.write_text(f"{size} {time.time() - 3600}")
     DiskMemo(directory, budget=64 * 1024).put(f"{12:064x}", b"y")
     assert counts == [1]  # an old ledger: counted again
+
+
+async def test_a_new_engine_reads_the_unchanged_files_entries_while_go_compiles(
+    gomod: WriteModule, cache: Path
+) -> None:
+    """After one file changed, a new process reads the per-file entries of the last result
+    while go builds: once go is done, the unchanged file is answered from memory."""
+    root = gomod(FILES)
+    first = await run(root)
+    (root / "p" / "a.go").write_text("package p\n\nfunc A() int { x := 1; return x }\n")
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+    reads: list[tuple[str, bool]] = []  # (kind, while go ran)
+    building = False
+    get, run_build = engine.store.get, engine.builds.run
+
+    def logged_get(kind: str, key: str) -> object:
+        reads.append((kind, building))
+        return get(kind, key)
+
+    async def logged_run(*args: object) -> object:
+        nonlocal building
+        building = True
+        try:
+            return await run_build(*args)  # type: ignore[arg-type]
+        finally:
+            building = False
+
+    engine.store.get = logged_get  # type: ignore[method-assign]
+    engine.builds.run = logged_run  # type: ignore[method-assign]
+    try:
+        changed = (await engine.analyze([PKG]))[PKG]
+    finally:
+        engine.close()
+    b = str(root / "p" / "b.go")
+    unchanged = [f for f in first.findings if f.file == b]
+    assert unchanged and [f for f in changed.findings if f.file == b] == unchanged
+    assert ("last", True) in reads and ("file", True) in reads
+    # After go only a.go's new output is looked for on disk; b.go's entry is in memory.
+    assert reads.count(("file", False)) == 1

@@ -259,3 +259,46 @@ async def test_pool_checks_of_an_unchanged_file_follow_a_declaration_in_another(
         assert await uses_after_put() == []
     finally:
         engine.close()
+
+
+async def test_the_pool_index_is_built_while_go_compiles_and_only_used_for_the_same_sources(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine indexes a package's pools while go compiles; after go, the checks take that
+    index when it was built from the very sources the result was mapped with, else index anew."""
+    from escape_lsp.analysis import package_results
+    from escape_lsp.analysis.pools import checks
+    from escape_lsp.findings.model import Kind
+    from tests.test_engine import engine_for
+
+    root = gomod({"p/p.go": POOLS})
+    fresh: list[str] = []
+    index_anew = checks.index_packages
+
+    def counted(sources: dict[str, GoSource]) -> list[object]:
+        fresh.extend(sources)
+        return index_anew(sources)  # type: ignore[return-value]
+
+    monkeypatch.setattr(checks, "index_packages", counted)
+    prepare = package_results.prepare_pools
+
+    async def pool_kinds() -> set[Kind]:
+        engine = engine_for(root)
+        try:
+            res = (await engine.analyze(["example.com/m/p"]))["example.com/m/p"]
+        finally:
+            engine.close()
+        return {f.kind for f in res.findings if f.kind.value.startswith("pool-")}
+
+    prepared = await pool_kinds()
+    assert prepared and fresh == []  # the checks took the index built while go compiled
+
+    def other_sources(*args: object) -> dict[str, package_results.PreparedPools]:
+        out = prepare(*args)  # type: ignore[arg-type]
+        return {
+            name: ({p: GoSource(s.data) for p, s in files.items()}, pools)
+            for name, (files, pools) in out.items()
+        }
+
+    monkeypatch.setattr(package_results, "prepare_pools", other_sources)
+    assert await pool_kinds() == prepared and fresh == [str(root / "p" / "p.go")]

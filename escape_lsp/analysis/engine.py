@@ -23,7 +23,7 @@ from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.source_cache import SOURCE_BUDGET, SOURCE_COST_FACTOR, SourceCache
 from escape_lsp.findings.syntax import GoSource
-from escape_lsp.gotool.build import BuildOutput, OverlayStore
+from escape_lsp.gotool.build import OverlayStore
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
 
@@ -171,7 +171,7 @@ class Engine:
                 if res.blocked is None or not res.blocked.transient:
                     self.memo.remember(res)
                 if durable and res.file_keys is not None and not graph.packages[name].cgo:
-                    self.memo.store(res)
+                    self.memo.store(res, self._lineage(name))
         return results
 
     def speculate(
@@ -205,29 +205,29 @@ class Engine:
         with self.overlays.lease(changed) as (overlay, path_map):
             req = build_request(self.settings, self.context.root, graph, names, contents, overlay)
 
-            def prepare() -> None:  # while go compiles: parse the files mapping will read
+            pools: dict[str, package_results.PreparedPools] = {}
+
+            def prepare() -> None:  # while go compiles: what needs no output of it
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
                     package_results.prepare_sources(
                         self, graph, names, contents, self._built_hashes
                     )
+                    first = [n for n in names if n not in self._built_hashes]
+                    if first and self.store.durable(graph):
+                        for name in first:
+                            if not graph.packages[name].cgo:
+                                self.memo.preload(self._lineage(name))
+                    pools.update(package_results.prepare_pools(self, graph, names, contents))
 
             out = await self.builds.run(req, on_package, prepare)
+        batch = package_results.BuildBatch(graph, out, contents, path_map, pools)
         return {
-            name: self._result(
-                graph, name, out, contents, path_map, keys[name], hashes.get(name, {})
+            name: package_results.package_result(
+                self, batch, name, keys[name], hashes.get(name, {})
             )
             for name in names
         }
 
-    def _result(
-        self,
-        graph: PackageGraph,
-        name: str,
-        out: BuildOutput,
-        contents: Mapping[str, bytes],
-        path_map: Mapping[str, str],
-        key: str,
-        file_hashes: dict[str, str],
-    ) -> PackageResult:
-        batch = package_results.BuildBatch(graph, out, contents, path_map)
-        return package_results.package_result(self, batch, name, key, file_hashes)
+    def _lineage(self, name: str) -> str:
+        """What the disk memo keeps a package's last result under: its name and settings."""
+        return repr((name, self.settings))

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import digest
 from escape_lsp.analysis.pools.checks import pool_findings
+from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
@@ -50,6 +51,12 @@ class BuildBatch:
     out: BuildOutput
     contents: Mapping[str, bytes]
     path_map: Mapping[str, str]
+    #: Per package, the sync.Pool indexes built while go compiled (see `prepare_pools`).
+    pools: Mapping[str, PreparedPools] = field(default_factory=dict)
+
+
+#: A package's files as parsed sources, and the sync.Pool indexes built from exactly those.
+PreparedPools = tuple[dict[str, GoSource], list[PackagePools]]
 
 
 def package_result(
@@ -120,10 +127,28 @@ def _compiled(
     for src in parsed.values():
         if src is not None:
             src.forget_points()
-    files = graph.packages[name].all_files(host.settings.tests)
-    parsed_files = {f: s for f in files if keep(f) and (s := sources(f)) is not None}
-    findings += pool_findings(findings, parsed_files)  # derived: the sync.Pool doctor
+    parsed_files = _package_sources(host, graph, name, sources, keep)
+    prepared = batch.pools.get(name)
+    index = prepared[1] if prepared is not None and _same(prepared[0], parsed_files) else None
+    findings += pool_findings(findings, parsed_files, index)  # derived: the sync.Pool doctor
     return tuple(findings), (tuple(keys) if durable else None)
+
+
+def _package_sources(
+    host: Host,
+    graph: PackageGraph,
+    name: str,
+    sources: Callable[[str], GoSource | None],
+    keep: Callable[[str], bool],
+) -> dict[str, GoSource]:
+    """The files of `name` the user has, parsed as the build saw them."""
+    files = graph.packages[name].all_files(host.settings.tests)
+    return {f: s for f in files if keep(f) and (s := sources(f)) is not None}
+
+
+def _same(a: Mapping[str, GoSource], b: Mapping[str, GoSource]) -> bool:
+    """The same files as the very same parsed texts."""
+    return a.keys() == b.keys() and all(a[path] is b[path] for path in a)
 
 
 def _chunk_key(
@@ -190,6 +215,21 @@ def prepare_sources(
                 src = host.source(path, contents)
                 if src is not None:
                     src.tree  # noqa: B018 - parsed now, used when the output arrives
+
+
+def prepare_pools(
+    host: Host, graph: PackageGraph, names: Iterable[str], contents: Mapping[str, bytes]
+) -> dict[str, PreparedPools]:
+    """The sync.Pool indexes of `names`, built while go is busy: they read syntax alone, so
+    only the checks that read the compiler's verdicts wait for its output (the index of a
+    large package took ~25 ms after go on a first build)."""
+    keep = keep_filter(host, graph, contents)
+    out: dict[str, PreparedPools] = {}
+    for name in names:
+        files = _package_sources(host, graph, name, lambda p: host.source(p, contents), keep)
+        if any(b'"sync"' in src.data for src in files.values()):
+            out[name] = (files, index_packages(files))
+    return out
 
 
 def _exit_text(returncode: int) -> str:

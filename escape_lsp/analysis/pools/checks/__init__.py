@@ -21,19 +21,24 @@ from escape_lsp.analysis.pools.checks.put_non_pointer import put_non_pointer
 from escape_lsp.analysis.pools.checks.retained import retained
 from escape_lsp.analysis.pools.checks.use_after_put import use_after_put
 from escape_lsp.analysis.pools.checks.verdicts import Verdicts
-from escape_lsp.analysis.pools.syntax import index_packages
+from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 
 
-def pool_findings(findings: Sequence[Finding], sources: Mapping[str, GoSource]) -> list[Finding]:
+def pool_findings(
+    findings: Sequence[Finding],
+    sources: Mapping[str, GoSource],
+    indexes: list[PackagePools] | None = None,
+) -> list[Finding]:
     """Pool findings for one package: `findings` are its compiler verdicts (widened), `sources`
-    every file of the package as the build saw them."""
+    every file of the package as the build saw them, `indexes` those files' pool indexes when
+    already built (`index_packages`)."""
     if not any(b'"sync"' in src.data for src in sources.values()):
         return []
     verdicts = Verdicts(findings)
     out: list[Finding] = []
-    for pools in index_packages(sources):
+    for pools in index_packages(sources) if indexes is None else indexes:
         # these read the compiler's verdicts (resting on one, or carrying the one found there)
         out += put_non_pointer(pools, verdicts)
         out += new_non_pointer(pools, verdicts)
