@@ -80,6 +80,21 @@ async def test_edit_in_one_package_updates_findings_in_an_open_dependent(
         await wait_diagnostics(lc, a, has("moved to heap: t"))
 
 
+async def test_a_new_import_makes_the_package_a_dependent(gomod: WriteModule) -> None:
+    """Adding an import lists the packages again (the file's imports changed): b then follows
+    a's edits as any dependent does."""
+    root = gomod({"a/a.go": CROSS_A, "b/b.go": "package b\n\nvar Sink any\n\nfunc Use() {}\n"})
+    a, b = root / "a" / "a.go", root / "b" / "b.go"
+    async with lsp_session(root, NVIM) as lc:
+        open_doc(lc, a)
+        open_doc(lc, b)
+        await wait_diagnostics(lc, a, has("moved to heap: t"))
+        change_doc(lc, b, 2, CROSS_B)
+        await wait_diagnostics(lc, b, has("moved to heap: a.t"))
+        change_doc(lc, a, 2, CROSS_A.replace("func Get()", "//go:noinline\nfunc Get()"))
+        await wait_diagnostics(lc, b, lacks("moved to heap: a.t"))
+
+
 async def test_outside_change_picked_up_by_watchdog(gomod: WriteModule) -> None:
     # Neovim 0.11 does not register file watchers dynamically: the server watches with watchdog.
     root = gomod({"a/a.go": CROSS_A, "b/b.go": CROSS_B})

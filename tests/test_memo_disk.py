@@ -164,6 +164,18 @@ async def test_the_package_graph_is_listed_again_only_when_the_tree_changes(
     (root / "q" / "q.go").write_text("package q\n")
     assert await listed() == (False, {PKG, "example.com/m/q"})
     assert await listed() == (True, {PKG, "example.com/m/q"})
+    a = root / "p" / "a.go"
+    a.write_text("package p\n\n// A's x stays on the stack.\nfunc A() int { x := 1; return x }\n")
+    assert await listed() == (True, {PKG, "example.com/m/q"})  # below the imports: same listing
+    a.write_text('package p\n\nimport _ "example.com/m/q"\n\nfunc A() int { return 1 }\n')
+    assert await listed() == (False, {PKG, "example.com/m/q"})
+    engine = Engine(toolchain, ctx, AnalysisSettings())
+    try:
+        assert (await engine.graph()).packages[PKG].imports == {"example.com/m/q"}
+    finally:
+        engine.close()
+    (root / "q" / "q.go").write_text("//go:build ignore\n\npackage q\n")
+    assert await listed() == (False, {PKG})
 
 
 async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
@@ -181,10 +193,13 @@ async def test_the_build_starts_from_the_last_listing_while_go_lists_again(
         return [(f.file, f.message) for f in report.findings]
 
     await check()
-    (root / "p" / "a.go").write_text("package p\n\nfunc A() *int { y := 2; return &y }\n")
+    (root / "p" / "a.go").write_text(
+        'package p\n\nimport _ "unsafe"\n\nfunc A() *int { y := 2; return &y }\n'
+    )
     log.unlink()
     changed = await check()
-    # The earlier listing named the same packages and files: its build is the one used.
+    # A new import: go lists again. The earlier listing named the same packages and files:
+    # its build is the one used.
     assert len(invocations(log, "build")) == 1 and len(invocations(log, "list")) == 1
     assert any(m == "moved to heap: y" for _, m in changed)
 

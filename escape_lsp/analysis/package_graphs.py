@@ -9,9 +9,10 @@ from collections.abc import Callable, Mapping
 
 from escape_lsp.analysis import graph_memo
 from escape_lsp.analysis.durable_store import DurableStore
-from escape_lsp.analysis.hashing import FileHasher, digest
+from escape_lsp.analysis.hashing import FileHasher, digest, read_contents
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.build import OverlayStore
+from escape_lsp.gotool.file_header import listing_part
 from escape_lsp.gotool.packages import PackageGraph, load_graph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError
 
@@ -42,6 +43,8 @@ class PackageGraphCache:
         self._lock = asyncio.Lock()
         #: File -> content hash last listed without finding it in any package.
         self._unlisted: dict[str, str] = {}
+        #: File -> digest of its listing part when first seen in a package (see `graph_for`).
+        self._parts: dict[str, str] = {}
         self._relist_waits: dict[str, object] = {}
 
     @property
@@ -126,7 +129,11 @@ class PackageGraphCache:
         under (one module only: a go.work's modules are known only by listing)."""
         if self._store.disk is None or self.context.gowork is not None:
             return None, None
-        signature = graph_memo.tree_signature(self.context.root)
+        root = self.context.root
+        known = graph_memo.decode_parts(self._store.get("listing-parts", root))
+        signature, parts = graph_memo.tree_signature(root, known)
+        if parts != known:
+            self._store.put_later("listing-parts", root, lambda: parts)
         settings = self._settings()
         key = self._store.key("graph", repr((signature, settings.env, settings.build_flags)))
         try:
@@ -144,12 +151,12 @@ class PackageGraphCache:
         while_listing: Callable[[PackageGraph], None] | None = None,
     ) -> PackageGraph:
         """The graph, listed again if `path` is in no package yet (a new file, a changed build
-        constraint). A text already listed without a package is not listed again, and a burst
-        of edits waits `delay` and lists once. `while_listing` as for `graph`."""
+        constraint) or its listing part changed since this cache first saw it in one (an
+        import added or removed, a renamed package). A text already listed without a package
+        is not listed again, and a burst of edits waits `delay` and lists once.
+        `while_listing` as for `graph`."""
         graph = await self.graph(while_listing)
-        if graph.package_of(path) is not None or not path.endswith(".go"):
-            return graph
-        if self._unlisted.get(path) == self._hasher.content_hash(path, self._buffers()):
+        if not path.endswith(".go") or self._listed_as_is(graph, path):
             return graph
         if delay > 0:
             token = self._relist_waits[path] = object()
@@ -157,13 +164,27 @@ class PackageGraphCache:
             if self._relist_waits.get(path) is not token:
                 return graph  # a newer edit of this file lists instead
             self._relist_waits.pop(path, None)
-        digest = self._hasher.content_hash(path, self._buffers())
-        if self._unlisted.get(path) == digest:
-            return graph
+            if self._listed_as_is(graph, path):
+                return graph
         async with self._lock:
             if self._graph is graph:
                 self._graph = None
         graph = await self.graph()
         if graph.package_of(path) is None:
-            self._unlisted[path] = digest
+            self._unlisted[path] = self._hasher.content_hash(path, self._buffers())
+        else:
+            self._parts[path] = self._part(path)
         return graph
+
+    def _listed_as_is(self, graph: PackageGraph, path: str) -> bool:
+        """Whether `graph` still holds what go would list for `path`'s text now, as far as this
+        cache knows: a file in no package is not listed again for a text listed before, and a
+        file in one is listed again once its listing part differs from the first one seen."""
+        if graph.package_of(path) is None:
+            return self._unlisted.get(path) == self._hasher.content_hash(path, self._buffers())
+        part = self._part(path)
+        return self._parts.setdefault(path, part) == part
+
+    def _part(self, path: str) -> str:
+        data = read_contents(path, self._buffers())
+        return digest(listing_part(data)) if data is not None else "unreadable"
