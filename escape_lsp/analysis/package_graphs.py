@@ -43,6 +43,8 @@ class PackageGraphCache:
         self._lock = asyncio.Lock()
         #: File -> content hash last listed without finding it in any package.
         self._unlisted: dict[str, str] = {}
+        #: The listing parts of the module's files by stat, as last read (from disk at first).
+        self._parts_by_stat: graph_memo.Parts | None = None
         #: File -> digest of its listing part when first seen in a package (see `graph_for`).
         self._parts: dict[str, str] = {}
         self._relist_waits: dict[str, object] = {}
@@ -130,8 +132,11 @@ class PackageGraphCache:
         if self._store.disk is None or self.context.gowork is not None:
             return None, None
         root = self.context.root
-        known = graph_memo.decode_parts(self._store.get("listing-parts", root))
+        known = self._parts_by_stat
+        if known is None:
+            known = graph_memo.decode_parts(self._store.get("listing-parts", root))
         signature, parts = graph_memo.tree_signature(root, known)
+        self._parts_by_stat = parts
         if parts != known:
             self._store.put_later("listing-parts", root, lambda: parts)
         settings = self._settings()
