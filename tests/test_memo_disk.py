@@ -305,3 +305,23 @@ async def test_a_new_engine_reads_the_unchanged_files_entries_while_go_compiles(
     assert ("last", True) in reads and ("file", True) in reads
     # After go only a.go's new output is looked for on disk; b.go's entry is in memory.
     assert reads.count(("file", False)) == 1
+
+
+async def test_a_file_whose_imports_changed_on_disk_lists_again_when_first_seen(
+    gomod: WriteModule, cache: Path
+) -> None:
+    """A checkout changes the imports of a file no editor had open: the first time the engine
+    hears of it, its imports part is compared with the one read before the last listing."""
+    root = gomod({**FILES, "q/q.go": "package q\n\nfunc Q() {}\n"})
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+    try:
+        assert (await engine.graph()).packages[PKG].imports == frozenset()
+        b = root / "p" / "b.go"
+        b.write_text('package p\n\nimport "example.com/m/q"\n\nfunc B() { q.Q() }\n')
+        graph = await engine.graph_for(str(b))
+        assert graph.packages[PKG].imports == {"example.com/m/q"}
+        b.write_text('package p\n\nimport "example.com/m/q"\n\nfunc B() { q.Q(); q.Q() }\n')
+        assert await engine.graph_for(str(b)) is graph  # below the imports: no new listing
+    finally:
+        engine.close()

@@ -184,11 +184,17 @@ class PackageGraphCache:
     def _listed_as_is(self, graph: PackageGraph, path: str) -> bool:
         """Whether `graph` still holds what go would list for `path`'s text now, as far as this
         cache knows: a file in no package is not listed again for a text listed before, and a
-        file in one is listed again once its listing part differs from the first one seen."""
+        file in one is listed again once its listing part differs from the first one seen
+        (the one read from disk before the last listing, when the module's files were read
+        then: a file changed on disk since, e.g. by a checkout, lists again too)."""
         if graph.package_of(path) is None:
             return self._unlisted.get(path) == self._hasher.content_hash(path, self._buffers())
         part = self._part(path)
-        return self._parts.setdefault(path, part) == part
+        seen = self._parts.get(path)
+        if seen is None:  # first seen: as read before the last listing, if it was read then
+            listed = (self._parts_by_stat or {}).get(path)
+            seen = self._parts[path] = listed[3] if listed is not None else part
+        return seen == part
 
     def _part(self, path: str) -> str:
         data = read_contents(path, self._buffers())
