@@ -1,5 +1,6 @@
 """What `go list` reads of a Go file (`listing_part`): the same end as go/parser's ImportsOnly
-mode on std's own files, and the whole file whenever the reader is unsure."""
+mode on std's own files, `//go:embed` lines when the file imports "embed", and the whole file
+whenever the reader is unsure."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def test_the_part_ends_where_go_parser_stops_on_std_files(tmp_path: Path) -> Non
     src = Path(find_toolchain().goroot) / "src"
     files = sorted(
         str(p)
-        for d in ("net", "os", "runtime/cgo", "go/build", "embed")
+        for d in ("net", "os", "runtime/cgo", "go/build", "embed", "embed/internal/embedtest")
         for p in (src / d).glob("*.go")
     )
     assert len(files) > 300
@@ -35,16 +36,25 @@ def test_the_part_ends_where_go_parser_stops_on_std_files(tmp_path: Path) -> Non
     ).stdout
     ends = dict(line.rsplit("\t", 1) for line in out.splitlines())
     assert len(ends) == len(files)
-    cut = 0
+    cut = embedding = 0
     for path in files:
         data, end = Path(path).read_bytes(), int(ends[path])
         part = listing_part(data)
-        if end < 0 or b'"embed"' in data[: max(end, 0)]:
+        if end < 0:
             assert part == data, path
+        elif b'"embed"' in data[:end]:  # (or a comment there quoting it: more, never less)
+            directives = [
+                ln.strip() for ln in data.splitlines() if ln.lstrip().startswith(b"//go:embed")
+            ]
+            assert part.startswith(data[:end]), path
+            assert [
+                ln.split(b":", 1)[1].strip() for ln in part[end:].splitlines()[1:]
+            ] == directives
+            embedding += bool(directives)
         else:
             assert part == data[:end], path
             cut += part != data
-    assert cut > len(files) // 2
+    assert cut > len(files) // 2 and embedding
 
 
 @pytest.mark.parametrize(
@@ -67,11 +77,21 @@ def test_the_part_of_a_file(text: str, part: str) -> None:
     assert listing_part(text.encode()) == part.encode()
 
 
+def test_a_file_importing_embed_adds_its_numbered_directives() -> None:
+    """go reads a file importing "embed" for its `//go:embed` lines and their positions: a
+    directive's edit or move changes the part, an edit elsewhere on the same lines does not."""
+    text = 'package p\n\nimport _ "embed"\n\n//go:embed a.txt\nvar s string\n\nvar n = 1\n'
+    part = listing_part(text.encode())
+    assert part == b'package p\n\nimport _ "embed"\n4://go:embed a.txt'
+    assert listing_part(text.replace("n = 1", "n = 2").encode()) == part
+    assert listing_part(text.replace("a.txt", "b.txt").encode()) != part
+    assert listing_part(text.replace("\n//go:embed", "\n\n//go:embed").encode()) != part
+    assert listing_part(b"package p\n\nimport `embed`\n") == b"package p\n\nimport `embed`"
+
+
 @pytest.mark.parametrize(
     "text",
     [
-        'package p\n\nimport _ "embed"\n\n//go:embed x.txt\nvar s string\n',
-        "package p\n\nimport `embed`\n",
         'package p\n\nimport "math" /* no newline */ , "x"\n',  # go reports a syntax error
         'package p\n\nimport (\n\t"fmt"\n',  # an unterminated list
         'package p\n\nimport "fmt\n',  # an unterminated string
@@ -80,5 +100,5 @@ def test_the_part_of_a_file(text: str, part: str) -> None:
         "package p\n\nimport fmt\n",  # no path
     ],
 )
-def test_the_whole_file_when_unsure_or_embedding(text: str) -> None:
+def test_the_whole_file_when_unsure(text: str) -> None:
     assert listing_part(text.encode()) == text.encode()

@@ -3,25 +3,39 @@ constraints), the package clause and the import declarations (with cgo's preambl
 before `import "C"`). An edit past it cannot change a listing, so the package graph on disk
 stays valid (see `analysis/graph_memo.py`).
 
-A file that imports "embed" is read whole (its `//go:embed` lines may be anywhere), and so is
-one whose start is not a package clause and imports as this reader knows them: when unsure,
-the whole file counts.
+A file that imports "embed" is also read for its `//go:embed` lines, wherever they are (go
+reports their patterns with their positions): those lines, with their line numbers, are part
+of it. A file whose start is not a package clause and imports as this reader knows them counts
+whole: when unsure, the whole file counts.
 """
 
 from __future__ import annotations
 
+import re
+
 _BLANK = frozenset(b" \t\r\n;")  # `;` separates declarations as a newline does
 _EMBED = (b'"embed"', b"`embed`")
 _BOM = b"\xef\xbb\xbf"
+#: A `//go:embed` directive as go finds it: a line comment starting its line. (One inside a
+#: raw string or a block comment counts too: more of the file, never less.)
+_EMBED_LINE = re.compile(rb"^[ \t]*//go:embed\b.*$", re.MULTILINE)
 
 
 def listing_part(data: bytes) -> bytes:
-    """`data` up to the end of its last import declaration (or package clause), or all of it."""
+    """`data` up to the end of its last import declaration (or package clause), plus its
+    numbered `//go:embed` lines when it imports "embed"; or all of it."""
     end = _header_end(data)
     if end is None:
         return data
     head = data[:end]
-    return data if any(name in head for name in _EMBED) else head
+    if not any(name in head for name in _EMBED):
+        return head
+    parts, line, counted = [head], 0, 0
+    for m in _EMBED_LINE.finditer(data, end):
+        line += data.count(b"\n", counted, m.start())
+        counted = m.start()
+        parts.append(b"\n%d:%s" % (line, m.group()))
+    return b"".join(parts)
 
 
 def _header_end(data: bytes) -> int | None:
