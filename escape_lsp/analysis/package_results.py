@@ -12,6 +12,7 @@ from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import digest
 from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
+from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
@@ -227,7 +228,7 @@ def prepare_pools(
     out: dict[str, PreparedPools] = {}
     for name in names:
         files = _package_sources(host, graph, name, lambda p: host.source(p, contents), keep)
-        if any(b'"sync"' in src.data for src in files.values()):
+        if any(map(may_import_sync, files.values())):
             out[name] = (files, index_packages(files))
     return out
 

@@ -18,6 +18,7 @@ from escape_lsp.analysis.errors import EXPECTED_FAILURES
 from escape_lsp.analysis.pools.measure import GC_NOTE, MeasureRequest, measure
 from escape_lsp.analysis.pools.store import PoolMeasurements
 from escape_lsp.analysis.pools.syntax import index_packages
+from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.lsp.convert import path_to_uri, to_range, uri_to_path
 from escape_lsp.lsp.isolation import isolated
@@ -50,7 +51,7 @@ def code_lenses(
     root = snapshot.root_of(path)
     src = snapshot.source(path)
     pkg = root.engine.current_graph.package_of(path) if root and root.engine.current_graph else None
-    if root is None or src is None or pkg is None or b'"sync"' not in src.data:
+    if root is None or src is None or pkg is None or not may_import_sync(src):
         return []
     current = root.engine.file_hash(path, snapshot.overlays)
     store = measurements(ls)

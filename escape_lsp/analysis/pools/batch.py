@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from escape_lsp.analysis.check import module_groups
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.pools.measure import Measurement, MeasureRequest, measure
+from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.targets import select_packages, unmatched
 from escape_lsp.findings.syntax import GoSource
@@ -74,4 +75,4 @@ async def run_pools(
 
 def _imports_sync(engine: Engine, path: str) -> bool:
     src = engine.source(path, {})
-    return src is not None and b'"sync"' in src.data
+    return src is not None and may_import_sync(src)

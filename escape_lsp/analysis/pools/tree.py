@@ -101,6 +101,12 @@ def import_specs(src: GoSource) -> Iterator[Node]:
                 yield from (spec for spec in specs if spec.type == "import_spec")
 
 
+def may_import_sync(src: GoSource) -> bool:
+    """Whether the file's text names the `sync` import (a text test before any syntax: no
+    file without it declares or uses a pool)."""
+    return b'"sync"' in src.data
+
+
 def sync_names(src: GoSource) -> frozenset[str]:
     """Names `sync` is imported as (`.` for a dot import)."""
     names: set[str] = set()

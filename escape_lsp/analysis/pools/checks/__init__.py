@@ -22,6 +22,7 @@ from escape_lsp.analysis.pools.checks.retained import retained
 from escape_lsp.analysis.pools.checks.use_after_put import use_after_put
 from escape_lsp.analysis.pools.checks.verdicts import Verdicts
 from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
+from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 
@@ -34,7 +35,7 @@ def pool_findings(
     """Pool findings for one package: `findings` are its compiler verdicts (widened), `sources`
     every file of the package as the build saw them, `indexes` those files' pool indexes when
     already built (`index_packages`)."""
-    if not any(b'"sync"' in src.data for src in sources.values()):
+    if not any(map(may_import_sync, sources.values())):
         return []
     verdicts = Verdicts(findings)
     out: list[Finding] = []
