@@ -12,7 +12,6 @@ from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import FileHasher, digest, read_contents
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.build import OverlayStore
-from escape_lsp.gotool.file_header import listing_part
 from escape_lsp.gotool.packages import PackageGraph, load_graph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, ToolchainError
 
@@ -198,4 +197,4 @@ class PackageGraphCache:
 
     def _part(self, path: str) -> str:
         data = read_contents(path, self._buffers())
-        return digest(listing_part(data)) if data is not None else "unreadable"
+        return graph_memo.part_digest(data) if data is not None else "unreadable"
