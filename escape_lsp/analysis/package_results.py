@@ -170,7 +170,7 @@ def _chunk_key(
             modules,
         )
     )
-    return digest(head.encode() + b"\0" + text.encode())
+    return digest(head.encode(), b"\0", text.encode())
 
 
 def keep_filter(

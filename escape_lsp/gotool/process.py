@@ -161,8 +161,9 @@ async def _communicate(
         done = 0  # data[:done] has been split into lines
         while chunk := await stdout.read(1 << 16):
             data += chunk
-            end = data.rfind(b"\n")
-            if end >= done:
+            end = chunk.rfind(b"\n")  # not data's: a line of megabytes made that quadratic
+            if end >= 0:
+                end += len(data) - len(chunk)
                 for line in bytes(data[done:end]).split(b"\n"):
                     on_line(line.decode("utf-8", "replace"))
                 done = end + 1
