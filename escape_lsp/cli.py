@@ -243,15 +243,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve = argparse.ArgumentParser(prog="escape-lsp serve")
         _add_serve_options(serve)
         return _serve(serve.parse_args(args[1:]))
+    from escape_lsp.gotool import head_start
+
+    cwd, memo = os.getcwd(), None
+    if args[:1] == ["check"]:  # before the analysis is imported: see gotool/head_start.py
+        from escape_lsp.analysis.disk_memo import cache_dir
+
+        memo = cache_dir()
+        head_start.begin(memo, cwd, args)
     ns = _parser().parse_args(_join_dash_values(args))
     if ns.command == "pools":
         return _pools(ns)
     if ns.command == "check":
         try:
             code = _check(ns)
+            head_start.remember(memo, cwd, args)
         except BrokenPipeError:  # `escape-lsp check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             code = EXIT_OK
+        finally:
+            head_start.release()
         if argv is None and sys.getprofile() is None and sys.gettrace() is None:
             _exit_now(code)  # (a profiler or tracer writes its results at the normal exit)
         return code

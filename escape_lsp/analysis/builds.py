@@ -1,5 +1,6 @@
 """Running the engine's go commands: at most `max_processes` at a time, and one speculative
-build started from an earlier package listing that the real request may take over."""
+build started from an earlier package listing that the real request may take over. A build
+whose command the CLI started before its imports (`gotool.head_start`) is taken over too."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
 from escape_lsp.analysis.gcassert import needs_bounds_report
 from escape_lsp.analysis.hashing import read_contents
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.gotool.build import BuildOutput, BuildRequest, run_build
+from escape_lsp.gotool import head_start
+from escape_lsp.gotool.build import BuildOutput, BuildRequest, build_command, run_build
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.process import GoTimeout
 from escape_lsp.gotool.toolchain import Toolchain
@@ -65,10 +67,11 @@ class BuildRunner:
     def speculate(self, req: BuildRequest, on_package: Callable[[str], None] | None) -> None:
         """Start `req` now; `run` takes it over when asked for exactly the same command."""
         self.cancel_speculation()
+        started = head_start.claim(build_command(self.toolchain, req))
 
         async def build() -> BuildOutput:
             async with self._slots:
-                return await run_build(self.toolchain, req, on_package)
+                return await run_build(self.toolchain, req, on_package, started=started)
 
         self._speculation = (req, asyncio.ensure_future(build()))
 
@@ -94,12 +97,17 @@ class BuildRunner:
     ) -> BuildOutput:
         """The output of `req` (the speculative build's if it is the same command); a timeout
         or a go that cannot start is an interrupted output, not an exception."""
+        command = build_command(self.toolchain, req)
         try:
             running = self._speculated(req)
             if running is not None:
                 prepare()  # the speculative build runs already
-                return await running
-            async with self._slots:
-                return await run_build(self.toolchain, req, on_package, prepare)
+                out = await running
+            else:
+                started = head_start.claim(command)
+                async with self._slots:
+                    out = await run_build(self.toolchain, req, on_package, prepare, started)
         except (GoTimeout, OSError) as exc:
             return BuildOutput(-1, stderr=f"go build: {exc}", interrupted=True)
+        head_start.note_used(command)
+        return out

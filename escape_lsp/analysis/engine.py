@@ -23,6 +23,7 @@ from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.source_cache import SOURCE_BUDGET, SOURCE_COST_FACTOR, SourceCache
 from escape_lsp.findings.syntax import GoSource
+from escape_lsp.gotool import head_start
 from escape_lsp.gotool.build import OverlayStore
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
@@ -163,6 +164,7 @@ class Engine:
                 missing.append(name)
         if not missing:
             self.cancel_speculation()
+            head_start.release()  # the CLI's head start too: nothing to build
         if missing:
             built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():

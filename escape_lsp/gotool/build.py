@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from escape_lsp.gotool.flags import pinned_flags
-from escape_lsp.gotool.process import run
+from escape_lsp.gotool.head_start import Command, Started
+from escape_lsp.gotool.process import adopt, run
 from escape_lsp.gotool.tempdir import private_subdir
 from escape_lsp.gotool.toolchain import Toolchain
 
@@ -125,6 +126,11 @@ class BuildOutput:
     seconds: float = 0.0
     #: The command did not run to its end (timed out, or could not start).
     interrupted: bool = False
+
+
+def build_command(toolchain: Toolchain, req: BuildRequest) -> Command:
+    """The go invocation `req` is: two requests with the same one build the same."""
+    return Command(tuple(build_argv(toolchain, req)), req.cwd, req.options.env)
 
 
 def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
@@ -252,16 +258,24 @@ async def run_build(
     req: BuildRequest,
     on_package: Callable[[str], None] | None = None,
     on_start: Callable[[], None] | None = None,
+    started: Started | None = None,
 ) -> BuildOutput:
     """Run one batch; raises asyncio.CancelledError (process group killed) or GoTimeout.
 
     `on_package` hears of each named package as soon as the compiler has reported on it;
-    `on_start` is called once go runs.
+    `on_start` is called once go runs. `started`: the process `head_start` started for
+    exactly this request's command, read instead of starting another.
     """
-    started = time.monotonic()
+    began = time.monotonic()
     on_line = package_reporter(set(req.packages), on_package) if on_package else None
-    argv = build_argv(toolchain, req)
-    proc = await run(argv, req.cwd, dict(req.options.env), req.options.timeout, on_line, on_start)
+    timeout = req.options.timeout
+    if started is not None:
+        if on_start is not None:
+            on_start()
+        proc = await adopt(started, timeout, on_line)
+    else:
+        argv = build_argv(toolchain, req)
+        proc = await run(argv, req.cwd, dict(req.options.env), timeout, on_line, on_start)
     output, failed, stray = split_json(proc.stdout, set(req.packages))
     stderr = "\n".join([*stray, proc.stderr.strip()]).strip()
-    return BuildOutput(proc.returncode, output, failed, stderr, time.monotonic() - started)
+    return BuildOutput(proc.returncode, output, failed, stderr, time.monotonic() - began)

@@ -13,10 +13,12 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from escape_lsp.gotool.head_start import Started, spawn_options
 from escape_lsp.gotool.tempdir import existing_root, private_subdir
 
 #: Every live go process group, so a server that is told to exit can kill them all.
@@ -116,17 +118,6 @@ def _describe(argv: list[str]) -> str:
     return " ".join([os.path.basename(argv[0]), *argv[1:3]])
 
 
-def _spawn_options(env: dict[str, str] | None, gotmp: str) -> dict[str, Any]:
-    """Options for one go command: its own process group, and its own GOTMPDIR."""
-    return {
-        "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
-        "stdin": subprocess.DEVNULL,
-        "stdout": subprocess.PIPE,
-        "stderr": subprocess.PIPE,
-        "start_new_session": True,
-    }
-
-
 def _remove(gotmp: str) -> None:
     """Remove a command's GOTMPDIR, and those earlier removals missed: a killed go or compile
     can still write for a moment after its leader was reaped."""
@@ -139,10 +130,7 @@ def _remove(gotmp: str) -> None:
 
 async def _reap(proc: asyncio.subprocess.Process) -> None:
     """Wait for a killed command's leader to exit, even if cancelled again meanwhile."""
-    waiting = asyncio.ensure_future(proc.wait())
-    while not waiting.done():
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(waiting)
+    await _settle(asyncio.ensure_future(proc.wait()))
 
 
 def _timed_out(argv: list[str], timeout: float | None) -> GoTimeout:
@@ -150,13 +138,17 @@ def _timed_out(argv: list[str], timeout: float | None) -> GoTimeout:
 
 
 async def _communicate(
-    proc: asyncio.subprocess.Process, on_line: Callable[[str], None]
+    stdout: asyncio.StreamReader,
+    stderr: asyncio.StreamReader,
+    ended: Callable[[], Awaitable[object]],
+    on_line: Callable[[str], None] | None,
 ) -> tuple[bytes, bytes]:
-    """`proc.communicate()`, also handing each complete stdout line to `on_line` as it comes."""
-    assert proc.stdout is not None and proc.stderr is not None
-    stdout = proc.stdout
+    """Both pipes read to their end, then the leader's exit awaited; each complete stdout
+    line also goes to `on_line` as it comes, when given."""
 
     async def read_stdout() -> bytes:
+        if on_line is None:
+            return await stdout.read()
         data = bytearray()
         done = 0  # data[:done] has been split into lines
         while chunk := await stdout.read(1 << 16):
@@ -169,8 +161,8 @@ async def _communicate(
                 done = end + 1
         return bytes(data)
 
-    out, err = await asyncio.gather(read_stdout(), proc.stderr.read())
-    await proc.wait()
+    out, err = await asyncio.gather(read_stdout(), stderr.read())
+    await ended()
     return out, err
 
 
@@ -208,7 +200,7 @@ async def _run(
     gotmp = private_subdir("gotmp-")
     # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
     starting = asyncio.ensure_future(
-        asyncio.create_subprocess_exec(*argv, cwd=cwd, **_spawn_options(env, gotmp))
+        asyncio.create_subprocess_exec(*argv, cwd=cwd, **spawn_options(env, gotmp))
     )
     try:
         proc = await asyncio.shield(starting)
@@ -222,7 +214,11 @@ async def _run(
     try:
         if on_start is not None:
             on_start()
-        talk = proc.communicate() if on_line is None else _communicate(proc, on_line)
+        if on_line is None:
+            talk = proc.communicate()
+        else:
+            assert proc.stdout is not None and proc.stderr is not None
+            talk = _communicate(proc.stdout, proc.stderr, proc.wait, on_line)
         out, err = await asyncio.wait_for(talk, timeout)
     except TimeoutError:
         _kill_group(proc.pid)
@@ -239,13 +235,77 @@ async def _run(
     return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
+async def adopt(
+    started: Started, timeout: float | None, on_line: Callable[[str], None] | None = None
+) -> ProcessResult:
+    """`run` for a command `head_start` started before there was an event loop: its pipes
+    are read here and its end awaited; cancelling the awaiting task kills its group."""
+    global _active
+    _active += 1
+    popen = started.popen
+    _LIVE.add(popen.pid)
+    loop = asyncio.get_running_loop()
+    ended, waiter = _leader_exit(loop, popen)
+    try:
+        assert popen.stdout is not None and popen.stderr is not None
+        stdout, stderr = asyncio.StreamReader(), asyncio.StreamReader()
+        for reader, pipe in ((stdout, popen.stdout), (stderr, popen.stderr)):
+            await loop.connect_read_pipe(
+                functools.partial(asyncio.StreamReaderProtocol, reader), pipe
+            )
+        talk = _communicate(stdout, stderr, lambda: ended, on_line)
+        out, err = await asyncio.wait_for(talk, timeout)
+        waiter.join()  # ending now: a process with other threads does not fork (two_cores)
+    except TimeoutError:
+        _kill_group(popen.pid)
+        await _settle(ended)
+        raise _timed_out(list(started.command.argv), timeout) from None
+    except BaseException:
+        _kill_group(popen.pid)
+        await _settle(ended)
+        raise
+    finally:
+        _LIVE.discard(popen.pid)
+        _remove(started.gotmp)
+        _active -= 1
+    code = popen.returncode if popen.returncode is not None else -1
+    return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+def _leader_exit(
+    loop: asyncio.AbstractEventLoop, popen: subprocess.Popen[bytes]
+) -> tuple[asyncio.Future[int], threading.Thread]:
+    """The exit code of `popen`'s leader, from a thread that waits for it (and then ends)."""
+    ended: asyncio.Future[int] = loop.create_future()
+
+    def settle(code: int) -> None:
+        if not ended.done():
+            ended.set_result(code)
+
+    def wait() -> None:
+        code = popen.wait()
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(settle, code)
+
+    waiter = threading.Thread(target=wait, name="escape-lsp-go-wait", daemon=True)
+    waiter.start()
+    return ended, waiter
+
+
+async def _settle(ended: asyncio.Future[int]) -> None:
+    """Wait for `ended` (a killed command's leader exiting), even if cancelled meanwhile."""
+    while not ended.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(ended)
+
+
 def run_sync(
     argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None, timeout: float = 30
 ) -> ProcessResult:
     """`run` for callers without an event loop (the CLI's start-up checks)."""
     gotmp = private_subdir("gotmp-")
     try:
-        with subprocess.Popen(argv, cwd=cwd, **_spawn_options(env, gotmp)) as proc:
+        with subprocess.Popen(argv, cwd=cwd, **spawn_options(env, gotmp)) as proc:
             _LIVE.add(proc.pid)
             try:
                 out, err = proc.communicate(timeout=timeout)

@@ -1,0 +1,158 @@
+"""The CLI's head start: the go build its last run with the same arguments ran, started before
+the analysis is imported (the imports and the set-up before the build took ~0.15 s of a cold
+`check`), and taken over only by a build of the very same command; otherwise it is killed.
+
+A run records the one go build it used (`remember`): its argv, directory and added
+environment, under a key made of the working directory, the command line and the variables
+that steer go. The next run with the same key starts that command at once (`begin`), with this
+process's environment, as every go command escape-lsp runs. When the engine is about to run a
+build, `claim` hands the process over if the build's `Command` is equal; a different command,
+a run that needs no build, or the end of the process kills it. go reads the sources itself,
+so the user's edits since the last run are what it compiles: only the command is reused.
+
+This module is imported before anything else of a `check`: it must stay light (no asyncio).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import marshal
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from escape_lsp.gotool.tempdir import private_subdir
+
+#: Bumped whenever the record's shape changes.
+_FORMAT = 1
+#: Variables that steer go (the record is keyed by them too: a changed one is another run).
+_ENV_PREFIXES = ("GO", "CGO_")
+_ENV_NAMES = ("PATH", "CC", "CXX", "AR", "PKG_CONFIG", "HOME", "XDG_CACHE_HOME")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One go invocation: what makes two builds the same process."""
+
+    argv: tuple[str, ...]
+    cwd: str
+    #: Variables the build adds to this process's environment.
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Started:
+    """A go command started ahead of the code that will want it."""
+
+    command: Command
+    popen: subprocess.Popen[bytes]
+    #: Its GOTMPDIR, removed by whoever waits for the command's end.
+    gotmp: str
+
+
+def spawn_options(env: Mapping[str, str] | None, gotmp: str) -> dict[str, Any]:
+    """Options for one go command: its own process group, and its own GOTMPDIR."""
+    return {
+        "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
+        "stdin": subprocess.DEVNULL,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "start_new_session": True,
+    }
+
+
+_started: Started | None = None
+#: The first go build this process used, and how many it used (see `note_used`).
+_first_used: Command | None = None
+_used = 0
+
+
+def begin(directory: str | None, cwd: str, args: Sequence[str]) -> None:
+    """Start the build the last run with this key recorded, if any; never fails. A new run:
+    the builds used so far are forgotten."""
+    global _started, _first_used, _used
+    _first_used, _used = None, 0
+    if directory is None or _started is not None:
+        return
+    try:
+        with open(_record_path(directory, cwd, args), "rb") as fh:
+            fmt, argv, build_cwd, env = marshal.load(fh)
+        if fmt != _FORMAT:
+            return
+        command = Command(tuple(argv), str(build_cwd), tuple((str(k), str(v)) for k, v in env))
+        gotmp = private_subdir("gotmp-")
+        popen = subprocess.Popen(
+            list(command.argv), cwd=command.cwd, **spawn_options(dict(command.env), gotmp)
+        )
+    except (OSError, ValueError, TypeError, EOFError, subprocess.SubprocessError):
+        return  # no record (the first run), an unreadable one, or a go that cannot start
+    _started = Started(command, popen, gotmp)
+    atexit.register(release)
+
+
+def claim(command: Command) -> Started | None:
+    """The started process if it runs exactly `command` (the caller now owns it: it waits
+    for its end and removes its GOTMPDIR); any other one is killed."""
+    global _started
+    started, _started = _started, None
+    if started is not None and started.command == command:
+        return started
+    if started is not None:
+        _end(started)
+    return None
+
+
+def release() -> None:
+    """Kill the started process unless it was claimed (nothing will read its output)."""
+    global _started
+    started, _started = _started, None
+    if started is not None:
+        _end(started)
+
+
+def note_used(command: Command) -> None:
+    """A build whose output this process used: `remember` records it."""
+    global _first_used, _used
+    _first_used = command if _used == 0 else _first_used
+    _used += 1
+
+
+def remember(directory: str | None, cwd: str, args: Sequence[str]) -> None:
+    """Record the go build this run used, for the next run with the same key: only when it
+    used exactly one (several module groups, or a baseline revision, get no head start)."""
+    command = _first_used
+    if directory is None or command is None or _used != 1:
+        return
+    inside = os.path.join(os.path.realpath(command.cwd), "")
+    if os.path.join(os.path.realpath(directory), "").startswith(inside):
+        return  # never write into the user's tree (as the memo itself)
+    path = _record_path(directory, cwd, args)
+    record = marshal.dumps((_FORMAT, command.argv, command.cwd, command.env))
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(record)
+        os.replace(tmp, path)
+
+
+def _record_path(directory: str, cwd: str, args: Sequence[str]) -> str:
+    env = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
+    )
+    key = repr((_FORMAT, os.path.realpath(cwd), tuple(args), env)).encode()
+    return os.path.join(directory, "head-start", hashlib.blake2b(key, digest_size=20).hexdigest())
+
+
+def _end(started: Started) -> None:
+    """Kill the command's group and wait for its leader; its GOTMPDIR goes with the private
+    temp dir (a killed compile may still write into it for a moment)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(started.popen.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        started.popen.communicate()

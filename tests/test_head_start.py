@@ -1,0 +1,125 @@
+"""The CLI's head start (gotool/head_start.py): a `check` run again with the same arguments
+starts the go build the last one used before anything else, takes it over when it computes
+the same command, and kills it otherwise. Runs the real CLI with a go that logs each command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WriteModule, live_processes_in_group
+
+CLI = [sys.executable, "-m", "escape_lsp", "check"]
+ESCAPES = "package p\n\nfunc A() *int { x := 1; return &x }\n"
+
+
+@pytest.fixture
+def logged_go(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A go that appends `<pid> <subcommand>` to a log, then is the real go (same pid, its own
+    process group as every go escape-lsp runs). While a file `slow` lies beside the log, the
+    next command first sleeps a minute (and removes it): only a kill ends it sooner."""
+    directory = tmp_path_factory.mktemp("logged-go")
+    log, slow = directory / "log", directory / "slow"
+    go = directory / "go"
+    go.write_text(
+        f'#!/bin/sh\necho "$$ $1" >> {log}\n'
+        f"if [ -f {slow} ]; then rm {slow}; sleep 60; fi\n"
+        f'exec {shutil.which("go")} "$@"\n'
+    )
+    go.chmod(0o755)
+    return go, log
+
+
+@pytest.fixture
+def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An on-disk memo outside the module (the head start's records live in it)."""
+    directory = tmp_path_factory.mktemp("memo-cache")
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(directory))
+    return directory
+
+
+def _check(
+    root: Path, go: Path, log: Path, pattern: str, slow: bool = False
+) -> tuple[str, list[tuple[int, str]]]:
+    """One CLI run: its output, and the go commands it ran (pid, subcommand), in order.
+    `slow`: its first go command sleeps a minute unless killed, and the run must not wait."""
+    log.write_text("")
+    if slow:
+        (log.parent / "slow").write_text("")
+    start = time.monotonic()
+    proc = subprocess.run(
+        [*CLI, "--go", str(go), pattern], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - start < 30, "the run waited for a go command nobody needed"
+    commands = [
+        (int(pid), cmd)
+        for pid, cmd in (line.split() for line in log.read_text().split("\n") if line)
+    ]
+    return proc.stdout, commands
+
+
+def _builds(commands: list[tuple[int, str]]) -> list[int]:
+    return [pid for pid, cmd in commands if cmd == "build"]
+
+
+def test_a_run_again_starts_its_build_first_and_compiles_the_edited_files(
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path]
+) -> None:
+    go, log = logged_go
+    root = gomod({"p/a.go": ESCAPES})
+    first, commands = _check(root, go, log, "./p")
+    assert commands[0][1] == "env" and len(_builds(commands)) == 1, commands
+    assert "moved to heap: x" in first
+    # go reads the sources itself: an edit since the last run is what the head start compiles
+    (root / "p" / "a.go").write_text(ESCAPES + "\nfunc B() *int { y := 2; return &y }\n")
+    second, commands = _check(root, go, log, "./p")
+    assert commands[0][1] == "build" and len(_builds(commands)) == 1, commands
+    assert "moved to heap: x" in second and "moved to heap: y" in second
+    assert not live_processes_in_group(commands[0][0])
+
+
+def test_nothing_to_build_kills_the_head_start(
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path]
+) -> None:
+    go, log = logged_go
+    root = gomod({"p/a.go": ESCAPES})
+    first, _ = _check(root, go, log, "./p")
+    again, commands = _check(root, go, log, "./p", slow=True)  # the memo answers: no build
+    assert again == first
+    assert commands[0][1] == "build" and len(_builds(commands)) == 1, commands
+    assert not live_processes_in_group(commands[0][0])
+
+
+def test_a_head_start_with_another_command_is_killed(
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path]
+) -> None:
+    go, log = logged_go
+    root = gomod({"p/a.go": ESCAPES})
+    _check(root, go, log, "./...")
+    # A new package: the same arguments now mean a build of two packages, not one.
+    (root / "q").mkdir()
+    (root / "q" / "b.go").write_text(ESCAPES.replace("package p", "package q"))
+    out, commands = _check(root, go, log, "./...", slow=True)
+    early, real = _builds(commands)
+    assert commands[0] == (early, "build"), commands
+    assert "p/a.go" in out and "q/b.go" in out
+    assert not live_processes_in_group(early) and not live_processes_in_group(real)
+
+
+def test_without_the_on_disk_memo_there_is_no_head_start(
+    gomod: WriteModule, logged_go: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    go, log = logged_go
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    root = gomod({"p/a.go": ESCAPES})
+    for _ in range(2):
+        _, commands = _check(root, go, log, "./p")
+        assert commands[0][1] == "env", commands
+    assert os.environ["ESCAPE_LSP_CACHE"] == "off"
