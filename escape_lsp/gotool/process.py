@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,29 +210,49 @@ async def _run(
     except BaseException:
         _remove(gotmp)
         raise
-    _LIVE.add(proc.pid)
-    try:
+
+    async def talk() -> tuple[bytes, bytes]:
         if on_start is not None:
             on_start()
         if on_line is None:
-            talk = proc.communicate()
-        else:
-            assert proc.stdout is not None and proc.stderr is not None
-            talk = _communicate(proc.stdout, proc.stderr, proc.wait, on_line)
+            return await proc.communicate()
+        assert proc.stdout is not None and proc.stderr is not None
+        return await _communicate(proc.stdout, proc.stderr, proc.wait, on_line)
+
+    return await _outcome(
+        proc.pid, argv, talk(), timeout, lambda: _reap(proc), gotmp, lambda: proc.returncode
+    )
+
+
+async def _outcome(
+    pid: int,
+    argv: Sequence[str],
+    talk: Awaitable[tuple[bytes, bytes]],
+    timeout: float | None,
+    reap: Callable[[], Awaitable[None]],
+    gotmp: str,
+    returncode: Callable[[], int | None],
+) -> ProcessResult:
+    """What the command `pid` printed (`talk`), within `timeout`; timed out or cancelled, its
+    group is killed and its leader reaped. Its GOTMPDIR goes once it has ended."""
+    _LIVE.add(pid)
+    try:
         out, err = await asyncio.wait_for(talk, timeout)
     except TimeoutError:
-        _kill_group(proc.pid)
-        await _reap(proc)
-        raise _timed_out(argv, timeout) from None
+        _kill_group(pid)
+        await reap()
+        raise _timed_out(list(argv), timeout) from None
     except BaseException:
-        _kill_group(proc.pid)
-        await _reap(proc)
+        _kill_group(pid)
+        await reap()
         raise
     finally:
-        _LIVE.discard(proc.pid)
+        _LIVE.discard(pid)
         _remove(gotmp)
-    code = proc.returncode if proc.returncode is not None else -1
-    return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+    code = returncode()
+    return ProcessResult(
+        -1 if code is None else code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    )
 
 
 async def adopt(
@@ -243,33 +263,32 @@ async def adopt(
     global _active
     _active += 1
     popen = started.popen
-    _LIVE.add(popen.pid)
     loop = asyncio.get_running_loop()
     ended, waiter = _leader_exit(loop, popen)
-    try:
+
+    async def talk() -> tuple[bytes, bytes]:
         assert popen.stdout is not None and popen.stderr is not None
         stdout, stderr = asyncio.StreamReader(), asyncio.StreamReader()
         for reader, pipe in ((stdout, popen.stdout), (stderr, popen.stderr)):
             await loop.connect_read_pipe(
                 functools.partial(asyncio.StreamReaderProtocol, reader), pipe
             )
-        talk = _communicate(stdout, stderr, lambda: ended, on_line)
-        out, err = await asyncio.wait_for(talk, timeout)
+        printed = await _communicate(stdout, stderr, lambda: ended, on_line)
         waiter.join()  # ending now: a process with other threads does not fork (two_cores)
-    except TimeoutError:
-        _kill_group(popen.pid)
-        await _settle(ended)
-        raise _timed_out(list(started.command.argv), timeout) from None
-    except BaseException:
-        _kill_group(popen.pid)
-        await _settle(ended)
-        raise
+        return printed
+
+    try:
+        return await _outcome(
+            popen.pid,
+            started.command.argv,
+            talk(),
+            timeout,
+            lambda: _settle(ended),
+            started.gotmp,
+            lambda: popen.returncode,
+        )
     finally:
-        _LIVE.discard(popen.pid)
-        _remove(started.gotmp)
         _active -= 1
-    code = popen.returncode if popen.returncode is not None else -1
-    return ProcessResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
 def _leader_exit(
