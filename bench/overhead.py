@@ -5,7 +5,7 @@ Reference and subject runs alternate (the machine is shared); each number is a m
 the README's Performance section.
 
   cli-cold   `check PKG` after a file of PKG changed (go recompiles PKG for both), large package
-  cli-first  the same with an empty on-disk memo (nothing seen before)
+  cli-first  the same, a first run: an empty on-disk memo and no head start
   cli-warm   `check PKG` with nothing changed (go replays its cache)
   parse      parse + map net/http's own -m=2 output as the engine does (split by file, parse
              and map the files shown): a typical and the largest file, and all of them
@@ -94,7 +94,11 @@ def cli(runs: int) -> None:
         print(f"cli: {pkg} (a copy of net/http), {verdicts} verdicts (findings)", flush=True)
 
         def ours(cache: str) -> float:
-            env = {**os.environ, "ESCAPE_LSP_CACHE": cache}
+            """A run with the on-disk memo `cache`, and the runtime dir beside it (where
+            the head start's record is: a fresh `cache` is a first run in every way)."""
+            runtime = Path(f"{cache}-runtime")
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            env = {**os.environ, "ESCAPE_LSP_CACHE": cache, "ESCAPE_LSP_RUNTIME_DIR": str(runtime)}
             return timed(
                 lambda: subprocess.run(
                     [*cli, pkg], cwd=root, env=env, check=True, capture_output=True
@@ -125,7 +129,12 @@ def cli(runs: int) -> None:
             o / r <= 1.1,
         )
         r, o = median(first[0]), median(first[1])
-        row("CLI cold, empty on-disk memo", ms(o), f"raw {ms(r)}, {o / r:.2f}×", o / r <= 1.1)
+        row(
+            "CLI cold, first run (empty memo, no head start)",
+            ms(o),
+            f"raw {ms(r)}, {o / r:.2f}×",
+            o / r <= 1.1,
+        )
         r, o = median(warm[0]), median(warm[1])
         row("CLI warm (≤ raw + 250 ms)", ms(o), f"raw {ms(r)}, +{ms(o - r)}", o - r <= 0.25)
 

@@ -235,6 +235,21 @@ def _serve(ns: argparse.Namespace) -> int:
     return serve(tcp=ns.tcp)
 
 
+def _head_start_records() -> str | None:
+    """Where `check` keeps the build its head start repeats (see gotool/head_start.py): the
+    private per-user runtime dir (0700, never shared as a cache dir may be), unless the
+    on-disk memo is off."""
+    from escape_lsp.analysis.disk_memo import cache_dir
+    from escape_lsp.lsp.resident.install import RuntimeDirError, runtime_dir
+
+    if cache_dir() is None:
+        return None
+    try:
+        return os.path.join(runtime_dir(), "head-start")
+    except (RuntimeDirError, OSError):
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The program (`argv` None: the command line; a finished `check` then exits at once),
     or one command run in-process (`argv` given)."""
@@ -245,19 +260,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(serve.parse_args(args[1:]))
     from escape_lsp.gotool import head_start
 
-    cwd, memo = os.getcwd(), None
-    if args[:1] == ["check"]:  # before the analysis is imported: see gotool/head_start.py
-        from escape_lsp.analysis.disk_memo import cache_dir
-
-        memo = cache_dir()
-        head_start.begin(memo, cwd, args)
+    cwd, records = os.getcwd(), _head_start_records() if args[:1] == ["check"] else None
+    head_start.begin(records, cwd, args)  # before the analysis is imported
     ns = _parser().parse_args(_join_dash_values(args))
     if ns.command == "pools":
         return _pools(ns)
     if ns.command == "check":
         try:
             code = _check(ns)
-            head_start.remember(memo, cwd, args)
+            head_start.remember(records, cwd, args)
         except BrokenPipeError:  # `escape-lsp check | head`: the reader left; not an error
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             code = EXIT_OK

@@ -4,7 +4,7 @@ the same command, and kills it otherwise. Runs the real CLI with a go that logs 
 
 from __future__ import annotations
 
-import os
+import marshal
 import shutil
 import subprocess
 import sys
@@ -38,10 +38,14 @@ def logged_go(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An on-disk memo outside the module (the head start's records live in it)."""
+    """An on-disk memo outside the module (on: the head start needs it), and a private
+    runtime dir, where the head start's records live."""
     directory = tmp_path_factory.mktemp("memo-cache")
     monkeypatch.setenv("ESCAPE_LSP_CACHE", str(directory))
-    return directory
+    runtime = tmp_path_factory.mktemp("runtime")
+    runtime.chmod(0o700)
+    monkeypatch.setenv("ESCAPE_LSP_RUNTIME_DIR", str(runtime))
+    return runtime
 
 
 def _check(
@@ -113,8 +117,34 @@ def test_a_head_start_with_another_command_is_killed(
     assert not live_processes_in_group(early) and not live_processes_in_group(real)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["/bin/sh", "-c", "touch {mark}"],
+        ["{go}", "build", "-toolexec=touch {mark}", "./p"],
+        ["{go}", "build", "-o", "{mark}", "./p"],
+        ["{go}", "vet", "./p"],
+    ],
+)
+def test_a_record_is_run_only_when_it_is_a_build_the_cli_runs(
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path], argv: list[str]
+) -> None:
+    """A record that is not the go build escape-lsp would run (another program, a flag that
+    runs one or writes a file, another go command) starts nothing."""
+    go, log = logged_go
+    root = gomod({"p/a.go": ESCAPES})
+    _check(root, go, log, "./p")
+    (record,) = (cache / "head-start").iterdir()
+    mark = root.parent / "mark"
+    command = [arg.format(mark=mark, go=go) for arg in argv]
+    record.write_bytes(marshal.dumps((1, tuple(command), str(root), ())))
+    out, commands = _check(root, go, log, "./p")
+    assert commands[0][1] == "env" and not mark.exists(), commands
+    assert "moved to heap: x" in out
+
+
 def test_without_the_on_disk_memo_there_is_no_head_start(
-    gomod: WriteModule, logged_go: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     go, log = logged_go
     monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
@@ -122,4 +152,4 @@ def test_without_the_on_disk_memo_there_is_no_head_start(
     for _ in range(2):
         _, commands = _check(root, go, log, "./p")
         assert commands[0][1] == "env", commands
-    assert os.environ["ESCAPE_LSP_CACHE"] == "off"
+    assert not (cache / "head-start").exists()

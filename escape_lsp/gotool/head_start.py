@@ -4,11 +4,16 @@ the analysis is imported (the imports and the set-up before the build took ~0.15
 
 A run records the one go build it used (`remember`): its argv, directory and added
 environment, under a key made of the working directory, the command line and the variables
-that steer go. The next run with the same key starts that command at once (`begin`), with this
-process's environment, as every go command escape-lsp runs. When the engine is about to run a
-build, `claim` hands the process over if the build's `Command` is equal; a different command,
-a run that needs no build, or the end of the process kills it. go reads the sources itself,
-so the user's edits since the last run are what it compiles: only the command is reused.
+that steer go, in a directory the caller names (the CLI: the private per-user runtime dir).
+The next run with the same key starts that command at once (`begin`), with this process's
+environment, as every go command escape-lsp runs. When the engine is about to run a build,
+`claim` hands the process over if the build's `Command` is equal; a different command, a run
+that needs no build, or the end of the process kills it. go reads the sources itself, so the
+user's edits since the last run are what it compiles: only the command is reused.
+
+A record is only a guess, so only a go build of the shape escape-lsp runs is started from it
+(`_plausible`: no flag that makes go run another program, no added variables, in the
+working directory or above it).
 
 This module is imported before anything else of a `check`: it must stay light (no asyncio).
 """
@@ -85,6 +90,8 @@ def begin(directory: str | None, cwd: str, args: Sequence[str]) -> None:
         if fmt != _FORMAT:
             return
         command = Command(tuple(argv), str(build_cwd), tuple((str(k), str(v)) for k, v in env))
+        if not _plausible(command, cwd):
+            return
         gotmp = private_subdir("gotmp-")
         popen = subprocess.Popen(
             list(command.argv), cwd=command.cwd, **spawn_options(dict(command.env), gotmp)
@@ -130,7 +137,7 @@ def remember(directory: str | None, cwd: str, args: Sequence[str]) -> None:
         return
     inside = os.path.join(os.path.realpath(command.cwd), "")
     if os.path.join(os.path.realpath(directory), "").startswith(inside):
-        return  # never write into the user's tree (as the memo itself)
+        return  # never write into the user's tree
     path = _record_path(directory, cwd, args)
     record = marshal.dumps((_FORMAT, command.argv, command.cwd, command.env))
     with contextlib.suppress(OSError):
@@ -141,12 +148,37 @@ def remember(directory: str | None, cwd: str, args: Sequence[str]) -> None:
         os.replace(tmp, path)
 
 
+#: The flags of the builds escape-lsp's CLI runs (`gotool/build.py`, `gotool/flags.py`); none
+#: of them makes go run another program (as `-toolexec`, `-exec` or `-ldflags=-extld` would).
+_FLAGS = ("-json", "-c", "-o")
+_VALUED_FLAGS = ("-gcflags=", "-mod=", "-tags=")
+
+
+def _plausible(command: Command, cwd: str) -> bool:
+    """Whether `command` is a build the CLI itself would run from `cwd`."""
+    argv = command.argv
+    if len(argv) < 3 or not os.path.isabs(argv[0]) or not os.path.isfile(argv[0]):
+        return False
+    words = argv[1:3] if argv[1] == "test" else argv[1:2]
+    if words not in (("build",), ("test", "-c")) or command.env:
+        return False
+    args = argv[len(words) + 1 :]
+    for i, arg in enumerate(args):
+        if args[i - 1 : i] == ("-o",):
+            if arg != os.devnull:
+                return False
+        elif arg.startswith("-") and arg not in _FLAGS and not arg.startswith(_VALUED_FLAGS):
+            return False
+    here = os.path.join(os.path.realpath(cwd), "")
+    return here.startswith(os.path.join(os.path.realpath(command.cwd), ""))
+
+
 def _record_path(directory: str, cwd: str, args: Sequence[str]) -> str:
     env = sorted(
         (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
     )
     key = repr((_FORMAT, os.path.realpath(cwd), tuple(args), env)).encode()
-    return os.path.join(directory, "head-start", hashlib.blake2b(key, digest_size=20).hexdigest())
+    return os.path.join(directory, hashlib.blake2b(key, digest_size=20).hexdigest())
 
 
 def _end(started: Started) -> None:
