@@ -110,3 +110,19 @@ def test_relative_and_absolute_paths_and_overlays() -> None:
     assert list(groups) == ["/work/mod/a.go", "/work/mod/c.go", "/work/mod/b.go"]
     assert groups["/work/mod/a.go"].count("\n") == 4
     assert "dropped" not in "".join(groups.values())
+
+
+def test_lines_end_at_newline_alone() -> None:
+    """The compiler ends its lines with `\\n`: characters `str.splitlines` would also end a
+    line at are text, in the split and in the parse alike; a `\\r` before `\\n` goes."""
+    text = "\r\n".join(
+        [
+            "a.go:3:6: x\x1cy escapes to heap",
+            'a.go:4:2: "\u2028" escapes to heap',
+            "b.go:5:2: z\x85 escapes to heap",
+        ]
+    )
+    groups = _same(text)
+    assert list(groups) == ["/work/mod/a.go", "/work/mod/b.go"]
+    found = build_findings(text, CWD, _keep)
+    assert [f.subject for f in found] == ["x\x1cy", '"\u2028"', "z\x85"]

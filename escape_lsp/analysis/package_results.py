@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from escape_lsp.analysis.durable_store import DurableStore
-from escape_lsp.analysis.hashing import digest
+from escape_lsp.analysis.hashing import digest, text_digest
 from escape_lsp.analysis.pools.checks import pool_findings
 from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
 from escape_lsp.analysis.pools.tree import may_import_sync
@@ -170,7 +170,7 @@ def _chunk_key(
             modules,
         )
     )
-    return digest(head.encode(), b"\0", text.encode())
+    return digest(head.encode(), b"\0", text_digest(text).encode())
 
 
 def keep_filter(

@@ -116,6 +116,16 @@ def resolve_path(path: str, cwd: str, path_map: Mapping[str, str]) -> str:
     return path_map.get(full, full)
 
 
+def compiler_lines(text: str) -> list[str]:
+    """The lines of the compiler's text: each ends at `\n` (a `\r` before it goes too). Other
+    characters `str.splitlines` ends lines at (`\x1c`, `\x85`, `\u2028`, …) are text: the
+    compiler ends its lines with `\n`, and looking for nine characters cost as much as a
+    quarter of splitting a large package's output by file."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text.split("\n")
+
+
 def _split(raw: str) -> tuple[str, int, int, str] | None:
     """`file:line:col: text` -> its parts; the regex handles the rest (no column, `C:\\`)."""
     parts = raw.split(":", 3)
@@ -133,7 +143,7 @@ def parse_messages(text: str, cwd: str, path_map: Mapping[str, str] | None = Non
     resolved: dict[str, str] = {}
     out: list[Message] = []
     append = out.append
-    for raw in text.splitlines():
+    for raw in compiler_lines(text):
         split = _split(raw)
         if split is None:
             continue
@@ -156,7 +166,7 @@ def parse_errors(
     ]
     if errors:
         return errors
-    lines = (raw.strip() for raw in text.splitlines())
+    lines = (raw.strip() for raw in compiler_lines(text))
     return [CompileError(None, 0, 0, line) for line in lines if line and not line.startswith("#")]
 
 
@@ -204,19 +214,18 @@ def _check_report(msg: Message) -> Finding | None:
 _INLINED = _BY_KIND[Kind.INLINED_CALL][0][1]
 
 
-def _verdict(msg: Message) -> Finding:
-    text = msg.text
+def _verdict(file: str, line: int, col: int, text: str) -> Finding:
     # Fast paths for the most frequent shapes (the same results as their patterns below).
     if len(text) > 16:
         tail = text[-16:]
         if tail == " escapes to heap" or tail == " does not escape":
             kind = Kind.ESCAPES_TO_HEAP if tail[1] == "e" else Kind.DOES_NOT_ESCAPE
-            return Finding(kind, msg.file, _point(msg.line, msg.col), text, text[:-16])
+            return Finding(kind, file, _point(line, col), text, text[:-16])
         if text[:17] == "inlining call to ":
             m = _INLINED.match(text)
             if m is not None:
-                span = _point(msg.line, msg.col)
-                return Finding(Kind.INLINED_CALL, msg.file, span, text, m["subject"])
+                return Finding(Kind.INLINED_CALL, file, _point(line, col), text, m["subject"])
+    msg = Message(file, line, col, text)
     report = _check_report(msg)
     if report is not None:
         return report
@@ -276,8 +285,8 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
     matches each whole run in C, and only a run's first line and the lines between runs go
     through the line-by-line rules (`_split_lines`, which this equals).
     """
-    if any(brk in text for brk in _OTHER_LINE_BREAKS):  # str.splitlines splits there too
-        return _split_lines(text, cwd, path_map)
+    if "\r" in text:  # as `compiler_lines`
+        text = text.replace("\r\n", "\n")
     state = _Grouping(cwd, path_map or {})
     at = 0
     for run in _RUN.finditer(text):
@@ -298,9 +307,6 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
 
 #: A run of lines positioned in one file (`f.go:L:C: text`, or `f.go:L: text`).
 _RUN = re.compile(r"^([^:\n]+):\d+:(?:\d+:)? .*(?:\n\1:\d+:(?:\d+:)? .*)*", re.MULTILINE)
-#: Line boundaries `str.splitlines` knows besides `\n` (never in the compiler's output, in
-#: practice; `split_by_file` then takes the line-by-line way).
-_OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
 class _Grouping:
@@ -346,7 +352,7 @@ class _Grouping:
 def _split_lines(text: str, cwd: str, path_map: Mapping[str, str] | None) -> dict[str, str]:
     """`split_by_file`, one line at a time."""
     state = _Grouping(cwd, path_map or {})
-    state.lines(text.splitlines())
+    state.lines(compiler_lines(text))
     return state.joined()
 
 
@@ -384,6 +390,8 @@ def _build_findings(
 ) -> list[Finding]:
     mapping = path_map or {}
     resolved: dict[str, str] = {}
+    #: Each file as printed: its resolved path, or "" when `keep` does not keep it.
+    kept: dict[str, str] = {}
     blocks: list[_Explanation] = []
     verdicts: list[Finding] = []
     steps_seen: dict[tuple[str, str], FlowStep] = {}
@@ -396,7 +404,7 @@ def _build_findings(
             path = resolved[file] = resolve_path(file, cwd, mapping)
         return path
 
-    for raw in text.splitlines():
+    for raw in compiler_lines(text):
         if ":   " in raw:  # an indented flow line: only its explanation block needs it
             if current is not None:
                 edge = _flow_line(raw, edge, current, steps_seen, path_of)
@@ -410,24 +418,25 @@ def _build_findings(
                 continue
             file, line, col, body = split
         current = None
-        if file[:1] == "<":
+        path = kept.get(file)
+        if path is None:
+            path = "" if file[:1] == "<" else path_of(file)
+            path = kept[file] = path if path and keep(path) else ""
+        if not path:
             continue
-        path = path_of(file)
-        if not keep(path):
-            continue
-        msg = Message(path, line, col, body)
         if body[-1:] == ":":
             match = _ESCAPE_HEADER.match(body)
             leak = None if match else _LEAK_HEADER.match(body)
             header = match or leak
             if header is not None:
+                msg = Message(path, line, col, body)
                 current = _Explanation(msg, header["subject"], header["fn"], leak is not None, [])
                 if leak is not None:
                     current.to, current.derefs = leak["to"], int(leak["d"])
                 blocks.append(current)
                 edge = ""
                 continue
-        verdicts.append(_verdict(msg))
+        verdicts.append(_verdict(path, line, col, body))
     return merge_findings(verdicts, blocks)
 
 
