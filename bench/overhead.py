@@ -208,8 +208,9 @@ def parse(runs: int) -> None:
 
 
 async def engine_after_one_change(runs: int) -> None:
-    """The engine's parse + map of a large package's output after one file changed: the
-    per-file memo re-parses that file only (the editor's save, the CLI's cold run)."""
+    """The engine's parse + map of a large package's output after one file changed (a line
+    inserted at its top, so that all the compiler says about it moves): the per-file memo
+    re-parses that file only (the editor's save, the CLI's cold run)."""
     from escape_lsp.analysis import package_results
     from escape_lsp.analysis.engine import Engine
     from escape_lsp.analysis.settings import AnalysisSettings
@@ -242,7 +243,8 @@ async def engine_after_one_change(runs: int) -> None:
             await engine.analyze([pkg])
             took.clear()
             for i in range(runs):
-                target.write_text(original + f"\n// {i} {os.urandom(4).hex()}\n")
+                # a line inserted at the top: every verdict about the file moves
+                target.write_text(f"// {i} {os.urandom(4).hex()}\n" + original)
                 await engine.analyze([pkg])
         finally:
             package_results.package_result = result
