@@ -12,8 +12,8 @@ that needs no build, or the end of the process kills it. go reads the sources it
 user's edits since the last run are what it compiles: only the command is reused.
 
 A record is only a guess, so only a go build of the shape escape-lsp runs is started from it
-(`_plausible`: no flag that makes go run another program, no added variables, in the
-working directory or above it).
+(`_plausible`: go's flags only those the CLI passes, none of which runs another program or
+writes anywhere but /dev/null; no added variables; in the working directory or above it).
 
 This module is imported before anything else of a `check`: it must stay light (no asyncio).
 """
