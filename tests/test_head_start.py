@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from escape_lsp.gotool.head_start import Command, Started
+from escape_lsp.gotool.process import GoTimeout, adopt
 from tests.conftest import WriteModule, live_processes_in_group
 
 CLI = [sys.executable, "-m", "escape_lsp", "check"]
@@ -153,3 +155,22 @@ def test_without_the_on_disk_memo_there_is_no_head_start(
         _, commands = _check(root, go, log, "./p")
         assert commands[0][1] == "env", commands
     assert not (cache / "head-start").exists()
+
+
+async def test_a_taken_over_command_past_its_time_is_killed(tmp_path: Path) -> None:
+    """`process.adopt` keeps `run`'s promise: past the timeout the command's group is killed,
+    its leader reaped and its GOTMPDIR removed before GoTimeout is raised; also when its pipes
+    closed before it ended."""
+    gotmp = tmp_path / "gotmp"
+    gotmp.mkdir()
+    argv = ("sh", "-c", "exec >&- 2>&-; sleep 60")
+    popen = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    started = Started(Command(argv, str(tmp_path)), popen, str(gotmp))
+    begun = time.monotonic()
+    with pytest.raises(GoTimeout):
+        await adopt(started, 0.5)
+    assert time.monotonic() - begun < 10
+    assert popen.returncode is not None and not live_processes_in_group(popen.pid)
+    assert not gotmp.exists()

@@ -273,7 +273,8 @@ async def adopt(
             await loop.connect_read_pipe(
                 functools.partial(asyncio.StreamReaderProtocol, reader), pipe
             )
-        printed = await _communicate(stdout, stderr, lambda: ended, on_line)
+        # shielded: a timeout or a cancel must not cancel `ended`, which `_settle` waits for
+        printed = await _communicate(stdout, stderr, lambda: asyncio.shield(ended), on_line)
         waiter.join()  # ending now: a process with other threads does not fork (two_cores)
         return printed
 
