@@ -62,6 +62,11 @@ class DurableStore:
         self._durable_for = (graph, answer)
         return answer
 
+    def durable_package(self, graph: PackageGraph, name: str) -> bool:
+        """Whether `name`'s results may be kept on disk: `durable`, and not a cgo package (its
+        C inputs are not hashed)."""
+        return self.durable(graph) and not graph.packages[name].cgo
+
     def put_later(self, kind: str, key: str, value: Callable[[], Any]) -> None:
         """Store on disk once the current step is done (after the diagnostics went out);
         `flush` writes what is left."""

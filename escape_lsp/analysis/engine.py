@@ -152,9 +152,8 @@ class Engine:
         )
         results: dict[str, PackageResult] = {}
         missing: list[str] = []
-        durable = self.store.durable(graph)
         for name in wanted:
-            from_disk = durable and not graph.packages[name].cgo
+            from_disk = self.store.durable_package(graph, name)
             hit = self.memo.lookup(name, keys[name], hashes.get(name, {}), contents, from_disk)
             if hit is not None:
                 results[name] = PackageResult(
@@ -172,7 +171,7 @@ class Engine:
                 self._built_hashes[name] = res.file_hashes
                 if res.blocked is None or not res.blocked.transient:
                     self.memo.remember(res)
-                if durable and res.file_keys is not None and not graph.packages[name].cgo:
+                if res.file_keys is not None and self.store.durable_package(graph, name):
                     self.memo.store(res, self._lineage(name))
         return results
 
@@ -215,10 +214,9 @@ class Engine:
                         self, graph, names, contents, self._built_hashes
                     )
                     first = [n for n in names if n not in self._built_hashes]
-                    if first and self.store.durable(graph):
-                        for name in first:
-                            if not graph.packages[name].cgo:
-                                self.memo.preload(self._lineage(name))
+                    for name in first:
+                        if self.store.durable_package(graph, name):
+                            self.memo.preload(self._lineage(name))
                     pools.update(package_results.prepare_pools(self, graph, names, contents))
 
             out = await self.builds.run(req, on_package, prepare)

@@ -103,7 +103,7 @@ def _compiled(
         return parsed[path]
 
     # Unsaved buffers' results stay in memory: a saved text builds without overlays.
-    durable = host.store.durable(graph) and not graph.packages[name].cgo and not path_map
+    durable = host.store.durable_package(graph, name) and not path_map
     # By path, each file's findings sorted: the package's in Finding.sort_key order
     # (findings are about the file their chunk is about; sort_key starts with it).
     chunks = sorted(split_by_file(text, host.context.root, path_map).items())

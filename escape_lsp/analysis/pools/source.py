@@ -139,11 +139,7 @@ def _top_level_names(src: GoSource) -> TopLevelNames:
     declared: list[str] = []
     functions: list[tuple[str, Node]] = []
     types: list[tuple[str, Node]] = []
-    data = src.data
-
-    def text(node: Node) -> str:
-        return data[node.start_byte : node.end_byte].decode("utf-8", "replace")
-
+    text = src.text
     for node in src.tree.root_node.named_children:
         if node.type == "function_declaration":
             name = node.child_by_field_name("name")
@@ -167,14 +163,12 @@ def _top_level_names(src: GoSource) -> TopLevelNames:
 
 def _import_names(src: GoSource) -> frozenset[str]:
     out: set[str] = set()
-    data = src.data
     for spec in import_specs(src):
         name, path = spec.child_by_field_name("name"), spec.child_by_field_name("path")
         if name is not None:
-            out.add(data[name.start_byte : name.end_byte].decode("utf-8", "replace"))
+            out.add(src.text(name))
         elif path is not None:
-            text = data[path.start_byte : path.end_byte].decode("utf-8", "replace")
-            out.add(text.strip('"`').rsplit("/", 1)[-1])
+            out.add(src.text(path).strip('"`').rsplit("/", 1)[-1])
     return frozenset(out)
 
 
