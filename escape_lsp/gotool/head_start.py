@@ -25,12 +25,11 @@ import contextlib
 import hashlib
 import marshal
 import os
-import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from escape_lsp.gotool.spawning import kill_group, spawn_options
 from escape_lsp.gotool.tempdir import private_subdir
 
 #: Bumped whenever the record's shape changes.
@@ -58,17 +57,6 @@ class Started:
     popen: subprocess.Popen[bytes]
     #: Its GOTMPDIR, removed by whoever waits for the command's end.
     gotmp: str
-
-
-def spawn_options(env: Mapping[str, str] | None, gotmp: str) -> dict[str, Any]:
-    """Options for one go command: its own process group, and its own GOTMPDIR."""
-    return {
-        "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
-        "stdin": subprocess.DEVNULL,
-        "stdout": subprocess.PIPE,
-        "stderr": subprocess.PIPE,
-        "start_new_session": True,
-    }
 
 
 _started: Started | None = None
@@ -184,7 +172,6 @@ def _record_path(directory: str, cwd: str, args: Sequence[str]) -> str:
 def _end(started: Started) -> None:
     """Kill the command's group and wait for its leader; its GOTMPDIR goes with the private
     temp dir (a killed compile may still write into it for a moment)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(started.popen.pid, signal.SIGKILL)
+    kill_group(started.popen.pid)
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         started.popen.communicate()

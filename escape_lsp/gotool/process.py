@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from escape_lsp.gotool.head_start import Started, spawn_options
+from escape_lsp.gotool.head_start import Started
+from escape_lsp.gotool.spawning import kill_group, spawn_options
 from escape_lsp.gotool.tempdir import existing_root, private_subdir
 
 #: Every live go process group, so a server that is told to exit can kill them all.
@@ -54,7 +55,7 @@ def _kill_when_started(gotmp: str, starting: asyncio.Task[asyncio.subprocess.Pro
         _remove(gotmp)
         return
     proc = starting.result()
-    _kill_group(proc.pid)
+    kill_group(proc.pid)
 
     async def drain() -> None:
         await proc.communicate()
@@ -65,11 +66,6 @@ def _kill_when_started(gotmp: str, starting: asyncio.Task[asyncio.subprocess.Pro
     task.add_done_callback(_draining.discard)
 
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
 def kill_all() -> None:
     """Kill every go process group still running (on exit, so none is orphaned).
 
@@ -77,7 +73,7 @@ def kill_all() -> None:
     is ours: a command cancelled while it was starting, or a tool its go left behind.
     """
     for pid in list(_LIVE):
-        _kill_group(pid)
+        kill_group(pid)
     _LIVE.clear()
     root = existing_root()
     if root is not None:
@@ -239,11 +235,11 @@ async def _outcome(
     try:
         out, err = await asyncio.wait_for(talk, timeout)
     except TimeoutError:
-        _kill_group(pid)
+        kill_group(pid)
         await reap()
         raise _timed_out(list(argv), timeout) from None
     except BaseException:
-        _kill_group(pid)
+        kill_group(pid)
         await reap()
         raise
     finally:
@@ -330,10 +326,10 @@ def run_sync(
             try:
                 out, err = proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
-                _kill_group(proc.pid)
+                kill_group(proc.pid)
                 raise _timed_out(argv, timeout) from None
             except BaseException:
-                _kill_group(proc.pid)
+                kill_group(proc.pid)
                 raise
             finally:
                 _LIVE.discard(proc.pid)
