@@ -227,12 +227,21 @@ def _serve(ns: argparse.Namespace) -> int:
         code = client.serve(["serve", *(["--stdio"] if ns.stdio else [])])
         if code is not None:
             return code
+    from escape_lsp.lsp import codegen_cache
+
+    cache = codegen_cache.for_this_user()  # before lsprotocol is imported
     from escape_lsp.lsp.server import serve
     from escape_lsp.terminal import serve_from_terminal
 
-    if ns.tcp is None and sys.stdin.isatty():
-        return serve_from_terminal(serve)
-    return serve(tcp=ns.tcp)
+    if cache is not None:
+        cache.save()  # what the imports compiled; the session's message hooks at its end
+    try:
+        if ns.tcp is None and sys.stdin.isatty():
+            return serve_from_terminal(serve)
+        return serve(tcp=ns.tcp)
+    finally:
+        if cache is not None:
+            cache.save()
 
 
 def _head_start_records() -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -208,6 +209,28 @@ async def test_a_zygote_ends_when_its_socket_is_removed(gomod: WriteModule, runt
     (sock,) = runtime.glob("zygote-*.sock")
     sock.unlink()
     await _ends(zygote)
+
+
+async def test_a_new_zygote_reuses_the_code_the_last_one_generated(
+    gomod: WriteModule, runtime: Path, tmp_path: Path
+) -> None:
+    """lsp/codegen_cache.py: the first zygote compiles what attrs and cattrs generate and
+    keeps it in the runtime dir; the next one compiles next to nothing."""
+    root = gomod({"p/p.go": ESCAPING})
+    env = _env(runtime, ESCAPE_LSP_CACHE=str(tmp_path / "cache"))
+    for _ in range(2):
+        srv, diags = await _first_diagnostics(root, env)
+        assert diags
+        assert await srv.stop() == 0
+        (zygote,) = _zygotes(runtime)
+        os.kill(zygote, signal.SIGTERM)
+        await _ends(zygote)
+    assert len(list(runtime.glob("codegen-*.marshal"))) == 1
+    counts = re.findall(
+        r"generated code: (\d+) kept, (\d+) compiled", (runtime / "zygote.log").read_text()
+    )
+    (_, compiled0), (kept1, compiled1) = [(int(k), int(c)) for k, c in counts]
+    assert compiled0 > 500 and compiled1 <= 5 and kept1 >= compiled0 - 5
 
 
 async def test_without_a_usable_runtime_dir_it_serves_in_process_with_a_warning(

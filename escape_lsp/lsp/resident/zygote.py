@@ -302,16 +302,21 @@ def main(argv: list[str] | None = None) -> int:
     inode = os.stat(ns.socket).st_ino
     try:
         started = time.monotonic()
+        from escape_lsp.lsp import codegen_cache
         from escape_lsp.lsp.resident import warm
 
+        cache = codegen_cache.for_this_user()  # before warm imports lsprotocol
         warm.prepare()
+        if cache is not None:
+            cache.save()
         key = install_key(import_path())
         if key != ns.key:
             _log(f"the install changed while starting ({key} != {ns.key}): not serving")
             ready(b"stale")
             return 3
         zygote = Zygote(listener, ns.socket, inode, key, ns.idle)
-        _log(f"ready in {time.monotonic() - started:.2f} s")
+        kept = f"; generated code: {cache.hits} kept, {cache.misses} compiled" if cache else ""
+        _log(f"ready in {time.monotonic() - started:.2f} s{kept}")
         ready(b"ready")
         return zygote.run()
     finally:

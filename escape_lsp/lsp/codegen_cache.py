@@ -1,0 +1,166 @@
+"""The code attrs and cattrs generate, compiled once and kept between server processes.
+
+lsprotocol defines ~1,000 attrs classes; attrs writes each one's methods as Python source and
+compiles it while `lsprotocol.types` is imported (~0.2 s of its ~0.4 s here), and cattrs does
+the same for each message type's (un)structuring hooks on first use. What `compile` returns
+depends on its arguments and the interpreter alone, so the code objects are kept (`marshal`)
+under the private runtime dir, keyed by the source text itself: a new server reads them in
+~10 ms and compiles only what it has not met. Upstream: microsoft/lsprotocol#441.
+
+Stdlib only, and installed before attrs' users are imported: `install` gives attrs' and cattrs'
+generator modules a `compile` of their own (a module global shadows the builtin), nothing
+else. The file holds code to run, so it is read only from a dir only we can open, and only
+if it is ours; anything unreadable is ignored and written again.
+"""
+
+from __future__ import annotations
+import __future__
+
+import contextlib
+import importlib
+import marshal
+import os
+import sys
+import tempfile
+import time
+from importlib.util import MAGIC_NUMBER
+from types import CodeType
+from typing import Any
+
+#: The modules whose `compile` calls are cached: attrs' class builder, cattrs' hook makers.
+GENERATORS = ("attr._make", "cattrs.gen", "cattrs.gen.typeddicts")
+#: A process writes the file only when what it compiled anew took at least this long.
+WORTH_WRITING = 0.02
+#: Past this size the file keeps only what the writing process used.
+MAX_BYTES = 8 << 20
+
+#: The `from __future__` flags a caller's compile inherits (CPython's PyCF_MASK).
+_FUTURE_FLAGS = 0
+for _name in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _name).compiler_flag
+
+_Key = tuple[str, str, str, int, int]
+
+
+def cache_path(directory: str) -> str:
+    """One file per interpreter build: marshal's code format is the interpreter's own."""
+    tag = f"{sys.implementation.cache_tag}-{MAGIC_NUMBER.hex()}-O{sys.flags.optimize}"
+    return os.path.join(directory, f"codegen-{tag}.marshal")
+
+
+class CodegenCache:
+    """A `compile` that answers from the kept code objects, and what to write back."""
+
+    def __init__(self, path: str, kept: dict[_Key, CodeType]) -> None:
+        self.path = path
+        self.kept = kept
+        self.used: dict[_Key, CodeType] = {}
+        self.hits = 0
+        self.misses = 0
+        #: Seconds spent compiling what was not kept.
+        self.compiling = 0.0
+
+    def compile(
+        self,
+        source: Any,
+        filename: Any,
+        mode: str,
+        flags: int = 0,
+        dont_inherit: bool = False,
+        optimize: int = -1,
+    ) -> Any:
+        """`compile`, with the caller's `from __future__` flags, as the builtin takes them."""
+        if not dont_inherit:
+            flags |= sys._getframe(1).f_code.co_flags & _FUTURE_FLAGS
+        if not isinstance(source, str) or not isinstance(filename, str):
+            return compile(source, filename, mode, flags, True, optimize)
+        key = (source, filename, mode, flags, optimize)
+        code = self.used.get(key) or self.kept.get(key)
+        if code is None:
+            started = time.perf_counter()
+            code = compile(source, filename, mode, flags, True, optimize)
+            self.compiling += time.perf_counter() - started
+            self.misses += 1
+        else:
+            self.hits += 1
+        self.used[key] = code
+        return code
+
+    def save(self, worth: float = WORTH_WRITING) -> None:
+        """Write what this process used (with what was kept, while that stays small) when
+        compiling it anew took `worth` seconds or more; errors only cost the cache."""
+        if self.compiling < worth or not self.used:
+            return
+        table = {**self.kept, **self.used}
+        try:
+            data = marshal.dumps(table)
+            if len(data) > MAX_BYTES:
+                table = dict(self.used)
+                data = marshal.dumps(table)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".codegen-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+                raise
+        except (OSError, ValueError):
+            return
+        self.kept, self.compiling = table, 0.0
+
+
+def for_this_user() -> CodegenCache | None:
+    """`install` under the private runtime dir, unless the on-disk caches are off
+    (`ESCAPE_LSP_CACHE=off`) or there is no such dir."""
+    from escape_lsp.analysis.disk_memo import cache_dir
+    from escape_lsp.lsp.resident.install import RuntimeDirError, runtime_dir
+
+    if cache_dir() is None:
+        return None
+    try:
+        return install(runtime_dir())
+    except (RuntimeDirError, OSError):
+        return None
+
+
+def install(directory: str) -> CodegenCache | None:
+    """Cache the generators' `compile` calls with the file under `directory` (a private dir:
+    see `resident.install.runtime_dir`); None if they are missing or already imported users
+    of attrs made the cache pointless."""
+    if "lsprotocol.types" in sys.modules:
+        return None
+    cache = CodegenCache(cache_path(directory), read(cache_path(directory)))
+    patched = False
+    for name in GENERATORS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        setattr(module, "compile", cache.compile)  # noqa: B010 - a module global
+        patched = True
+    return cache if patched else None
+
+
+def read(path: str) -> dict[_Key, CodeType]:
+    """The kept table, or empty: missing, not ours, open to others, or not what we wrote."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return {}
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return {}
+        try:
+            table = marshal.loads(fh.read())
+        except (EOFError, ValueError, TypeError, OSError):
+            return {}
+    if not isinstance(table, dict):
+        return {}
+    return {
+        key: code
+        for key, code in table.items()
+        if isinstance(key, tuple) and len(key) == 5 and isinstance(code, CodeType)
+    }

@@ -1,0 +1,143 @@
+"""The code attrs and cattrs generate, kept between server processes (lsp/codegen_cache.py).
+
+The real libraries in fresh interpreters: a second process importing lsprotocol compiles
+(almost) nothing, and what it builds behaves as the first process's did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from escape_lsp.lsp.codegen_cache import CodegenCache, cache_path, read
+from tests.conftest import WriteModule
+from tests.fakego import RawServer
+
+#: A fresh interpreter: the cache installed, lsprotocol imported and used, the cache saved.
+_SCRIPT = """
+import json, sys
+from escape_lsp.lsp import codegen_cache
+cache = codegen_cache.install(sys.argv[1])
+from lsprotocol import types as lsp
+from pygls.protocol import default_converter
+converter = default_converter()
+diagnostic = lsp.Diagnostic(lsp.Range(lsp.Position(1, 2), lsp.Position(1, 5)), "moved to heap: x")
+wire = converter.unstructure(diagnostic)
+back = converter.structure(wire, lsp.Diagnostic)
+cache.save()
+print(json.dumps({"hits": cache.hits, "misses": cache.misses, "wire": wire,
+                  "same": back == diagnostic, "repr": repr(diagnostic)}))
+"""
+
+
+def _run(directory: Path) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_a_second_process_compiles_almost_nothing_and_builds_the_same_classes(
+    tmp_path: Path,
+) -> None:
+    first = _run(tmp_path)
+    # lsprotocol's ~1,000 classes (the hits: cattrs making a hook again in the same process)
+    assert int(first["misses"]) > 500 and int(first["hits"]) < 20
+    kept = Path(cache_path(str(tmp_path)))
+    assert kept.stat().st_mode & 0o777 == 0o600
+
+    second = _run(tmp_path)
+    # attrs salts a frozen class's generated __hash__ with a per-process string hash: those
+    # few scripts differ in every process.
+    assert int(second["misses"]) <= 5
+    assert int(second["hits"]) >= int(first["misses"]) - 5
+    for result in (first, second):
+        assert result["same"] is True
+    assert second["wire"] == first["wire"]
+    assert second["repr"] == first["repr"]
+    assert str(first["repr"]).startswith("Diagnostic(range=1:2-1:5, message='moved to heap: x'")
+
+
+def _calls_without_futures(cache: CodegenCache, source: str) -> object:
+    """`cache.compile(source)` called from code compiled with no `from __future__` flags."""
+    caller = compile("code = c(source, '<t>', 'exec')", "<caller>", "exec", dont_inherit=True)
+    space: dict[str, object] = {"c": cache.compile, "source": source}
+    exec(caller, space)
+    return space["code"]
+
+
+def test_the_callers_future_flags_are_part_of_the_compile(tmp_path: Path) -> None:
+    """attrs and cattrs compile under `from __future__ import annotations`, as this module
+    does: an annotation naming nothing is fine there and a NameError without it."""
+    cache = CodegenCache(str(tmp_path / "c"), {})
+    source = "def f(x: Undefined) -> None: pass\n"
+    for _ in range(2):  # compiled anew, then answered from the cache
+        exec(cache.compile(source, "<t>", "exec"), {})
+        with pytest.raises(NameError):
+            exec(_calls_without_futures(cache, source), {})  # type: ignore[arg-type]
+    assert (cache.misses, cache.hits, len(cache.used)) == (2, 2, 2)
+
+
+def test_what_was_compiled_anew_is_written_only_when_it_took_long_enough(tmp_path: Path) -> None:
+    path = tmp_path / "c"
+    cache = CodegenCache(str(path), {})
+    cache.compile("x = 1\n", "<t>", "exec")
+    cache.save()
+    assert not path.exists()  # a fraction of a millisecond: not worth a write
+    cache.save(worth=0)
+    assert path.exists()
+
+
+def good_flags() -> int:
+    """The flags this module's compile calls carry: its `from __future__ import annotations`."""
+    return __import__("__future__").annotations.compiler_flag
+
+
+@pytest.mark.parametrize("damage", ["garbage", "not-a-table", "open-to-others", "symlink"])
+def test_a_file_not_as_written_is_ignored_and_written_again(tmp_path: Path, damage: str) -> None:
+    path = Path(cache_path(str(tmp_path)))
+    good = CodegenCache(str(path), {})
+    good.compile("y = 2\n", "<t>", "exec")
+    good.save(worth=0)
+    assert list(read(str(path))) == [("y = 2\n", "<t>", "exec", good_flags(), -1)]
+    if damage == "garbage":
+        path.write_bytes(b"\x00not marshal")
+    elif damage == "not-a-table":
+        path.write_bytes(__import__("marshal").dumps([1, 2]))
+    elif damage == "open-to-others":
+        os.chmod(path, 0o666)
+    else:
+        target = tmp_path / "elsewhere"
+        path.rename(target)
+        path.symlink_to(target)
+    assert read(str(path)) == {}
+    again = CodegenCache(str(path), {})
+    again.compile("y = 2\n", "<t>", "exec")
+    again.save(worth=0)
+    assert not path.is_symlink() and path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_an_in_process_server_keeps_the_code_its_imports_generated(
+    gomod: WriteModule, tmp_path: Path
+) -> None:
+    root = gomod({"p/p.go": "package p\n\nfunc F() *int { x := 1; return &x }\n"})
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {"ESCAPE_LSP_RUNTIME_DIR": str(runtime), "ESCAPE_LSP_CACHE": str(tmp_path / "memo")}
+    srv = await RawServer.start(env={**env, "ESCAPE_LSP_RESIDENT": "off"})
+    await srv.initialize(root)
+    srv.open(root / "p" / "p.go")
+    assert await srv.diagnostics(root / "p" / "p.go", lambda d: len(d) > 0)
+    assert await srv.stop() == 0
+    (kept,) = runtime.glob("codegen-*.marshal")
+    assert len(read(str(kept))) > 500
