@@ -13,8 +13,9 @@ the README's Performance section.
              resident server up; and `import escape_lsp.lsp.server` (the in-process server,
              what a resident server imports once), lsprotocol.types alone
   spawn      server spawn -> first diagnostics of an opened file, small package, changed and
-             unchanged: forked by a resident server, the very first spawn (which starts it),
-             and in-process (ESCAPE_LSP_RESIDENT=off)
+             unchanged: forked by a resident server, the very first spawn (which starts it; also
+             with no generated code kept, as after a reboot: lsp/codegen_cache.py), and
+             in-process (ESCAPE_LSP_RESIDENT=off)
   keystroke  unsaved edit -> diagnostics (adaptive debounce), small package
   save       didSave -> diagnostics, small and large package
   (server = spawn, keystroke, save and the large-package memory)
@@ -470,16 +471,30 @@ async def edits(
 
 async def spawn(runs: int) -> None:
     """Spawn -> first diagnostics on the small package, changed and unchanged: forked by a
-    resident server, the first spawn (no resident server yet) and in-process."""
+    resident server, the first spawn (no resident server yet; also with nothing kept in the
+    runtime dir) and in-process."""
     with tempfile.TemporaryDirectory(prefix="escape-bench-") as tmp, resident_runtime() as env:
         small = Path(tmp) / "small"
         small_dir, small_pkg = real_package(small, "encoding/csv")
         target = small_dir / "reader.go"
         raw_build(small, small_pkg)
-        variants = {
-            "resident": env,
-            "first spawn, starting the resident server": env,
-            "in-process (ESCAPE_LSP_RESIDENT=off)": {"ESCAPE_LSP_RESIDENT": "off"},
+        runtime = env["ESCAPE_LSP_RUNTIME_DIR"]
+
+        def first_start() -> None:
+            stop_zygotes(runtime)
+
+        def after_a_reboot() -> None:  # the runtime dir is per boot: nothing kept in it
+            stop_zygotes(runtime)
+            for kept in Path(runtime).glob("codegen-*"):
+                kept.unlink()
+
+        in_process = {**env, "ESCAPE_LSP_RESIDENT": "off"}
+        #: name -> (the spawn's environment, what happens before it)
+        variants: dict[str, tuple[dict[str, str], Callable[[], None] | None]] = {
+            "resident": (env, None),
+            "very first spawn (starts the resident server)": (env, first_start),
+            "very first spawn after a reboot (no generated code kept)": (env, after_a_reboot),
+            "in-process (ESCAPE_LSP_RESIDENT=off)": (in_process, None),
         }
         raw_cold, raw_warm = [], []
         cold: dict[str, list[float]] = {v: [] for v in variants}
@@ -490,10 +505,10 @@ async def spawn(runs: int) -> None:
             touch(small_dir)
             raw_cold.append(timed(lambda: raw_build(small, small_pkg)))
             raw_warm.append(timed(lambda: raw_build(small, small_pkg)))
-            for name, variant_env in variants.items():
+            for name, (variant_env, before) in variants.items():
                 for times, change in ((cold, True), (warm, False)):
-                    if name.startswith("first"):
-                        stop_zygotes(env["ESCAPE_LSP_RUNTIME_DIR"])
+                    if before is not None:
+                        before()
                     if change:
                         touch(small_dir)
                     took, _, client = await first_diagnostics(small, target, {}, variant_env)
