@@ -3,6 +3,8 @@ there, on every Put (staticcheck SA6002)."""
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from escape_lsp.analysis.pools.checks.finding import pool_finding
@@ -11,14 +13,22 @@ from escape_lsp.analysis.pools.syntax import PackagePools
 from escape_lsp.analysis.pools.tree import FUNCTIONS
 from escape_lsp.analysis.pools.type_facts import Shape
 from escape_lsp.findings.model import Finding, FlowStep, Kind
+from escape_lsp.findings.syntax import GoSource
 
 
 def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
     out: list[Finding] = []
     for file in pools.files:
         src = pools.files[file].src
+        starts = src.derived(_argument_starts)
+        if not starts:
+            continue
         for f in verdicts.in_file(file):
-            if f.kind is not Kind.ESCAPES_TO_HEAP or not any(map(_into_put, f.flow)):
+            if f.kind is not Kind.ESCAPES_TO_HEAP:
+                continue
+            if (f.span.start_line, f.span.start_col) not in starts:
+                continue  # (a cheap test first: the flows of a large file's verdicts are long)
+            if not any(map(_into_put, f.flow)):
                 continue
             offset = src.lines.offset(f.span.start_line, f.span.start_col)
             leaf = src.tree.root_node.descendant_for_byte_range(offset, offset + 1)
@@ -47,6 +57,16 @@ def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
     return out
 
 
+#: `Put(` and what may stand before its argument: blanks and comments.
+_PUT_OPEN = re.compile(rb"Put\s*\((?:\s|/\*.*?\*/|//[^\n]*\n)*", re.DOTALL)
+
+
+def _argument_starts(src: GoSource) -> frozenset[tuple[int, int]]:
+    """Where the argument of a call to a method named Put can start (line, byte column): a
+    text search, kept on the source, so that only the verdicts there are checked further."""
+    return frozenset(src.lines.position(m.end()) for m in _PUT_OPEN.finditer(src.data))
+
+
 def _into_put(step: FlowStep) -> bool:
     return step.reason == "call parameter" and step.subject.startswith("(*sync.Pool).Put(")
 
@@ -62,11 +82,14 @@ def _put_argument(pools: PackagePools, file: str, leaf: Node | None) -> tuple[No
     node = leaf
     while node is not None and node.type not in ("argument_list", *FUNCTIONS, "block"):
         node = node.parent
-    if node is None or node.type != "argument_list" or len(node.named_children) != 1:
+    if node is None or node.type != "argument_list":
+        return None
+    args = [child for child in node.named_children if child.type != "comment"]
+    if len(args) != 1:
         return None
     call = node.parent
     fn = call.child_by_field_name("function") if call is not None else None
     method = fn.child_by_field_name("field") if fn is not None else None
     if call is None or method is None or pools.text(file, method) != "Put":
         return None
-    return call, node.named_children[0]
+    return call, args[0]
