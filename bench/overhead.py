@@ -303,6 +303,24 @@ def serve_import_micros(env: dict[str, str]) -> tuple[int, list[str]]:
     return total, names
 
 
+def in_process_import_ms(kept_in: str | None) -> float:
+    """Wall-clock ms of what the in-process `serve` imports: the server, after installing
+    the kept generated code from `kept_in` (lsp/codegen_cache.py), or without it (None)."""
+    install = (
+        f"from escape_lsp.lsp import codegen_cache; c = codegen_cache.install({kept_in!r}); "
+        if kept_in
+        else ""
+    )
+    save = "c.save(); " if kept_in else ""
+    code = (
+        "import time; t = time.perf_counter(); "
+        f"{install}import escape_lsp.lsp.server; took = time.perf_counter() - t; "
+        f"{save}print(took * 1000)"
+    )
+    out = subprocess.run([SUBJECT, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def imports(runs: int) -> None:
     with resident_runtime() as env:
         serve_import_micros(env)  # starts the resident server
@@ -326,6 +344,18 @@ def imports(runs: int) -> None:
         None,
     )
     row("CLI `check` imports (no pygls)", f"{median(check) / 1000:.0f} ms", "", None)
+    with tempfile.TemporaryDirectory(prefix="escape-bench-codegen-") as kept_in:
+        in_process_import_ms(kept_in)  # compiles and keeps the generated code
+        kept, fresh = [], []
+        for _ in range(runs):
+            kept.append(in_process_import_ms(kept_in))
+            fresh.append(in_process_import_ms(None))
+    row(
+        "Server imports in-process as `serve` makes them, generated code kept (wall clock)",
+        f"{median(kept):.0f} ms",
+        f"nothing kept {median(fresh):.0f} ms",
+        None,
+    )
 
 
 # -- resident server -------------------------------------------------------------------------
