@@ -6,6 +6,7 @@ The real libraries in fresh interpreters: a second process importing lsprotocol 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -141,3 +142,12 @@ async def test_an_in_process_server_keeps_the_code_its_imports_generated(
     assert await srv.stop() == 0
     (kept,) = runtime.glob("codegen-*.marshal")
     assert len(read(str(kept))) > 500
+
+
+def test_what_is_not_code_is_compiled_every_time_and_never_kept(tmp_path: Path) -> None:
+    cache = CodegenCache(str(tmp_path / "c"), {})
+    tree = cache.compile("z = 3\n", "<t>", "exec", ast.PyCF_ONLY_AST)
+    assert isinstance(tree, ast.Module) and cache.used == {}
+    cache.compile("z = 3\n", "<t>", "exec")
+    cache.save(worth=0)
+    assert [key[0] for key in read(cache.path)] == ["z = 3\n"]

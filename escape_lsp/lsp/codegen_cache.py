@@ -76,15 +76,17 @@ class CodegenCache:
             return compile(source, filename, mode, flags, True, optimize)
         key = (source, filename, mode, flags, optimize)
         code = self.used.get(key) or self.kept.get(key)
-        if code is None:
-            started = time.perf_counter()
-            code = compile(source, filename, mode, flags, True, optimize)
+        if code is not None:
+            self.hits += 1
+            self.used[key] = code
+            return code
+        started = time.perf_counter()
+        made = compile(source, filename, mode, flags, True, optimize)
+        if isinstance(made, CodeType):  # not an AST (`ast.PyCF_ONLY_AST`): marshal keeps it
             self.compiling += time.perf_counter() - started
             self.misses += 1
-        else:
-            self.hits += 1
-        self.used[key] = code
-        return code
+            self.used[key] = made
+        return made
 
     def save(self, worth: float = WORTH_WRITING) -> None:
         """Write what this process used (with what was kept, while that stays small) when
