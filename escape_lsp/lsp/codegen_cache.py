@@ -115,11 +115,11 @@ class CodegenCache:
 
 def for_this_user() -> CodegenCache | None:
     """`install` under the private runtime dir, unless the on-disk caches are off
-    (`ESCAPE_LSP_CACHE=off`) or there is no such dir."""
+    (`ESCAPE_LSP_CACHE=off`) or there is no such dir (nor uids to check it by: Windows)."""
     from escape_lsp.analysis.disk_memo import cache_dir
     from escape_lsp.lsp.resident.install import RuntimeDirError, runtime_dir
 
-    if cache_dir() is None:
+    if cache_dir() is None or not hasattr(os, "getuid"):
         return None
     try:
         return install(runtime_dir())
