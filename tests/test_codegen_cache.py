@@ -1,7 +1,8 @@
-"""The code attrs and cattrs generate, kept between server processes (lsp/codegen_cache.py).
+"""Generated code (attrs', cattrs', dataclasses', typing's) kept between server processes
+(lsp/codegen_cache.py).
 
-The real libraries in fresh interpreters: a second process importing lsprotocol compiles
-(almost) nothing, and what it builds behaves as the first process's did.
+The real libraries in fresh interpreters: a second process importing lsprotocol and making a
+dataclass compiles (almost) nothing, and what it builds behaves as the first process's did.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from escape_lsp.lsp.codegen_cache import CodegenCache, cache_path, read
 from tests.conftest import WriteModule
 from tests.fakego import RawServer
 
-#: A fresh interpreter: the cache installed, lsprotocol imported and used, the cache saved.
+#: A fresh interpreter: the cache installed, lsprotocol and a dataclass made and used, the
+#: cache saved.
 _SCRIPT = """
 import json, sys
 from escape_lsp.lsp import codegen_cache
