@@ -121,9 +121,12 @@ def compiler_lines(text: str) -> list[str]:
     characters `str.splitlines` ends lines at (`\x1c`, `\x85`, `\u2028`, …) are text: the
     compiler ends its lines with `\n`, and looking for nine characters cost as much as a
     quarter of splitting a large package's output by file."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    return text.split("\n")
+    return _lf_only(text).split("\n")
+
+
+def _lf_only(text: str) -> str:
+    """`text` with its CRLF line ends as LF."""
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def _split(raw: str) -> tuple[str, int, int, str] | None:
@@ -285,8 +288,7 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
     matches each whole run in C, and only a run's first line and the lines between runs go
     through the line-by-line rules (`_split_lines`, which this equals).
     """
-    if "\r" in text:  # as `compiler_lines`
-        text = text.replace("\r\n", "\n")
+    text = _lf_only(text)  # lines as `compiler_lines` has them
     state = _Grouping(cwd, path_map or {})
     at = 0
     for run in _RUN.finditer(text):
