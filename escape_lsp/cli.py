@@ -245,18 +245,11 @@ def _serve(ns: argparse.Namespace) -> int:
 
 
 def _head_start_records() -> str | None:
-    """Where `check` keeps the build its head start repeats (see gotool/head_start.py): the
-    private per-user runtime dir (0700, never shared as a cache dir may be), unless the
-    on-disk memo is off."""
-    from escape_lsp.analysis.disk_memo import cache_dir
-    from escape_lsp.lsp.resident.install import RuntimeDirError, runtime_dir
+    """Where `check` keeps the build its head start repeats (see gotool/head_start.py)."""
+    from escape_lsp.lsp.resident.install import kept_state_dir
 
-    if cache_dir() is None:
-        return None
-    try:
-        return os.path.join(runtime_dir(), "head-start")
-    except (RuntimeDirError, OSError):
-        return None
+    directory = kept_state_dir()
+    return os.path.join(directory, "head-start") if directory is not None else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

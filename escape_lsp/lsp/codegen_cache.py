@@ -131,17 +131,12 @@ class CodegenCache:
 
 
 def for_this_user() -> CodegenCache | None:
-    """`install` under the private runtime dir, unless the on-disk caches are off
-    (`ESCAPE_LSP_CACHE=off`) or there is no such dir (nor uids to check it by: Windows)."""
-    from escape_lsp.analysis.disk_memo import cache_dir
-    from escape_lsp.lsp.resident.install import RuntimeDirError, runtime_dir
+    """`install` under the private runtime dir (`resident.install.kept_state_dir`), unless
+    the on-disk caches are off or there is no such dir."""
+    from escape_lsp.lsp.resident.install import kept_state_dir
 
-    if cache_dir() is None or not hasattr(os, "getuid"):
-        return None
-    try:
-        return install(runtime_dir())
-    except (RuntimeDirError, OSError):
-        return None
+    directory = kept_state_dir()
+    return install(directory) if directory is not None else None
 
 
 def install(directory: str) -> CodegenCache | None:
@@ -150,7 +145,8 @@ def install(directory: str) -> CodegenCache | None:
     of attrs made the cache pointless."""
     if "lsprotocol.types" in sys.modules:
         return None
-    cache = CodegenCache(cache_path(directory), read(cache_path(directory)))
+    path = cache_path(directory)
+    cache = CodegenCache(path, read(path))
     patched = False
     for names, builtin, cached in (
         (GENERATORS, "compile", cache.compile),

@@ -1,4 +1,5 @@
-"""Where the zygote's socket lives, and the install key in its name (stdlib only, cheap).
+"""Where the zygote's socket lives (the private runtime dir, also where other processes keep
+what must not be shared), and the install key in its name (stdlib only at import, cheap).
 
 The key hashes what decides which code a server runs: the interpreter, its flags, the import
 path (what each entry holds: installing, upgrading or removing a package changes the names of
@@ -88,6 +89,8 @@ def runtime_dir() -> str:
     `$ESCAPE_LSP_RUNTIME_DIR`, else `$XDG_RUNTIME_DIR/escape-lsp`, else
     `$TMPDIR/escape-lsp-<uid>` (or /tmp). It must be a real dir of ours that only we can open.
     """
+    if not hasattr(os, "getuid"):  # Windows
+        raise RuntimeDirError("this platform has no user ids to make a dir private by")
     chosen = os.environ.get(RUNTIME_DIR_ENV)
     if not chosen:
         xdg = os.environ.get("XDG_RUNTIME_DIR")
@@ -110,6 +113,21 @@ def runtime_dir() -> str:
     if st.st_mode & 0o077:
         raise RuntimeDirError(f"{chosen} is open to others (mode {st.st_mode & 0o777:o})")
     return chosen
+
+
+def kept_state_dir() -> str | None:
+    """The private runtime dir as the place for what one process keeps for the next and must
+    not share (the CLI's head start records, the server's kept generated code), or None:
+    the on-disk caches are off (`ESCAPE_LSP_CACHE=off`), or there is no such dir. Not the
+    cache dir, which may be shared (a CI cache)."""
+    from escape_lsp.analysis.disk_memo import cache_dir
+
+    if cache_dir() is None:
+        return None
+    try:
+        return runtime_dir()
+    except (RuntimeDirError, OSError):
+        return None
 
 
 def socket_path(directory: str, key: str) -> str:
