@@ -87,6 +87,20 @@ def binary_identity(path: str) -> tuple[str, int, int]:
     return path, st.st_size, st.st_mtime_ns
 
 
+def replace_file(path: str, data: bytes) -> None:
+    """Write `path` whole or not at all (a temp file beside it, mode 0600, then renamed over
+    it): readers in other processes see the old bytes or the new ones."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
 class DiskMemo:
     """Plain values by hex key, one file each, least recently used removed past `budget`."""
 
@@ -135,15 +149,7 @@ class DiskMemo:
         try:
             data = marshal.dumps(value)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(tmp)
-                raise
+            replace_file(path, data)
         except (OSError, ValueError):  # ValueError: not plain data
             return
         if self._bytes is None:
@@ -174,10 +180,7 @@ class DiskMemo:
         self._unrecorded = False
         self._recorded = time.time()
         with contextlib.suppress(OSError):
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"{self._bytes} {self._counted}")
-            os.replace(tmp, os.path.join(self.dir, _LEDGER))
+            replace_file(os.path.join(self.dir, _LEDGER), f"{self._bytes} {self._counted}".encode())
 
     def _entries(self) -> list[tuple[float, int, str]]:
         out: list[tuple[float, int, str]] = []
