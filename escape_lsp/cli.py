@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from escape_lsp import __version__
+
+if TYPE_CHECKING:
+    from escape_lsp.gotool.head_start import Command
 
 # Everything else is imported where it is used: `serve` must start without the analysis,
 # pygls or lsprotocol (its import time is the editor's wait; see lsp/resident/), and `check`
@@ -252,6 +255,37 @@ def _head_start_records() -> str | None:
     return os.path.join(directory, "head-start") if directory is not None else None
 
 
+#: `check` options that leave the go build as it is (a first run's guess may skip them).
+_OUTPUT_FLAGS = ("--explain",)
+_OUTPUT_OPTIONS = ("--format", "--fail-on", "--baseline", "--write-baseline")
+
+
+def _first_build(cwd: str, args: Sequence[str]) -> Command | None:
+    """The go build a first `check` of one package with the default build settings will run,
+    worked out from the files (see gotool/first_build.py); None for anything else."""
+    if args[:1] != ["check"]:
+        return None
+    patterns: list[str] = []
+    go: str | None = None
+    rest = iter(args[1:])
+    for arg in rest:
+        name, eq, value = arg.partition("=")
+        if arg in _OUTPUT_FLAGS:
+            continue
+        if name in (*_OUTPUT_OPTIONS, "--go"):
+            value = value if eq else next(rest, "")
+            go = value if name == "--go" else go
+        elif arg.startswith("-"):
+            return None  # the kinds, tags, tests, flags, --since or evidence: not the plain case
+        else:
+            patterns.append(arg)
+    if len(patterns) != 1:
+        return None
+    from escape_lsp.gotool.first_build import first_build
+
+    return first_build(cwd, patterns[0], go)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The program (`argv` None: the command line; a finished `check` then exits at once),
     or one command run in-process (`argv` given)."""
@@ -263,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from escape_lsp.gotool import head_start
 
     cwd, records = os.getcwd(), _head_start_records() if args[:1] == ["check"] else None
-    head_start.begin(records, cwd, args)  # before the analysis is imported
+    # before the analysis is imported
+    head_start.begin(records, cwd, args, lambda: _first_build(cwd, args))
     ns = _parser().parse_args(_join_dash_values(args))
     if ns.command == "pools":
         return _pools(ns)

@@ -15,8 +15,7 @@ from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Kind, parse_kinds
 from escape_lsp.findings.parser import build_findings
 from escape_lsp.findings.syntax import GoSource
-from escape_lsp.gotool.build import BuildRequest, build_argv
-from escape_lsp.gotool.toolchain import Toolchain
+from escape_lsp.gotool.build_command import BuildRequest, build_argv
 from tests.conftest import WriteModule
 from tests.lsp_harness import VSCODE, change_doc, lsp_session, open_doc, text_at, wait_diagnostics
 
@@ -94,8 +93,9 @@ def test_check_reports_parse_as_opt_in_kinds() -> None:
 
 
 def test_report_flags_go_only_to_the_packages_that_need_them() -> None:
-    go = Toolchain("go", (1, 26, 0), "go1.26.0", "/goroot")
-    argv = build_argv(go, BuildRequest(("a", "b"), "/m", package_gcflags=(("a", (BOUNDS_FLAG,)),)))
+    argv = build_argv(
+        "go", BuildRequest(("a", "b"), "/m", package_gcflags=(("a", (BOUNDS_FLAG,)),))
+    )
     assert f"-gcflags=a=-m=2 {BOUNDS_FLAG}" in argv and "-gcflags=b=-m=2" in argv
 
 

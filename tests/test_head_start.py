@@ -1,6 +1,7 @@
 """The CLI's head start (gotool/head_start.py): a `check` run again with the same arguments
-starts the go build the last one used before anything else, takes it over when it computes
-the same command, and kills it otherwise. Runs the real CLI with a go that logs each command."""
+starts the go build the last one used before anything else (a first run: the build
+gotool/first_build.py works out from the files), takes it over when it computes the same
+command, and kills it otherwise. Runs the real CLI with a go that logs each command."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from escape_lsp.gotool.build_command import BuildRequest, build_command
+from escape_lsp.gotool.first_build import first_build
 from escape_lsp.gotool.head_start import Command, Started
 from escape_lsp.gotool.process import GoTimeout, adopt
 from tests.conftest import WriteModule, live_processes_in_group
@@ -75,17 +78,21 @@ def _builds(commands: list[tuple[int, str]]) -> list[int]:
     return [pid for pid, cmd in commands if cmd == "build"]
 
 
+@pytest.mark.parametrize("pattern", ["./p", "p", "example.com/m/p"])
 def test_a_run_again_starts_its_build_first_and_compiles_the_edited_files(
-    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path]
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path], pattern: str
 ) -> None:
     go, log = logged_go
     root = gomod({"p/a.go": ESCAPES})
-    first, commands = _check(root, go, log, "./p")
-    assert commands[0][1] == "env" and len(_builds(commands)) == 1, commands
+    # A first run starts the build it works out from the files (one package, by its directory
+    # or import path), and takes it over: the only build, and before go env and go list.
+    first, commands = _check(root, go, log, pattern)
+    assert commands[0][1] == "build" and len(_builds(commands)) == 1, commands
     assert "moved to heap: x" in first
+    assert not live_processes_in_group(commands[0][0])
     # go reads the sources itself: an edit since the last run is what the head start compiles
     (root / "p" / "a.go").write_text(ESCAPES + "\nfunc B() *int { y := 2; return &y }\n")
-    second, commands = _check(root, go, log, "./p")
+    second, commands = _check(root, go, log, pattern)
     assert commands[0][1] == "build" and len(_builds(commands)) == 1, commands
     assert "moved to heap: x" in second and "moved to heap: y" in second
     assert not live_processes_in_group(commands[0][0])
@@ -145,16 +152,95 @@ def test_a_record_is_run_only_when_it_is_a_build_the_cli_runs(
     assert "moved to heap: x" in out
 
 
-def test_without_the_on_disk_memo_there_is_no_head_start(
+def test_without_the_on_disk_memo_nothing_is_recorded(
     gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every run is a first run: no record is read or written, only the files' guess starts
+    a build (`./...` has none: go env comes first)."""
     go, log = logged_go
     monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
     root = gomod({"p/a.go": ESCAPES})
     for _ in range(2):
         _, commands = _check(root, go, log, "./p")
+        assert commands[0][1] == "build" and len(_builds(commands)) == 1, commands
+        _, commands = _check(root, go, log, "./...")
         assert commands[0][1] == "env", commands
     assert not (cache / "head-start").exists()
+
+
+def test_a_first_run_guess_go_list_disagrees_with_is_killed(
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path]
+) -> None:
+    """A `//gcassert:bce` file adds the bounds-check report to the package's flags, which the
+    files' guess does not know: the guessed build (asleep until killed) is not the one used."""
+    go, log = logged_go
+    bce = "package p\n\nfunc F(s []int) int {\n\tif len(s) == 0 {\n\t\treturn 0\n\t}\n"
+    bce += "\t//gcassert:bce\n\treturn s[0]\n}\n"
+    root = gomod({"p/a.go": ESCAPES, "p/b.go": bce})
+    out, commands = _check(root, go, log, "./p", slow=True)
+    early, real = _builds(commands)
+    assert commands[0] == (early, "build"), commands
+    assert "moved to heap: x" in out
+    assert not live_processes_in_group(early) and not live_processes_in_group(real)
+
+
+@pytest.mark.parametrize(
+    ("files", "args"),
+    [
+        ({"go.work": "go 1.24\n\nuse .\n"}, ["./p"]),  # a workspace: go says where it runs
+        ({}, ["--tests", "./p"]),  # options that change the build
+        ({}, ["--kinds=bounds", "./p"]),
+        ({}, ["./p", "./q"]),  # more than one pattern
+        ({"p/testdata/t.go": ESCAPES}, ["./p/testdata"]),  # no workspace package there
+    ],
+)
+def test_no_first_run_guess_where_the_files_cannot_tell(
+    gomod: WriteModule,
+    cache: Path,
+    logged_go: tuple[Path, Path],
+    files: dict[str, str],
+    args: list[str],
+) -> None:
+    go, log = logged_go
+    root = gomod({"p/a.go": ESCAPES, "q/b.go": ESCAPES.replace("package p", "package q"), **files})
+    log.write_text("")
+    subprocess.run([*CLI, "--go", str(go), *args], cwd=root, capture_output=True, timeout=120)
+    commands = log.read_text().split()
+    assert commands[1] == "env", commands
+
+
+@pytest.mark.parametrize(
+    ("gomod_text", "cwd", "pattern", "package"),
+    [
+        ("module example.com/m\n", ".", "./p/q", "example.com/m/p/q"),
+        ("module example.com/m\n", "p", ".", "example.com/m/p"),
+        ("module example.com/m\n", "p", "..", "example.com/m"),
+        ('// a comment\nmodule "example.com/quoted" // and another\n', ".", "./p", None),
+        ("module example.com/m\n", "p/q", "example.com/m/p", "example.com/m/p"),
+        ("module example.com/m\n", ".", "example.com/other/p", None),
+        ("module example.com/m\n", ".", "./p/...", None),
+        ("module example.com/m\n", ".", "./empty", None),
+        ("module example.com/m\n", ".", "./_hidden", None),
+        ("go 1.24\n", ".", "./p", None),  # no module directive
+    ],
+)
+def test_the_first_build_is_the_one_command_the_engine_would_run(
+    tmp_path: Path, gomod_text: str, cwd: str, pattern: str, package: str | None
+) -> None:
+    """`first_build`, against `build_command` for the package go would list (None: no guess)."""
+    (tmp_path / "go.mod").write_text(gomod_text)
+    for d in ("p", "p/q", "_hidden"):
+        (tmp_path / d).mkdir(parents=True, exist_ok=True)
+        (tmp_path / d / "a.go").write_text("package x\n")
+    (tmp_path / "a.go").write_text("package m\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "a_test.go").write_text("package x\n")
+    root = str(tmp_path.resolve())
+    guessed = first_build(str(tmp_path / cwd), pattern)
+    if "quoted" in gomod_text:
+        package = "example.com/quoted/p"
+    expected = build_command(shutil.which("go") or "", BuildRequest((package,), root))
+    assert guessed == (expected if package else None)
 
 
 async def test_a_taken_over_command_past_its_time_is_killed(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from escape_lsp.analysis.gcassert import needs_bounds_report
 from escape_lsp.analysis.hashing import read_contents
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool import head_start
-from escape_lsp.gotool.build import BuildOutput, BuildRequest, build_command, run_build
+from escape_lsp.gotool.build import BuildOutput, run_build
+from escape_lsp.gotool.build_command import BuildRequest, build_command
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.process import GoTimeout
 from escape_lsp.gotool.toolchain import Toolchain
@@ -67,7 +68,7 @@ class BuildRunner:
     def speculate(self, req: BuildRequest, on_package: Callable[[str], None] | None) -> None:
         """Start `req` now; `run` takes it over when asked for exactly the same command."""
         self.cancel_speculation()
-        started = head_start.claim(build_command(self.toolchain, req))
+        started = head_start.claim(build_command(self.toolchain.go, req))
 
         async def build() -> BuildOutput:
             async with self._slots:
@@ -97,7 +98,7 @@ class BuildRunner:
     ) -> BuildOutput:
         """The output of `req` (the speculative build's if it is the same command); a timeout
         or a go that cannot start is an interrupted output, not an exception."""
-        command = build_command(self.toolchain, req)
+        command = build_command(self.toolchain.go, req)
         try:
             running = self._speculated(req)
             if running is not None:

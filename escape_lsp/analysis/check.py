@@ -13,10 +13,11 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.targets import is_path_pattern, pattern_dir, select_packages, unmatched
+from escape_lsp.analysis.targets import select_packages, unmatched
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.packages import PackageGraph
+from escape_lsp.gotool.patterns import is_path_pattern, pattern_dir
 from escape_lsp.gotool.toolchain import (
     ModuleContext,
     Toolchain,

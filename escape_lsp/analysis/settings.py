@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from escape_lsp.gotool.build import BuildOptions
+from escape_lsp.gotool.build_command import BuildOptions
 
 #: Quiet time after a keystroke before a build starts; saves and opens build at once.
 DEFAULT_DEBOUNCE_MS = 300

@@ -7,19 +7,9 @@ import re
 
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.gotool.packages import PackageGraph
+from escape_lsp.gotool.patterns import is_path_pattern, pattern_dir
 from escape_lsp.gotool.process import run
 from escape_lsp.gotool.toolchain import ToolchainError
-
-
-def pattern_dir(arg: str, cwd: str) -> str:
-    """The directory a path pattern starts at (`./x/...` -> `<cwd>/x`)."""
-    base = arg[: -len("...")] if arg.endswith("...") else arg
-    return os.path.normpath(os.path.join(cwd, base or "."))
-
-
-def is_path_pattern(arg: str, cwd: str) -> bool:
-    """`./x`, `/abs/x/...` and `dir/...` naming an existing directory are paths, not imports."""
-    return arg.startswith((".", "/")) or os.path.isdir(pattern_dir(arg, cwd))
 
 
 def select_packages(graph: PackageGraph, arg: str, cwd: str) -> list[str]:

@@ -16,13 +16,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from escape_lsp.gotool.flags import pinned_flags
-from escape_lsp.gotool.head_start import Command, Started
+from escape_lsp.gotool.build_command import BuildRequest, build_argv
+from escape_lsp.gotool.head_start import Started
 from escape_lsp.gotool.process import adopt, run
 from escape_lsp.gotool.tempdir import private_subdir
 from escape_lsp.gotool.toolchain import Toolchain
-
-ESCAPE_FLAGS = "-m=2"
 
 
 class OverlayStore:
@@ -90,29 +88,6 @@ class OverlayStore:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class BuildOptions:
-    """How every build runs, whatever it builds (the analysis settings extend this)."""
-
-    tests: bool = False
-    #: Extra compiler flags for the named packages, e.g. `-l` (the article's `-gcflags="-m -l"`).
-    gcflags: tuple[str, ...] = ()
-    #: Extra go command flags, e.g. `-tags=integration`.
-    build_flags: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    timeout: float = 300.0
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    packages: tuple[str, ...]
-    cwd: str
-    options: BuildOptions = BuildOptions()
-    #: Compiler flags for some packages only: (import path, flags) pairs.
-    package_gcflags: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    overlay: str | None = None
-
-
 @dataclass
 class BuildOutput:
     """What one go command said, split by the package it concerns."""
@@ -126,27 +101,6 @@ class BuildOutput:
     seconds: float = 0.0
     #: The command did not run to its end (timed out, or could not start).
     interrupted: bool = False
-
-
-def build_command(toolchain: Toolchain, req: BuildRequest) -> Command:
-    """The go invocation `req` is: two requests with the same one build the same."""
-    return Command(tuple(build_argv(toolchain, req)), req.cwd, req.options.env)
-
-
-def build_argv(toolchain: Toolchain, req: BuildRequest) -> list[str]:
-    extra = dict(req.package_gcflags)
-    argv = [toolchain.go, "test", "-c"] if req.options.tests else [toolchain.go, "build"]
-    argv += ["-json", "-o", os.devnull]
-    for pkg in req.packages:
-        flags = " ".join([ESCAPE_FLAGS, *req.options.gcflags, *extra.get(pkg, ())])
-        argv.append(f"-gcflags={pkg}={flags}")
-        if req.options.tests:
-            argv.append(f"-gcflags={pkg}_test={flags}")
-    if req.overlay:
-        argv.append(f"-overlay={req.overlay}")
-    argv += pinned_flags(req.cwd, req.options.build_flags, dict(req.options.env))
-    argv += list(req.packages)
-    return argv
 
 
 #: What a go command prints when it (or a tool it ran) failed for reasons outside the code:
@@ -274,7 +228,7 @@ async def run_build(
             on_start()
         proc = await adopt(started, timeout, on_line)
     else:
-        argv = build_argv(toolchain, req)
+        argv = build_argv(toolchain.go, req)
         proc = await run(argv, req.cwd, dict(req.options.env), timeout, on_line, on_start)
     output, failed, stray = split_json(proc.stdout, set(req.packages))
     stderr = "\n".join([*stray, proc.stderr.strip()]).strip()

@@ -9,7 +9,9 @@ The next run with the same key starts that command at once (`begin`), with this 
 environment, as every go command escape-lsp runs. When the engine is about to run a build,
 `claim` hands the process over if the build's `Command` is equal; a different command, a run
 that needs no build, or the end of the process kills it. go reads the sources itself, so the
-user's edits since the last run are what it compiles: only the command is reused.
+user's edits since the last run are what it compiles: only the command is reused. Without a
+record (a first run), the caller may pass the command it expects to need (`first_build.py`
+works it out from the files for one package), taken over or killed the same way.
 
 A record is only a guess, so only a go build of the shape escape-lsp runs is started from it
 (`_plausible`: go's flags only those the CLI passes, none of which runs another program or
@@ -26,7 +28,7 @@ import hashlib
 import marshal
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from escape_lsp.gotool.spawning import kill_group, spawn_options
@@ -65,29 +67,45 @@ _first_used: Command | None = None
 _used = 0
 
 
-def begin(directory: str | None, cwd: str, args: Sequence[str]) -> None:
-    """Start the build the last run with this key recorded, if any; never fails. A new run:
-    the builds used so far are forgotten."""
+def begin(
+    directory: str | None,
+    cwd: str,
+    args: Sequence[str],
+    first: Callable[[], Command | None] | None = None,
+) -> None:
+    """Start the build the last run with this key recorded, or with no record the build
+    `first` works out (a first run's guess, see `first_build.py`), if any; never fails. A new
+    run: the builds used so far are forgotten."""
     global _started, _first_used, _used
     _first_used, _used = None, 0
-    if directory is None or _started is not None:
+    if _started is not None:
         return
     try:
-        with open(_record_path(directory, cwd, args), "rb") as fh:
-            fmt, argv, build_cwd, env = marshal.load(fh)
-        if fmt != _FORMAT:
-            return
-        command = Command(tuple(argv), str(build_cwd), tuple((str(k), str(v)) for k, v in env))
-        if not _plausible(command, cwd):
+        command = _recorded(directory, cwd, args) if directory is not None else None
+        if command is None and first is not None:
+            command = first()
+        if command is None or not _plausible(command, cwd):
             return
         gotmp = private_subdir("gotmp-")
         popen = subprocess.Popen(
             list(command.argv), cwd=command.cwd, **spawn_options(dict(command.env), gotmp)
         )
     except (OSError, ValueError, TypeError, EOFError, subprocess.SubprocessError):
-        return  # no record (the first run), an unreadable one, or a go that cannot start
+        return  # an unreadable record, or a go that cannot start
     _started = Started(command, popen, gotmp)
     atexit.register(release)
+
+
+def _recorded(directory: str, cwd: str, args: Sequence[str]) -> Command | None:
+    """The command recorded under this key; None without one (the first run)."""
+    try:
+        with open(_record_path(directory, cwd, args), "rb") as fh:
+            fmt, argv, build_cwd, env = marshal.load(fh)
+    except FileNotFoundError:
+        return None
+    if fmt != _FORMAT:
+        return None
+    return Command(tuple(argv), str(build_cwd), tuple((str(k), str(v)) for k, v in env))
 
 
 def claim(command: Command) -> Started | None:
