@@ -5,7 +5,8 @@ Reference and subject runs alternate (the machine is shared); each number is a m
 the README's Performance section.
 
   cli-cold   `check PKG` after a file of PKG changed (go recompiles PKG for both), large package
-  cli-first  the same, a first run: an empty on-disk memo and no head start
+  cli-first  the same, a first run: an empty on-disk memo and no record (the head start
+             starts the build it works out from the files)
   cli-warm   `check PKG` with nothing changed (go replays its cache)
   parse      parse + map net/http's own -m=2 output as the engine does (split by file, parse
              and map the files shown): a typical and the largest file, and all of them
@@ -131,7 +132,7 @@ def cli(runs: int) -> None:
         )
         r, o = median(first[0]), median(first[1])
         row(
-            "CLI cold, first run (empty memo, no head start)",
+            "CLI cold, first run (empty memo, no record: the build worked out from the files)",
             ms(o),
             f"raw {ms(r)}, {o / r:.2f}×",
             o / r <= 1.1,
