@@ -4,10 +4,12 @@ the language server's code lens; the user's files are never written."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types as lsp
@@ -302,3 +304,81 @@ async def test_the_pool_index_is_built_while_go_compiles_and_only_used_for_the_s
 
     monkeypatch.setattr(package_results, "prepare_pools", other_sources)
     assert await pool_kinds() == prepared and fresh == [str(root / "p" / "p.go")]
+
+
+RETAINS = """
+package p
+
+import (
+\t"bytes"
+\t"sync"
+)
+
+var bbPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var last *bytes.Buffer
+
+func Retain() int {
+\tb := bbPool.Get().(*bytes.Buffer)
+\tlast = b
+\tn := b.Len()
+\tbbPool.Put(b)
+\treturn n
+}
+
+func UseAfter() int {
+\tb := bbPool.Get().(*bytes.Buffer)
+\tbbPool.Put(b)
+\treturn b.Len()
+}
+"""
+
+
+async def test_the_pool_checks_read_the_syntax_while_go_compiles(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the pool checks read of the syntax alone (the syntax-only checks, and the Puts
+    and stores the retained-object check looks at) is worked out with the index while go
+    compiles; after go only the parts that read verdicts run, with the same findings."""
+    from escape_lsp.analysis import package_results
+    from escape_lsp.analysis.pools import checks
+    from escape_lsp.findings.model import Kind
+    from tests.test_engine import engine_for
+
+    # the module (`checks.retained` is the check's function)
+    retained = importlib.import_module("escape_lsp.analysis.pools.checks.retained")
+    root = gomod({"p/p.go": RETAINS})
+    after_go: list[bool] = []
+    in_checks = [False]
+
+    def noted(compute: Any) -> Any:
+        def run(pools: Any) -> Any:
+            after_go.append(in_checks[0])
+            return compute(pools)
+
+        return run
+
+    monkeypatch.setattr(checks, "_syntax_findings", noted(checks._syntax_findings))
+    candidates = noted(retained.candidates)
+    monkeypatch.setattr(checks, "candidates", candidates)
+    monkeypatch.setattr(retained, "candidates", candidates)
+    pool_findings = package_results.pool_findings
+
+    def checked(*args: Any) -> Any:
+        in_checks[0] = True
+        try:
+            return pool_findings(*args)
+        finally:
+            in_checks[0] = False
+
+    monkeypatch.setattr(package_results, "pool_findings", checked)
+    engine = engine_for(root)
+    try:
+        res = (await engine.analyze(["example.com/m/p"]))["example.com/m/p"]
+    finally:
+        engine.close()
+    lines = {
+        (f.kind, f.span.start_line + 1) for f in res.findings if f.kind.value.startswith("pool-")
+    }
+    assert {(Kind.POOL_OBJECT_RETAINED, 14), (Kind.POOL_USE_AFTER_PUT, 23)} <= lines
+    assert after_go == [False, False]  # each computed once, before the verdicts came

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import digest, text_digest
-from escape_lsp.analysis.pools.checks import pool_findings
+from escape_lsp.analysis.pools.checks import pool_findings, prepare_checks
 from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
 from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.result_memo import ResultMemo
@@ -231,7 +231,9 @@ def prepare_pools(
     for name in names:
         files = _package_sources(host, graph, name, lambda p: host.source(p, contents), keep)
         if any(map(may_import_sync, files.values())):
-            out[name] = (files, index_packages(files))
+            indexes = index_packages(files)
+            prepare_checks(indexes)
+            out[name] = (files, indexes)
     return out
 
 

@@ -8,10 +8,11 @@ this never guess. The files and their names are `source.py`'s, type facts `type_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any, TypeVar
 
 from tree_sitter import Node
 
@@ -30,6 +31,8 @@ from escape_lsp.analysis.pools.tree import (
 from escape_lsp.analysis.pools.type_facts import TypeFacts
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.syntax import GoSource
+
+T = TypeVar("T")
 
 
 class Scope(StrEnum):
@@ -75,9 +78,22 @@ class PackagePools(PackageSource):
     #: `New` values per pool: (file, value node) from `New: …` keys and `p.New = …` assignments.
     news: dict[PoolDecl, list[tuple[str, Node]]] = field(default_factory=dict)
 
+    #: What functions of this index alone computed (`derived`).
+    _derived: dict[Callable[[PackagePools], Any], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     @cached_property
     def type_facts(self) -> TypeFacts:
         return TypeFacts(self)
+
+    def derived(self, compute: Callable[[PackagePools], T]) -> T:
+        """`compute(self)`, computed once for this index: what the checks read of the syntax
+        alone, worked out while go compiles (`checks.prepare_checks`) and read after it."""
+        if compute not in self._derived:
+            self._derived[compute] = compute(self)
+        result: T = self._derived[compute]
+        return result
 
     def resolve(self, file: str, expr: Node) -> PoolDecl | None:
         """The pool an expression names, when the syntax says so exactly."""

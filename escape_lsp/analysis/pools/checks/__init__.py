@@ -18,7 +18,7 @@ from escape_lsp.analysis.pools.checks.local import local
 from escape_lsp.analysis.pools.checks.missing_put import missing_put
 from escape_lsp.analysis.pools.checks.new_non_pointer import new_non_pointer
 from escape_lsp.analysis.pools.checks.put_non_pointer import put_non_pointer
-from escape_lsp.analysis.pools.checks.retained import retained
+from escape_lsp.analysis.pools.checks.retained import candidates, retained
 from escape_lsp.analysis.pools.checks.use_after_put import use_after_put
 from escape_lsp.analysis.pools.checks.verdicts import Verdicts
 from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
@@ -45,9 +45,24 @@ def pool_findings(
         out += new_non_pointer(pools, verdicts)
         out += local(pools, verdicts)
         out += retained(pools, verdicts)
-        # these read the syntax alone
-        out += get_value(pools)
-        out += use_after_put(pools)
-        out += missing_put(pools)
+        out += syntax_findings(pools)
     unique = {(f.file, f.span, f.kind, f.message): f for f in out}
     return sorted(unique.values(), key=Finding.sort_key)
+
+
+def prepare_checks(indexes: list[PackagePools]) -> None:
+    """Work out what the checks read of the syntax alone, on the indexes built while go
+    compiles (`analysis.package_results.prepare_pools`): after go only the parts that read
+    verdicts run (the checks after one edit of a copy of net/http: ~14 → ~7 ms)."""
+    for pools in indexes:
+        syntax_findings(pools)
+        pools.derived(candidates)
+
+
+def syntax_findings(pools: PackagePools) -> list[Finding]:
+    """The findings of the checks that read the syntax alone, once per index."""
+    return pools.derived(_syntax_findings)
+
+
+def _syntax_findings(pools: PackagePools) -> list[Finding]:
+    return [*get_value(pools), *use_after_put(pools), *missing_put(pools)]

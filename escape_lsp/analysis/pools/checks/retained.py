@@ -5,6 +5,8 @@ runs after that on a straight-line path (or is deferred). The store is the compi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tree_sitter import Node
 
 from escape_lsp.analysis.pools.checks.finding import line, pool_finding
@@ -19,8 +21,24 @@ from escape_lsp.findings.model import Finding, Kind
 _Store = tuple[Node, str, Finding | None]
 
 
-def retained(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
-    out: dict[tuple[str, int], Finding] = {}
+@dataclass(frozen=True)
+class _Candidate:
+    """A Put of a plain variable that holds the pooled memory, with what the syntax alone
+    says of it (`candidates`, worked out while go compiles)."""
+
+    put: PoolCall
+    var: str
+    fn: Node
+    #: Statements keeping `var` by syntax (a global, a field of a parameter, a send, a
+    #: return) that the Put follows on a straight-line path, and where each keeps it.
+    stores: tuple[tuple[Node, str], ...]
+    #: The function's literals: they keep `var` when the compiler says they escape.
+    closures: tuple[Node, ...]
+
+
+def candidates(pools: PackagePools) -> list[_Candidate]:
+    """The syntax-only part of the check, once per index (`PackagePools.derived`)."""
+    out: list[_Candidate] = []
     for put in pools.calls:
         if put.method != "Put":
             continue
@@ -30,10 +48,42 @@ def retained(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
             continue  # one name, one variable: no shadowing to get wrong
         if not _shares_memory(pools, put, var, fn):
             continue
+        stores: list[tuple[Node, str]] = []
+        closures: list[Node] = []
+        for node in walk(fn, into_literals=False):
+            if node.type == "func_literal":
+                closures.append(node)
+                continue
+            dest = _syntax_store(pools, put.file, node, var, fn)
+            if dest is not None and _put_follows(pools, put, node):
+                stores.append((node, dest))
+        out.append(_Candidate(put, var, fn, tuple(stores), tuple(closures)))
+    return out
+
+
+def retained(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
+    out: dict[tuple[str, int], Finding] = {}
+    for c in pools.derived(candidates):
+        put, var = c.put, c.var
         put_line = line(put.call)
-        for stmt, dest, verdict in _stores(pools, verdicts, put, var, fn):
+        # the compiler's flows first, then exact syntax; one finding per statement
+        stores = [
+            *(
+                s
+                for s in _flow_stores(pools, verdicts, put, var, c.fn)
+                if _put_follows(pools, put, s[0])
+            ),
+            *((node, dest, None) for node, dest in c.stores),
+            *(
+                (lit, "captured by a closure that outlives the call", None)
+                for lit in c.closures
+                if _escaping_closure_uses(pools, verdicts, lit, var, put)
+                and _put_follows(pools, put, lit)
+            ),
+        ]
+        for stmt, dest, verdict in stores:
             key = (put.file, stmt.start_byte)
-            if key in out or not _put_follows(pools, put, stmt):
+            if key in out:
                 continue
             out[key] = pool_finding(
                 Kind.POOL_OBJECT_RETAINED,
@@ -68,11 +118,11 @@ def _shares_memory(pools: PackagePools, put: PoolCall, var: str, fn: Node) -> bo
     return True
 
 
-def _stores(
+def _flow_stores(
     pools: PackagePools, verdicts: Verdicts, put: PoolCall, var: str, fn: Node
 ) -> list[_Store]:
-    """Statements that keep `var` somewhere that outlives the call: the compiler's flows
-    first, then exact syntax (a global, a field of a parameter, a send, a return)."""
+    """Statements of `fn` where the compiler's flows keep `var` somewhere that outlives the
+    call (`{heap} ← var`, `~r0 ← var`)."""
     file = put.file
     out: list[_Store] = []
     src = pools.files[file].src
@@ -86,10 +136,6 @@ def _stores(
         stmt = _statement(leaf)
         if stmt is not None and enclosing(stmt, FUNCTIONS) == fn:
             out.append((stmt, _destination(pools, file, stmt), f))
-    for node in walk(fn, into_literals=False):
-        dest = _syntax_store(pools, verdicts, node, var, fn, put)
-        if dest is not None:
-            out.append((node, dest, None))
     return out
 
 
@@ -108,10 +154,8 @@ def _destination(pools: PackagePools, file: str, stmt: Node) -> str:
     return "stored where the heap can reach it"
 
 
-def _syntax_store(
-    pools: PackagePools, verdicts: Verdicts, node: Node, var: str, fn: Node, put: PoolCall
-) -> str | None:
-    file = put.file
+def _syntax_store(pools: PackagePools, file: str, node: Node, var: str, fn: Node) -> str | None:
+    """Where `node` (in `fn` of `file`) keeps `var` by syntax alone, if it does."""
     t = node.type
     if t == "send_statement":
         value = node.child_by_field_name("value")
@@ -146,8 +190,6 @@ def _syntax_store(
                 pools.is_global(file, root) or _is_parameter(pools, file, root, fn)
             ):
                 return f"stored in {pools.text(file, target)}"
-    elif t == "func_literal" and _escaping_closure_uses(pools, verdicts, node, var, put):
-        return "captured by a closure that outlives the call"
     return None
 
 
