@@ -101,6 +101,19 @@ def test_blocked_package_is_reported_not_raised(gomod: WriteModule) -> None:
     )
 
 
+def test_a_directory_reached_through_a_symlink(gomod: WriteModule, tmp_path: Path) -> None:
+    """A shell in a linked directory exports PWD as the link; go takes an inherited PWD for its
+    working directory whenever it is the same directory, and then printed paths under the link,
+    which matched none of the resolved package directories ("no Go package there")."""
+    root = gomod({"p/a.go": "package p\n\nfunc A() *int { x := 1; return &x }\n"}, sub="real")
+    link = tmp_path / "link"
+    link.symlink_to(root)
+    for args in (["./p"], ["./..."], ["example.com/m/p"]):
+        proc = check(*args, cwd=link, env={"PWD": str(link)})
+        assert proc.returncode == 0, proc.stderr
+        assert "p/a.go:3:17: moved-to-heap: moved to heap: x" in proc.stdout, proc.stdout
+
+
 def test_clear_errors_for_missing_go_and_missing_module(tmp_path: Path) -> None:
     no_go = check(cwd=DEMO, env={"PATH": str(tmp_path)})
     assert no_go.returncode == 2

@@ -94,3 +94,21 @@ async def test_a_failed_early_lookup_leaves_the_directory_to_go(
         assert str(tmp_path / "x") in ws.snapshot.problems
     finally:
         ws.close()
+
+
+async def test_a_workspace_opened_through_a_symlink_keeps_its_findings(
+    gomod: WriteModule, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The editor names the files under the link; go runs in the directory as named (PWD
+    too), so its paths match the editor's documents. With the link resolved, the findings
+    were about other paths and the document's diagnostics stayed empty."""
+    from tests import lsp_harness
+
+    root = gomod({"p/a.go": "package p\n\nfunc A() *int { x := 1; return &x }\n"}, sub="real")
+    link = tmp_path / "link"
+    link.symlink_to(root)
+    monkeypatch.setattr(lsp_harness, "uri", lambda path: path.absolute().as_uri())
+    doc = link / "p" / "a.go"
+    async with lsp_harness.lsp_session(link) as lc:
+        lsp_harness.open_doc(lc, doc)
+        await lsp_harness.wait_diagnostics(lc, doc, lsp_harness.has("moved to heap: x"))

@@ -88,7 +88,9 @@ def begin(
             return
         gotmp = private_subdir("gotmp-")
         popen = subprocess.Popen(
-            list(command.argv), cwd=command.cwd, **spawn_options(dict(command.env), gotmp)
+            list(command.argv),
+            cwd=command.cwd,
+            **spawn_options(dict(command.env), gotmp, command.cwd),
         )
     except (OSError, ValueError, TypeError, EOFError, subprocess.SubprocessError):
         return  # an unreadable record, or a go that cannot start

@@ -196,7 +196,7 @@ async def _run(
     gotmp = private_subdir("gotmp-")
     # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
     starting = asyncio.ensure_future(
-        asyncio.create_subprocess_exec(*argv, cwd=cwd, **spawn_options(env, gotmp))
+        asyncio.create_subprocess_exec(*argv, cwd=cwd, **spawn_options(env, gotmp, cwd))
     )
     try:
         proc = await asyncio.shield(starting)
@@ -321,7 +321,7 @@ def run_sync(
     """`run` for callers without an event loop (the CLI's start-up checks)."""
     gotmp = private_subdir("gotmp-")
     try:
-        with subprocess.Popen(argv, cwd=cwd, **spawn_options(env, gotmp)) as proc:
+        with subprocess.Popen(argv, cwd=cwd, **spawn_options(env, gotmp, cwd)) as proc:
             _LIVE.add(proc.pid)
             try:
                 out, err = proc.communicate(timeout=timeout)

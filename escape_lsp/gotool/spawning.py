@@ -12,10 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def spawn_options(env: Mapping[str, str] | None, gotmp: str) -> dict[str, Any]:
-    """Options for one go command: its own process group, and its own GOTMPDIR."""
+def spawn_options(env: Mapping[str, str] | None, gotmp: str, cwd: str | None) -> dict[str, Any]:
+    """Options for one go command run in `cwd` (None: this process's directory): its own
+    process group, its own GOTMPDIR, and PWD naming `cwd`. go takes PWD for its working
+    directory whenever PWD is the same directory, so an inherited PWD that reaches `cwd`
+    through a symlink (a shell started in a linked directory) would make go print paths
+    under that link, which match none of the directories escape-lsp resolved."""
+    full = {**os.environ, **(env or {}), "GOTMPDIR": gotmp}
+    if cwd is not None:
+        full["PWD"] = cwd
+    else:
+        full.pop("PWD", None)
     return {
-        "env": {**os.environ, **(env or {}), "GOTMPDIR": gotmp},
+        "env": full,
         "stdin": subprocess.DEVNULL,
         "stdout": subprocess.PIPE,
         "stderr": subprocess.PIPE,

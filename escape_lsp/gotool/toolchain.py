@@ -128,7 +128,10 @@ class ModuleContext:
 
 
 def _directory(directory: str) -> Path:
-    path = Path(directory).resolve()
+    """`directory` made absolute, with its symlinks kept: go runs there with PWD naming it
+    (`spawning.spawn_options`), so the paths it prints are under the directory as the
+    editor or the shell names it (a workspace opened through a link keeps its findings)."""
+    path = Path(os.path.abspath(directory))
     if not path.is_dir():
         raise ToolchainError(f"{directory}: not a directory")
     return path
