@@ -32,7 +32,8 @@ def first_build(cwd: str, pattern: str, go: str | None = None) -> Command | None
     if exe is None or "..." in pattern or not _module_mode():
         return None
     is_path = is_path_pattern(pattern, cwd)
-    start = os.path.realpath(pattern_dir(pattern, cwd) if is_path else cwd)
+    # symlinks kept, as module contexts keep them (`toolchain._directory`)
+    start = os.path.abspath(pattern_dir(pattern, cwd) if is_path else cwd)
     found = _module(start)
     if found is None:
         return None
