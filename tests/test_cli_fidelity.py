@@ -51,6 +51,7 @@ def test_patterns_outside_the_workspace_or_matching_nothing_exit_2(
             "replace example.com/dep => ../dep\n",
             "p/p.go": 'package p\n\nimport "example.com/dep/d"\n\nvar X = d.P()\n',
             "empty/README": "no Go here\n",
+            "bad dir/b.go": "package bad\n",
         },
         sub="m",
     )
@@ -63,6 +64,11 @@ def test_patterns_outside_the_workspace_or_matching_nothing_exit_2(
     assert nothing.returncode == 2 and "matches no package in the workspace" in nothing.stderr
     empty = check("./empty", cwd=root)
     assert empty.returncode == 2 and "no Go package there" in empty.stderr
+    assert "go says no Go files in" in empty.stderr, empty.stderr  # go's own reason
+    spaced = check("./bad dir", cwd=root)  # no import path can hold a space
+    assert spaced.returncode == 2, spaced.stderr
+    assert "malformed import path" in spaced.stderr and "invalid char ' '" in spaced.stderr
     ok = check("example.com/m/...", cwd=root)
     assert ok.returncode == 0 and ok.stderr == "", ok.stderr
     assert "Traceback" not in std.stderr + dependency.stderr + nothing.stderr + empty.stderr
+    assert "Traceback" not in spaced.stderr

@@ -32,6 +32,8 @@ class PatternError(ToolchainError):
     """A CLI pattern that names no package escape-lsp can analyse; the message says why."""
 
 
+#: A listed package's error, if it has one.
+_ERROR_FORMAT = "{{if .Error}}{{.Error}}{{end}}"
 _LIST_FORMAT = "{{.ImportPath}}\t{{.Standard}}\t{{with .Module}}{{.Path}}@{{.Version}}{{end}}"
 
 
@@ -43,15 +45,18 @@ async def unmatched(engine: Engine, arg: str) -> PatternError:
     inlined into the workspace already show up at the call sites).
     """
     root = engine.context.root
-    if is_path_pattern(arg, os.getcwd()):
-        return PatternError(f"{arg}: no Go package there (in the workspace at {root})")
-    proc = await run(
-        [engine.toolchain.go, "list", "-e", "-f", _LIST_FORMAT, *engine.settings.build_flags, arg],
-        root,
-        dict(engine.settings.env),
-        timeout=120,
-    )
-    rows = [line.split("\t") for line in proc.stdout.splitlines() if line.strip()]
+    cwd = os.getcwd()
+    if is_path_pattern(arg, cwd):
+        # go's own reason, when it has one: no Go files, an import path it cannot be
+        # (`malformed import path "…/my dir": invalid char ' '`), outside the module
+        target = pattern_dir(arg, cwd)
+        target = os.path.join(target, "...") if arg.endswith("...") else target
+        said = await _listed(engine, _ERROR_FORMAT, target)
+        reasons = sorted({line.strip() for line in said.splitlines() if line.strip()})
+        why = f": go says {'; '.join(reasons[:3])}" if reasons else ""
+        return PatternError(f"{arg}: no Go package there (in the workspace at {root}){why}")
+    listed = await _listed(engine, _LIST_FORMAT, arg)
+    rows = [line.split("\t") for line in listed.splitlines() if line.strip()]
     std = [r[0] for r in rows if len(r) > 1 and r[1] == "true"]
     deps = sorted({r[2].rstrip("@") for r in rows if len(r) > 2 and r[2] and r[1] != "true"})
     command = f"go build -gcflags='{arg}=-m=2' {arg}"
@@ -67,3 +72,11 @@ async def unmatched(engine: Engine, arg: str) -> PatternError:
             f"run escape-lsp there (for the compiler's own view: {command})"
         )
     return PatternError(f"{arg} matches no package in the workspace at {root}")
+
+
+async def _listed(engine: Engine, fmt: str, pattern: str) -> str:
+    """What `go list -e -f fmt pattern` prints, run as the engine runs go."""
+    settings = engine.settings
+    argv = [engine.toolchain.go, "list", "-e", "-f", fmt, *settings.build_flags, pattern]
+    proc = await run(argv, engine.context.root, dict(settings.env), timeout=120)
+    return proc.stdout
