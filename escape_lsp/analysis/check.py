@@ -104,7 +104,7 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
             for arg in args:
                 matched = select_packages(graph, arg, cwd)
                 if not matched:
-                    raise await unmatched(engine, arg)
+                    raise await unmatched(engine, arg, cwd)
                 names.update(matched)
             if progress:
                 progress.start(len(names))

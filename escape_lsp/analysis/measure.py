@@ -113,8 +113,8 @@ async def evidence_for_check(
     on_line: OnLine | None = None,
 ) -> CheckEvidence:
     """`check --bench REGEX --profile F`: the named packages' benchmarks, then pprof."""
-    toolchain, groups = await module_groups(patterns, go, os.getcwd())
     cwd = os.getcwd()
+    toolchain, groups = await module_groups(patterns, go, cwd)
     graphs: list[PackageGraph] = []
     requests: list[tuple[str, str]] = []  # (module root, package)
     for ctx, args in groups.items():
@@ -126,7 +126,7 @@ async def evidence_for_check(
             for arg in args if bench is not None else ():
                 matched = select_packages(graph, arg, cwd)
                 if not matched:
-                    raise await unmatched(engine, arg)
+                    raise await unmatched(engine, arg, cwd)
                 names.update(matched)
             source = functools.partial(engine.source, overlays={})
             for name in sorted(names):

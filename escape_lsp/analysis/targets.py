@@ -37,15 +37,15 @@ _ERROR_FORMAT = "{{if .Error}}{{.Error}}{{end}}"
 _LIST_FORMAT = "{{.ImportPath}}\t{{.Standard}}\t{{with .Module}}{{.Path}}@{{.Version}}{{end}}"
 
 
-async def unmatched(engine: Engine, arg: str) -> PatternError:
-    """Why `arg` matched no workspace package, asking the go command what it does name.
+async def unmatched(engine: Engine, arg: str, cwd: str) -> PatternError:
+    """Why `arg` (relative to `cwd`) matched no workspace package, asking the go command what
+    it does name.
 
     escape-lsp reports on workspace code only: findings in the standard library or the module
     cache would point at files the user does not edit (verdicts about std or dependency code
     inlined into the workspace already show up at the call sites).
     """
     root = engine.context.root
-    cwd = os.getcwd()
     if is_path_pattern(arg, cwd):
         # go's own reason, when it has one: no Go files, an import path it cannot be
         # (`malformed import path "…/my dir": invalid char ' '`), outside the module

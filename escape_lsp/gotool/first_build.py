@@ -17,12 +17,14 @@ import shutil
 
 from escape_lsp.gotool.build_command import BuildRequest, build_command
 from escape_lsp.gotool.head_start import Command
+from escape_lsp.gotool.modfiles import MODULE_FILES, WORKSPACE_FILES
 from escape_lsp.gotool.patterns import is_path_pattern, pattern_dir
 
 #: The `module` directive's path, bare or in double quotes without escapes.
 _MODULE = re.compile(rb'^[ \t]*module[ \t]+(?:"([^"\\\n]+)"|([^\s"`/][^\s"`]*))', re.MULTILINE)
 #: Directory names `go list ./...` never enters (so the engine lists no package there).
 _SKIPPED = ("testdata", "vendor")
+_GO_MOD, _GO_WORK = MODULE_FILES[0], WORKSPACE_FILES[0]
 
 
 def first_build(cwd: str, pattern: str, go: str | None = None) -> Command | None:
@@ -69,9 +71,9 @@ def _module(start: str) -> tuple[str, str] | None:
     workspaces = os.environ.get("GOWORK", "") != "off"
     directory = start
     while True:
-        if root is None and os.path.isfile(os.path.join(directory, "go.mod")):
+        if root is None and os.path.isfile(os.path.join(directory, _GO_MOD)):
             root = directory
-        if workspaces and os.path.isfile(os.path.join(directory, "go.work")):
+        if workspaces and os.path.isfile(os.path.join(directory, _GO_WORK)):
             return None
         parent = os.path.dirname(directory)
         if parent == directory:
@@ -80,7 +82,7 @@ def _module(start: str) -> tuple[str, str] | None:
     if root is None:
         return None
     try:
-        with open(os.path.join(root, "go.mod"), "rb") as fh:
+        with open(os.path.join(root, _GO_MOD), "rb") as fh:
             m = _MODULE.search(fh.read())
     except OSError:
         return None

@@ -17,7 +17,7 @@ def spawn_options(env: Mapping[str, str] | None, gotmp: str, cwd: str | None) ->
     process group, its own GOTMPDIR, and PWD naming `cwd`. go takes PWD for its working
     directory whenever PWD is the same directory, so an inherited PWD that reaches `cwd`
     through a symlink (a shell started in a linked directory) would make go print paths
-    under that link, which match none of the directories escape-lsp resolved."""
+    under that link instead of under the directory escape-lsp named."""
     full = {**os.environ, **(env or {}), "GOTMPDIR": gotmp}
     if cwd is not None:
         full["PWD"] = cwd

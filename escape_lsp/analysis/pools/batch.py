@@ -44,7 +44,7 @@ async def run_pools(
             for arg in args:
                 matched = select_packages(graph, arg, cwd)
                 if not matched:
-                    raise await unmatched(engine, arg)
+                    raise await unmatched(engine, arg, cwd)
                 names += [n for n in matched if n not in names]
             for name in names:
                 pkg = graph.packages[name]
