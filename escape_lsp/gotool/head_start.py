@@ -17,19 +17,25 @@ A record is only a guess, so only a go build of the shape escape-lsp runs is sta
 (`_plausible`: go's flags only those the CLI passes, none of which runs another program or
 writes anywhere but /dev/null; no added variables; in the working directory or above it).
 
-This module is imported before anything else of a `check`: it must stay light (no asyncio).
+This module is imported before anything else of a `check`: it must stay light (no asyncio,
+no dataclasses, no OpenSSL: each import here delays go's start; `dataclasses` alone took
+~10 ms).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import marshal
 import os
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
+
+try:  # what hashlib.blake2b is, without hashlib's load of OpenSSL (~4 ms)
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
 
 from escape_lsp.gotool.spawning import kill_group, spawn_options
 from escape_lsp.gotool.tempdir import private_subdir
@@ -41,9 +47,9 @@ _ENV_PREFIXES = ("GO", "CGO_")
 _ENV_NAMES = ("PATH", "CC", "CXX", "AR", "PKG_CONFIG", "HOME", "XDG_CACHE_HOME")
 
 
-@dataclass(frozen=True)
-class Command:
-    """One go invocation: what makes two builds the same process."""
+class Command(NamedTuple):
+    """One go invocation: what makes two builds the same process (a NamedTuple, not a frozen
+    dataclass, only to keep this module light)."""
 
     argv: tuple[str, ...]
     cwd: str
@@ -51,8 +57,7 @@ class Command:
     env: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
-class Started:
+class Started(NamedTuple):
     """A go command started ahead of the code that will want it."""
 
     command: Command
@@ -186,7 +191,7 @@ def _record_path(directory: str, cwd: str, args: Sequence[str]) -> str:
         (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
     )
     key = repr((_FORMAT, os.path.realpath(cwd), tuple(args), env)).encode()
-    return os.path.join(directory, hashlib.blake2b(key, digest_size=20).hexdigest())
+    return os.path.join(directory, blake2b(key, digest_size=20).hexdigest())
 
 
 def _end(started: Started) -> None:

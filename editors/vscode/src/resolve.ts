@@ -45,7 +45,8 @@ export function bundledArgs(bundle: Bundle): string[] {
 export const NO_BUNDLE_HINT =
   "escape-lsp: this build of the extension has no bundled server (build it with `npm run package` " +
   "in editors/vscode). Or set escapeLsp.server.command to a server you installed, e.g. after " +
-  "`python3 -m venv .venv && .venv/bin/pip install -e .` in an escape-lsp checkout: " +
+  "`python3 -m venv .venv && .venv/bin/pip install -e . --config-settings editable_mode=compat` " +
+  "in an escape-lsp checkout: " +
   '["/path/to/escape-lsp/.venv/bin/escape-lsp", "serve"].';
 
 export function noPythonHint(bundle: Bundle, tried: string[]): string {

@@ -10,7 +10,6 @@ idles out.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
@@ -76,6 +75,8 @@ def _entry_signature(entry: str) -> str:
 
 def install_key(path: list[str]) -> str:
     """A short hash of the interpreter, the import path and escape_lsp's installed files."""
+    import hashlib  # here: `check` reads only `kept_state_dir` before go starts (OpenSSL ~4 ms)
+
     parts = [sys.executable, sys.version, *interpreter_flags()]
     for entry in path:
         parts.append(f"{entry}\0{_entry_signature(entry)}")
