@@ -290,3 +290,18 @@ def test_the_zygote_forks_without_threads_or_an_event_loop() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "True", "True"]
+
+
+def test_the_import_path_drops_only_what_depends_on_where_the_server_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`python -m` puts the working directory first; an editable install's path entry may be
+    that same directory (the checkout) and must stay, or the zygote cannot import escape_lsp."""
+    here, lib = str(tmp_path), "/usr/lib/python3.11"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [here, lib, here])
+    assert import_path() == [lib, here]
+    monkeypatch.setattr(sys, "path", ["", lib, ".", here])
+    assert import_path() == [lib, here]
+    monkeypatch.setattr(sys, "path", [lib, here])  # -P, -I: nothing start-dependent first
+    assert import_path() == [lib, here]

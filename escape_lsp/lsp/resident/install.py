@@ -25,9 +25,14 @@ class RuntimeDirError(Exception):
 
 
 def import_path() -> list[str]:
-    """`sys.path` without the entries that depend on where the process was started."""
-    cwd = os.getcwd()
-    return [p for p in sys.path if p not in ("", ".", cwd)]
+    """`sys.path` without the entries that depend on where the process was started: `''` or
+    `.`, and the working directory `python -m` puts first. The same directory later on the path
+    stays: an editable install's path entry is the checkout, where a server may well be
+    started (dropping it there left the zygote unable to import escape_lsp)."""
+    path = [p for p in sys.path if p not in ("", ".")]
+    if path and sys.path[0] not in ("", ".") and path[0] == os.getcwd():
+        path = path[1:]
+    return path
 
 
 def interpreter_flags() -> list[str]:
