@@ -72,3 +72,27 @@ def test_patterns_outside_the_workspace_or_matching_nothing_exit_2(
     assert ok.returncode == 0 and ok.stderr == "", ok.stderr
     assert "Traceback" not in std.stderr + dependency.stderr + nothing.stderr + empty.stderr
     assert "Traceback" not in spaced.stderr
+
+
+def test_a_package_go_cannot_place_under_a_pattern_is_reported_blocked(
+    gomod: WriteModule, tmp_path: Path
+) -> None:
+    """`./...` over a directory no import path can name: go lists it with an error and no
+    directory (`go build ./...` fails there). The other packages are analysed; that one is
+    reported blocked with go's reason, also when the package graph comes from the on-disk memo
+    (the second run)."""
+    root = gomod({"good/g.go": "package good\n\nfunc F() *int { x := 1; return &x }\n"})
+    (root / "bad dir").mkdir()
+    (root / "bad dir" / "b.go").write_text("package bad\n\nfunc G() int { return 1 }\n")
+    env = {"ESCAPE_LSP_CACHE": str(tmp_path / "memo")}
+    for _ in range(2):
+        proc = check("--format", "json", "./...", cwd=root, env=env)
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert [f["message"] for f in data["findings"]] == ["moved to heap: x"]
+        (blocked,) = data["blocked"]
+        assert blocked["package"].endswith("/bad dir"), blocked
+        assert "malformed import path" in json.dumps(blocked), blocked
+    text = check("./...", cwd=root, env=env).stdout
+    assert "/bad dir: escape analysis blocked: malformed import path" in text, text
+    assert check("./good", cwd=root, env=env).stdout.count("blocked") == 0

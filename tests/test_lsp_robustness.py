@@ -138,3 +138,24 @@ async def test_go_mod_init_after_opening_starts_the_analysis(tmp_path: Path) -> 
             lc, path, lambda ds: any(d.message == "moved to heap: x" for d in ds)
         )
         assert [d.code for d in diags] == ["moved-to-heap"]
+
+
+async def test_a_file_go_cannot_place_in_a_package_says_go_s_reason(gomod: WriteModule) -> None:
+    """A file in a directory no import path can name (`bad dir`) shows go's reason instead of
+    nothing; the module's other packages are analysed as usual."""
+    root = gomod(
+        {
+            "good/g.go": "package good\n\nfunc F() *int { x := 1; return &x }\n",
+            "bad dir/b.go": "package bad\n\nfunc G() *int { x := 1; return &x }\n",
+        }
+    )
+    async with lsp_session(root, NVIM) as lc:
+        bad, good = root / "bad dir" / "b.go", root / "good" / "g.go"
+        open_doc(lc, bad)
+        (d,) = await wait_diagnostics(lc, bad, lambda ds: len(ds) > 0)
+        assert d.code == "no-module", d
+        assert d.message.startswith("Escape analysis unavailable: go lists no package"), d
+        assert "malformed import path" in d.message and "invalid char ' '" in d.message, d
+        open_doc(lc, good)
+        diags = await wait_diagnostics(lc, good, lambda ds: len(ds) > 0)
+        assert [d.message for d in diags] == ["moved to heap: x"]

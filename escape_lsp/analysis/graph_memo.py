@@ -112,13 +112,15 @@ def encode_graph(graph: PackageGraph) -> tuple[Any, ...]:
             )
             for p in graph.packages.values()
         ),
+        tuple(sorted(graph.unlocated.items())),
     )
 
 
 def decode_graph(context: ModuleContext, data: Any) -> PackageGraph:
     """The graph `encode_graph` saw; TypeError/ValueError for anything else."""
-    modules, packages = data
+    modules, packages, unlocated = data
     graph = PackageGraph(context, tuple(str(m) for m in modules))
+    graph.unlocated = {str(name): str(error) for name, error in unlocated}
     for name, d, files, tests, xtests, imports, test_imports, module_dir, error, cgo in packages:
         graph.add(
             Package(

@@ -130,6 +130,8 @@ class Session:
         pkg = graph.package_of(path)
         if pkg is None:
             engine.cancel_speculation()
+            if why := graph.why_no_package(path):  # `my dir`: go's reason, not silence
+                self.workspace.note_problem(path, f"go lists no package for this file: {why}")
             await self.publish({path})
             return
         self._scheduler(engine).schedule(self._affected(graph, pkg.import_path), delay, adaptive)

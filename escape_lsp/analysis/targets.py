@@ -74,6 +74,23 @@ async def unmatched(engine: Engine, arg: str, cwd: str) -> PatternError:
     return PatternError(f"{arg} matches no package in the workspace at {root}")
 
 
+async def unlocated_matches(
+    engine: Engine, graph: PackageGraph, arg: str, cwd: str
+) -> dict[str, str]:
+    """The packages `arg` names that go listed with an error and no directory (see
+    `PackageGraph.unlocated`), with go's error: asked of go, which alone knows how its
+    patterns match an import path it cannot place. Only asked when there are such packages."""
+    if not graph.unlocated:
+        return {}
+    target = arg
+    if is_path_pattern(arg, cwd):
+        target = pattern_dir(arg, cwd)
+        target = os.path.join(target, "...") if arg.endswith("...") else target
+    listed = await _listed(engine, "{{.ImportPath}}", target)
+    names = {line.strip() for line in listed.splitlines()}
+    return {name: error for name, error in graph.unlocated.items() if name in names}
+
+
 async def _listed(engine: Engine, fmt: str, pattern: str) -> str:
     """What `go list -e -f fmt pattern` prints, run as the engine runs go."""
     settings = engine.settings

@@ -51,6 +51,10 @@ class PackageGraph:
     modules: tuple[str, ...]
     packages: dict[str, Package] = field(default_factory=dict)
     by_file: dict[str, str] = field(default_factory=dict)
+    #: Packages go listed with an error and no directory (a directory no import path can
+    #: name, such as `my dir`): import path -> go's error. Nothing can build them, but a
+    #: pattern that matches them must say so (`go build ./...` fails there).
+    unlocated: dict[str, str] = field(default_factory=dict)
     _rdeps: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, pkg: Package) -> None:
@@ -68,6 +72,27 @@ class PackageGraph:
     def package_of(self, path: str) -> Package | None:
         name = self.by_file.get(os.path.normpath(path))
         return self.packages.get(name) if name else None
+
+    def why_no_package(self, path: str) -> str | None:
+        """go's error for a file in no package whose directory go could not place (an
+        import path it cannot be, see `unlocated`); None otherwise (a file its package's build
+        constraints exclude, say). The directory's import path is its module's path (known
+        from a placed package of that module) joined with the directory's place in it."""
+        directory = os.path.dirname(os.path.normpath(path))
+        if not self.unlocated:
+            return None
+        for pkg in self.packages.values():
+            if not pkg.module_dir or not directory.startswith(pkg.module_dir + os.sep):
+                continue
+            own = os.path.relpath(pkg.dir, pkg.module_dir).replace(os.sep, "/")
+            if own != "." and not pkg.import_path.endswith("/" + own):
+                continue  # not laid out as its module's own package
+            module = pkg.import_path if own == "." else pkg.import_path[: -len(own) - 1]
+            rel = os.path.relpath(directory, pkg.module_dir).replace(os.sep, "/")
+            error = self.unlocated.get(f"{module}/{rel}")
+            if error is not None:
+                return error
+        return None
 
     def dependents(self, roots: Iterable[str], tests: bool = False) -> set[str]:
         """`roots` and every workspace package that imports them, directly or not."""
@@ -173,13 +198,15 @@ async def load_graph(
         directory = str(raw.get("Dir") or "")
         module = raw.get("Module")
         module_dir = str(module.get("Dir", "")) if isinstance(module, dict) else ""
+        error = raw.get("Error")
         if not directory or not raw.get("ImportPath"):
+            if raw.get("ImportPath") and isinstance(error, dict) and error.get("Err"):
+                graph.unlocated[str(raw["ImportPath"])] = str(error["Err"])
             continue
 
         def files(key: str, d: str = directory, item: dict[str, object] = raw) -> tuple[str, ...]:
             return tuple(os.path.join(d, f) for f in _strs(item.get(key)))
 
-        error = raw.get("Error")
         graph.add(
             Package(
                 import_path=str(raw["ImportPath"]),
