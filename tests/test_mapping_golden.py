@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from escape_lsp.analysis import findings_codec
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.parser import build_findings, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding
@@ -27,7 +29,7 @@ from escape_lsp.findings.syntax import GoSource, widen_finding
 RECORDED = {
     ("go1.26.8", "0.25.0"): (
         9112,
-        "23811b805e2654b88d7c9a190bb2a621f57de934017126177d6bd03a6705a8af",
+        "49b67c25db52997953347e238be51ef2f3fd69c8803ead934190d739eec8ad1d",
     ),
 }
 
@@ -68,14 +70,15 @@ def mapped_digest() -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
-@pytest.mark.parametrize("settled", [False, True])
+@pytest.mark.parametrize(("settled", "seeded"), [(False, False), (True, False), (True, True)])
 def test_an_edited_file_maps_as_a_fresh_parse_of_it_would(
-    monkeypatch: pytest.MonkeyPatch, settled: bool
+    monkeypatch: pytest.MonkeyPatch, settled: bool, seeded: bool
 ) -> None:
     """After an edit the earlier text's answers are reused in the declarations it still has
     byte for byte (moved down a line here), and only the edited one is mapped again: looked
     up as points come (`settled` False) or all settled before (as the engine does while go
-    compiles)."""
+    compiles). `seeded`: the earlier text was never mapped here; its answers are what its
+    findings, read back from the on-disk memo's encoding, say (`GoSource.seed`)."""
     goroot_src, output = _net_http_output()
     path = os.path.join(goroot_src, "net", "http", "server.go")
     raw = build_findings(split_by_file(output, goroot_src)[path], goroot_src, lambda _p: True)
@@ -94,11 +97,18 @@ def test_an_edited_file_maps_as_a_fresh_parse_of_it_would(
         replace(f, span=moved(f.span), flow=tuple(s._replace(span=moved(s.span)) for s in f.flow))
         for f in raw
     ]
+
+    def only(src: GoSource) -> Callable[[str], GoSource | None]:
+        return lambda p: src if p == path else None  # flow steps in other files stay points
+
     earlier = GoSource(data)
-    for f in raw:
-        widen_finding(f, lambda _p: earlier)
+    mapped = [widen_finding(f, only(earlier)) for f in raw]
+    if seeded:  # a process that read the earlier text's findings from its memo
+        earlier = GoSource(data)
+        earlier.seed(findings_codec.decode(findings_codec.encode(mapped)), path)
+        assert earlier.has_answers
     fresh = GoSource(edited)
-    expected = [widen_finding(f, lambda _p: fresh) for f in shifted]
+    expected = [widen_finding(f, only(fresh)) for f in shifted]
 
     computed: list[Span] = []
     locate = GoSource._locate
@@ -113,7 +123,7 @@ def test_an_edited_file_maps_as_a_fresh_parse_of_it_would(
     if settled:
         carried.settle_carried()
         assert carried._prior is None  # every answer kept is now one of this text's
-    assert [widen_finding(f, lambda _p: carried) for f in shifted] == expected
+    assert [widen_finding(f, only(carried)) for f in shifted] == expected
     serve = next(d for d in carried.declarations() if d.name == "(*conn).serve").span
     assert computed
     assert all(serve.contains(s.start_line, s.start_col) for s in computed)

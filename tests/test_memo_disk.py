@@ -7,6 +7,7 @@ import marshal
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
+from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.toolchain import find_toolchain, module_context
 from tests.conftest import WriteModule
 
@@ -129,7 +131,7 @@ async def test_a_local_replace_keeps_nothing_on_disk(gomod: WriteModule, cache: 
 
 
 def test_findings_survive_the_disk_format_with_every_field() -> None:
-    step = FlowStep("/m/a.go", Span(1, 2, 1, 5), "x", "assigned", "~r0 ← x")
+    step = FlowStep("/m/a.go", Span(1, 2, 1, 5), "x", "assigned", "~r0 ← x", Span(1, 3, 1, 3))
     full = Finding(
         Kind.LEAKING_PARAM, "/m/a.go", Span(3, 1, 3, 9), "leaking param: p to result ~r0 level=0",
         "p", "F", (step,), 0, "~r0", {"reason": "r"}, "pkg.G", Span(3, 2, 3, 2),
@@ -140,6 +142,7 @@ def test_findings_survive_the_disk_format_with_every_field() -> None:
     assert back == (full, bare) and back[0].detail == full.detail
     assert back[0].point == full.point and back[0].inlined_from == "pkg.G"
     assert isinstance(back[0].flow[0].span, Span) and isinstance(back[0].kind, Kind)
+    assert isinstance(back[0].flow[0].point, Span)
 
 
 async def test_the_package_graph_is_listed_again_only_when_the_tree_changes(
@@ -325,3 +328,51 @@ async def test_a_file_whose_imports_changed_on_disk_lists_again_when_first_seen(
         assert await engine.graph_for(str(b)) is graph  # below the imports: no new listing
     finally:
         engine.close()
+
+
+SEEDED = """package p
+
+type T struct{ b []byte }
+
+func A(n int) *T { t := &T{b: make([]byte, n)}; return t }
+
+func B(s []byte) any { return string(s) }
+
+func C(x *int) **int { return &x }
+"""
+
+
+async def test_after_a_memo_answer_the_first_edit_maps_only_what_it_changed(
+    gomod: WriteModule, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new process answers the package from disk, so none of its points were located here;
+    the file's first edit still maps only the edited function: the memo's findings say where
+    each other point's range is (`GoSource.seed`), and the result is what a process without
+    any memo maps."""
+    root = gomod({"p/a.go": SEEDED})
+    await run(root)  # the memo holds the package now
+    path = root / "p" / "a.go"
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+    computed: list[Span] = []
+    locate = GoSource._locate
+
+    def counted(self: GoSource, span: Span, *args: Any) -> tuple[Span, str | None]:
+        computed.append(span)
+        return locate(self, span, *args)
+
+    try:
+        assert (await engine.analyze([PKG]))[PKG].from_memo
+        engine.source(str(path), {})  # the open file's text, read for its diagnostics
+        edited = "// a new first line\n" + SEEDED.replace("return &x", "y := x; return &y")
+        path.write_text(edited)
+        monkeypatch.setattr(GoSource, "_locate", counted)
+        after = (await engine.analyze([PKG]))[PKG]
+    finally:
+        engine.close()
+    assert not after.from_memo and after.findings
+    c_line = edited.splitlines().index("func C(x *int) **int { y := x; return &y }")
+    assert computed and all(span.start_line == c_line for span in computed), computed
+    monkeypatch.setattr(GoSource, "_locate", locate)
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    assert (await run(root)).findings == after.findings

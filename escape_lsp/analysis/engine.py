@@ -22,6 +22,7 @@ from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.source_cache import SOURCE_BUDGET, SOURCE_COST_FACTOR, SourceCache
+from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool import head_start
 from escape_lsp.gotool.build import OverlayStore
@@ -62,11 +63,14 @@ class Engine:
             self.store,
         )
         self.memo = ResultMemo(self.store, self.hasher)
-        self.sources = SourceCache()
+        self.sources = SourceCache(self._memo_answers)
         self._sources = self.sources.entries
         self.builds = BuildRunner(toolchain, settings.max_processes)
         #: File hashes of the last build of each package (which files change between builds).
         self._built_hashes: dict[str, Mapping[str, str]] = {}
+        #: Each package's last result: for files whose findings came from a memo (never
+        #: mapped in this process), what their points map to, for their next texts.
+        self._latest: dict[str, PackageResult] = {}
 
     def close(self) -> None:
         self.cancel_speculation()
@@ -156,7 +160,7 @@ class Engine:
             from_disk = self.store.durable_package(graph, name)
             hit = self.memo.lookup(name, keys[name], hashes.get(name, {}), contents, from_disk)
             if hit is not None:
-                results[name] = PackageResult(
+                results[name] = self._latest[name] = PackageResult(
                     name, hit.findings, hit.blocked, hit.file_hashes, hit.key, from_memo=True
                 )
             else:
@@ -167,13 +171,24 @@ class Engine:
         if missing:
             built = await self._build(graph, missing, contents, keys, hashes, on_package)
             for name, res in built.items():
-                results[name] = res
+                results[name] = self._latest[name] = res
                 self._built_hashes[name] = res.file_hashes
                 if res.blocked is None or not res.blocked.transient:
                     self.memo.remember(res)
                 if res.file_keys is not None and self.store.durable_package(graph, name):
                     self.memo.store(res, self._lineage(name))
         return results
+
+    def _memo_answers(self, path: str, key: str) -> Iterable[Finding]:
+        """The findings of `path` in the last result of its package, if that result is for
+        the text whose content key is `key`: asked by `SourceCache` for a text never mapped
+        here (its findings came from a memo, whole or per file)."""
+        graph = self.current_graph
+        name = graph.by_file.get(path) if graph is not None else None
+        res = self._latest.get(name) if name is not None else None
+        if res is None or res.file_hashes.get(path) != key:
+            return ()
+        return [f for f in res.findings if f.file == path]
 
     def speculate(
         self,

@@ -22,15 +22,21 @@ def encode(findings: Iterable[Finding]) -> tuple[Row, ...]:
             f.message,
             f.subject,
             f.function,
-            tuple((s.file, tuple(s.span), s.subject, s.reason, s.edge) for s in f.flow),
+            tuple(
+                (s.file, tuple(s.span), s.subject, s.reason, s.edge, _span(s.point)) for s in f.flow
+            ),
             f.cost,
             f.leak_to,
             tuple(f.detail.items()),
             f.inlined_from,
-            tuple(f.point) if f.point is not None else None,
+            _span(f.point),
         )
         for f in findings
     )
+
+
+def _span(span: Span | None) -> tuple[int, ...] | None:
+    return tuple(span) if span is not None else None
 
 
 def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
@@ -42,7 +48,12 @@ def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
     kinds = _KINDS
     for kind, file, span, message, subject, fn, flow, cost, leak_to, detail, inl, point in rows:
         steps = (
-            tuple([step_of(sf, span_of(ss), sj, why, edge) for sf, ss, sj, why, edge in flow])
+            tuple(
+                [
+                    step_of(sf, span_of(ss), sj, why, edge, span_of(sp) if sp else None)
+                    for sf, ss, sj, why, edge, sp in flow
+                ]
+            )
             if flow
             else ()
         )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from escape_lsp.analysis.bounded_memo import BoundedMemo
 from escape_lsp.analysis.hashing import digest, read_contents
+from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 
 #: Parsed sources cost about this many bytes per byte of Go (the tree-sitter tree dominates).
@@ -22,13 +23,18 @@ def _source_cost(src: GoSource) -> int:
     return len(src.data) * SOURCE_COST_FACTOR
 
 
+#: The findings a result read back from a memo has for (path, content key): empty if none.
+Answers = Callable[[str, str], Iterable[Finding]]
+
+
 class SourceCache:
     """The parsed file as a build saw it: the same text is parsed once, whichever path."""
 
-    def __init__(self) -> None:
+    def __init__(self, answers: Answers | None = None) -> None:
         self._memo: BoundedMemo[GoSource] = BoundedMemo(SOURCE_BUDGET, _source_cost)
         #: Per path, the content keys parsed for it, oldest first.
         self._versions: dict[str, list[str]] = {}
+        self._answers = answers
 
     @property
     def entries(self) -> OrderedDict[str, GoSource]:
@@ -45,8 +51,10 @@ class SourceCache:
             src = GoSource(data)
             earlier = self._versions.get(path)
             previous = self._memo.get(earlier[-1]) if earlier else None
-            if previous is not None:
-                src.carry_from(previous)  # an edit: unchanged declarations map as before
+            if previous is not None:  # an edit: unchanged declarations map as before
+                if not previous.has_answers and self._answers is not None and earlier:
+                    previous.seed(self._answers(path, earlier[-1]), path)  # from a memo
+                src.carry_from(previous)
             self._memo.put(key, src)
         self._note_version(path, key)
         return src

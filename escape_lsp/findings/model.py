@@ -131,10 +131,18 @@ class FlowStep(NamedTuple):
     reason: str
     #: The `flow: dst ← src` line this step belongs to, e.g. `~r0 ← &t`.
     edge: str
+    #: The compiler's own point, kept when `span` is widened (as `Finding.point`): a result
+    #: read back from a memo can then tell a later text which range each point maps to.
+    point: Span | None = None
 
     @property
     def message(self) -> str:
         return f"{self.subject} ({self.reason})"
+
+    @property
+    def at(self) -> Span:
+        """The compiler's point, whatever range the step now covers."""
+        return self.point if self.point is not None else self.span
 
 
 @dataclass(slots=True)

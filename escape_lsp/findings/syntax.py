@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Tree
 
-from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
+from escape_lsp.findings.model import DERIVED_KINDS, Finding, FlowStep, Kind, Span
 from escape_lsp.findings.positions import LineIndex
 
 _LANGUAGE = Language(tree_sitter_go.language())
@@ -123,6 +123,29 @@ class GoSource:
         if hit is None:
             hit = self._located[key] = self._locate_anew(span, subject, kind)
         return hit
+
+    @property
+    def has_answers(self) -> bool:
+        """Whether any point of this text was located (or seeded) here."""
+        return bool(self._located)
+
+    def seed(self, findings: Iterable[Finding], path: str) -> None:
+        """Take as located what `findings` (of this very text, at `path`, from a memo: never
+        mapped in this process) say each compiler point maps to, so that the next text of
+        the file carries them (`carry_from`) instead of locating every point anew (the first
+        edit after a server started from the memo: all of server.go's points again). Derived
+        findings are not the compiler's points and stay out. A flow step's answer has no
+        inlined-call label (steps read only the range; `widen_finding` reads the label of a
+        finding's own answer, which is seeded with it)."""
+        located = self._located
+        for f in findings:
+            if f.file != path or f.kind in DERIVED_KINDS:
+                continue
+            if f.point is not None:
+                located.setdefault((f.point, f.subject, f.kind), (f.span, f.inlined_from))
+            for step in f.flow:
+                if step.point is not None and step.file == path:
+                    located.setdefault((step.point, step.subject, None), (step.span, None))
 
     def carry_from(self, earlier: GoSource) -> None:
         """Reuse what `earlier` (a previous text of the same file) located inside top-level
@@ -591,5 +614,5 @@ def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:
     if source is None:
         return step
-    file, span, subject, reason, edge = step
-    return FlowStep(file, source.locate(span, subject, None)[0], subject, reason, edge)
+    file, span, subject, reason, edge, _ = step
+    return FlowStep(file, source.locate(span, subject, None)[0], subject, reason, edge, span)
