@@ -121,6 +121,7 @@ def _check(ns: argparse.Namespace) -> int:
     from escape_lsp.cli_evidence import measured
     from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
     from escape_lsp.gate import Policy, gated_check
+    from escape_lsp.gotool import head_start
     from escape_lsp.gotool.toolchain import ToolchainError
     from escape_lsp.report.data import report_data
     from escape_lsp.report.sarif import report_sarif
@@ -148,6 +149,7 @@ def _check(ns: argparse.Namespace) -> int:
         request = CheckRequest(tuple(ns.patterns), settings, ns.go)
         outcome = _run(gated_check(request, kinds, policy, progress))
         report = outcome.report
+        head_start.note_inputs(report.inputs)  # recorded with the build this run used
         joined = _run(measured(ns, settings, report))
     except (ToolchainError, BaselineError, MeasureError) as exc:
         print(f"escape-lsp: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ command, and kills it otherwise. Runs the real CLI with a go that logs each comm
 from __future__ import annotations
 
 import marshal
+import os
 import shutil
 import subprocess
 import sys
@@ -98,12 +99,20 @@ def test_a_run_again_starts_its_build_first_and_compiles_the_edited_files(
     assert not live_processes_in_group(commands[0][0])
 
 
-def test_nothing_to_build_kills_the_head_start(
+def test_nothing_changed_starts_no_build_and_nothing_to_build_kills_the_head_start(
     gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path]
 ) -> None:
+    """Run again with every file (and directory, and go) as the last run read it, the memo
+    answers: no build is started at all. A file touched (new mtime, same bytes) starts the
+    head start, which the memo's answer then kills."""
     go, log = logged_go
     root = gomod({"p/a.go": ESCAPES})
     first, _ = _check(root, go, log, "./p")
+    again, commands = _check(root, go, log, "./p")
+    assert again == first
+    assert commands and not _builds(commands), commands
+    path = root / "p" / "a.go"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     again, commands = _check(root, go, log, "./p", slow=True)  # the memo answers: no build
     assert again == first
     assert commands[0][1] == "build" and len(_builds(commands)) == 1, commands
@@ -146,7 +155,7 @@ def test_a_record_is_run_only_when_it_is_a_build_the_cli_runs(
     (record,) = (cache / "head-start").iterdir()
     mark = root.parent / "mark"
     command = [arg.format(mark=mark, go=go) for arg in argv]
-    record.write_bytes(marshal.dumps((1, tuple(command), str(root), ())))
+    record.write_bytes(marshal.dumps((2, tuple(command), str(root), (), ())))
     out, commands = _check(root, go, log, "./p")
     assert commands[0][1] == "env" and not mark.exists(), commands
     assert "moved to heap: x" in out

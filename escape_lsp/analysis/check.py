@@ -38,6 +38,8 @@ class CheckReport:
     violations: list[Violation] = field(default_factory=list)
     #: The directory patterns and relative paths are read from.
     cwd: str = ""
+    #: The (mtime_ns, size, inode) of what the results were read from (`Engine.input_stats`).
+    inputs: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 async def module_groups(
@@ -131,6 +133,7 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
                     src = engine.source(file, {})
                     if src is not None:
                         report.sources[file] = src
+            report.inputs.update(engine.input_stats())
         finally:
             engine.close()
     report.findings.sort(key=Finding.sort_key)

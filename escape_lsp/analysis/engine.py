@@ -179,6 +179,21 @@ class Engine:
                     self.memo.store(res, self._lineage(name))
         return results
 
+    def input_stats(self) -> dict[str, tuple[int, int, int]]:
+        """The (mtime_ns, size, inode) of what this engine's results were read from: every file
+        hashed for a memo key as it was when read, the directories holding them (a file added
+        or removed) and the go binary, as they are now. The CLI's head start skips its build
+        when all are unchanged (see `head_start.note_inputs`)."""
+        files = self.hasher.signatures()
+        out = dict(files)
+        for path in {os.path.dirname(f) for f in files} | {self.toolchain.go}:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            out[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        return out
+
     def _memo_answers(self, path: str, key: str) -> Iterable[Finding]:
         """The findings of `path` in the last result of its package, if that result is for
         the text whose content key is `key`: asked by `SourceCache` for a text never mapped

@@ -71,6 +71,10 @@ class FileHasher:
         self._cache[path] = (sig, hashed)
         return hashed
 
+    def signatures(self) -> dict[str, tuple[int, int, int]]:
+        """Every file hashed so far, with its (mtime_ns, size, inode) when it was read."""
+        return {path: sig for path, (sig, _) in self._cache.items()}
+
     def content_hash(self, path: str, overlays: Mapping[str, bytes]) -> str:
         """The hash of `path` as a build with `overlays` sees it (overlay, else disk)."""
         data = overlays.get(path)

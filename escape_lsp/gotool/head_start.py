@@ -9,7 +9,10 @@ The next run with the same key starts that command at once (`begin`), with this 
 environment, as every go command escape-lsp runs. When the engine is about to run a build,
 `claim` hands the process over if the build's `Command` is equal; a different command, a run
 that needs no build, or the end of the process kills it. go reads the sources itself, so the
-user's edits since the last run are what it compiles: only the command is reused. Without a
+user's edits since the last run are what it compiles: only the command is reused. The record
+also keeps the stat of every file and directory the run's results were read from (as they were
+read): when none has changed the memo answers the next run without a build, so it starts none
+(go's work on a build nobody used slowed such a run by ~0.1 s on two cores). Without a
 record (a first run), the caller may pass the command it expects to need (`first_build.py`
 works it out from the files for one package), taken over or killed the same way.
 
@@ -29,7 +32,7 @@ import contextlib
 import marshal
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 try:  # what hashlib.blake2b is, without hashlib's load of OpenSSL (~4 ms)
@@ -41,10 +44,13 @@ from escape_lsp.gotool.spawning import kill_group, spawn_options
 from escape_lsp.gotool.tempdir import private_subdir
 
 #: Bumped whenever the record's shape changes.
-_FORMAT = 1
+_FORMAT = 2
 #: Variables that steer go (the record is keyed by them too: a changed one is another run).
 _ENV_PREFIXES = ("GO", "CGO_")
 _ENV_NAMES = ("PATH", "CC", "CXX", "AR", "PKG_CONFIG", "HOME", "XDG_CACHE_HOME")
+
+#: A file's or directory's (mtime_ns, size, inode).
+Stat = tuple[int, int, int]
 
 
 class Command(NamedTuple):
@@ -70,6 +76,8 @@ _started: Started | None = None
 #: The first go build this process used, and how many it used (see `note_used`).
 _first_used: Command | None = None
 _used = 0
+#: What that build's results were read from (see `note_inputs`).
+_inputs: dict[str, Stat] = {}
 
 
 def begin(
@@ -81,12 +89,15 @@ def begin(
     """Start the build the last run with this key recorded, or with no record the build
     `first` works out (a first run's guess, see `first_build.py`), if any; never fails. A new
     run: the builds used so far are forgotten."""
-    global _started, _first_used, _used
-    _first_used, _used = None, 0
+    global _started, _first_used, _used, _inputs
+    _first_used, _used, _inputs = None, 0, {}
     if _started is not None:
         return
     try:
-        command = _recorded(directory, cwd, args) if directory is not None else None
+        recorded = _recorded(directory, cwd, args) if directory is not None else None
+        if recorded is not None and _unchanged(recorded[1]):
+            return  # what the last run read is as it was: its memo answers, go has no work
+        command = recorded[0] if recorded is not None else None
         if command is None and first is not None:
             command = first()
         if command is None or not _plausible(command, cwd):
@@ -103,16 +114,37 @@ def begin(
     atexit.register(release)
 
 
-def _recorded(directory: str, cwd: str, args: Sequence[str]) -> Command | None:
-    """The command recorded under this key; None without one (the first run)."""
+def _recorded(
+    directory: str, cwd: str, args: Sequence[str]
+) -> tuple[Command | None, tuple[tuple[str, Stat], ...]] | None:
+    """The command recorded under this key (None if no run with it built anything yet) and
+    the inputs of the last run's results; None without a record (the first run)."""
     try:
         with open(_record_path(directory, cwd, args), "rb") as fh:
-            fmt, argv, build_cwd, env = marshal.load(fh)
+            fmt, *fields = marshal.load(fh)
     except FileNotFoundError:
         return None
     if fmt != _FORMAT:
         return None
-    return Command(tuple(argv), str(build_cwd), tuple((str(k), str(v)) for k, v in env))
+    argv, build_cwd, env, inputs = fields
+    command = None
+    if argv is not None:
+        command = Command(tuple(argv), str(build_cwd), tuple((str(k), str(v)) for k, v in env))
+    return command, tuple((str(path), tuple(stat)) for path, stat in inputs)
+
+
+def _stat(path: str) -> Stat | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _unchanged(inputs: Sequence[tuple[str, Stat]]) -> bool:
+    """Whether every input (file, or directory: a file added or removed) is as it was.
+    A wrong "changed" costs a build nothing uses; a wrong "unchanged" only the head start."""
+    return bool(inputs) and all(_stat(path) == stat for path, stat in inputs)
 
 
 def claim(command: Command) -> Started | None:
@@ -142,17 +174,36 @@ def note_used(command: Command) -> None:
     _used += 1
 
 
+def note_inputs(inputs: Mapping[str, Stat]) -> None:
+    """The stat of every file and directory this run's results were read from, as they were
+    read (`remember` records them: a next run that finds them all unchanged is answered by the
+    memo without building, so it starts no build)."""
+    _inputs.update(inputs)
+
+
 def remember(directory: str | None, cwd: str, args: Sequence[str]) -> None:
-    """Record the go build this run used, for the next run with the same key: only when it
-    used exactly one (several module groups, or a baseline revision, get no head start)."""
-    command = _first_used
-    if directory is None or command is None or _used != 1:
+    """Record the go build this run used, for the next run with the same key, and what its
+    results were read from: only when it used exactly one build (several module groups, or a
+    baseline revision, get no head start), or none and every result came from the memo (the
+    build recorded before, if any, stays the one to start)."""
+    if directory is None:
         return
-    inside = os.path.join(os.path.realpath(command.cwd), "")
+    command: Command | None = None
+    if _used == 1:
+        command = _first_used
+    elif _used == 0 and _inputs:
+        with contextlib.suppress(OSError, ValueError, TypeError, EOFError):
+            recorded = _recorded(directory, cwd, args)
+            command = recorded[0] if recorded is not None else None
+    else:
+        return
+    inside = os.path.join(os.path.realpath(command.cwd if command else cwd), "")
     if os.path.join(os.path.realpath(directory), "").startswith(inside):
         return  # never write into the user's tree
     path = _record_path(directory, cwd, args)
-    record = marshal.dumps((_FORMAT, command.argv, command.cwd, command.env))
+    inputs = tuple(sorted(_inputs.items()))
+    fields = (command.argv, command.cwd, command.env) if command else (None, None, None)
+    record = marshal.dumps((_FORMAT, *fields, inputs))
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
