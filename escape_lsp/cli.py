@@ -12,6 +12,7 @@ from escape_lsp import __version__
 
 if TYPE_CHECKING:
     from escape_lsp.gotool.head_start import Command
+    from escape_lsp.lsp.codegen_cache import CodegenCache
 
 # Everything else is imported where it is used: `serve` must start without the analysis,
 # pygls or lsprotocol (its import time is the editor's wait; see lsp/resident/), and `check`
@@ -301,10 +302,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     cwd, records = os.getcwd(), _head_start_records() if args[:1] == ["check"] else None
     # before the analysis is imported
     head_start.begin(records, cwd, args, lambda: _first_build(cwd, args))
-    ns = _parser().parse_args(_join_dash_values(args))
-    if ns.command == "pools":
-        return _pools(ns)
-    if ns.command == "check":
+    generated = _kept_generated_code()
+    try:
+        ns = _parser().parse_args(_join_dash_values(args))
+        if ns.command == "pools":
+            return _pools(ns)
+        if ns.command != "check":
+            return _serve(ns)
         try:
             code = _check(ns)
             head_start.remember(records, cwd, args)
@@ -313,10 +317,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = EXIT_OK
         finally:
             head_start.release()
-        if argv is None and sys.getprofile() is None and sys.gettrace() is None:
-            _exit_now(code)  # (a profiler or tracer writes its results at the normal exit)
-        return code
-    return _serve(ns)
+    finally:
+        if generated is not None:
+            generated.save()  # what the imports compiled anew, if that took ≥ 20 ms
+    if argv is None and sys.getprofile() is None and sys.gettrace() is None:
+        _exit_now(code)  # (a profiler or tracer writes its results at the normal exit)
+    return code
+
+
+def _kept_generated_code() -> CodegenCache | None:
+    """The methods of the analysis' dataclasses as kept code objects (`lsp/codegen_cache.py`:
+    a third of `check`'s imports), installed before those are imported, unless they are."""
+    if "escape_lsp.analysis.check" in sys.modules:
+        return None
+    from escape_lsp.lsp import codegen_cache
+
+    return codegen_cache.for_this_user(codegen_cache.CLI)
 
 
 if __name__ == "__main__":

@@ -184,3 +184,34 @@ def test_what_is_not_code_is_compiled_every_time_and_never_kept(tmp_path: Path) 
     cache.compile("z = 3\n", "<t>", "exec")
     cache.save(worth=0)
     assert [key[0] for key in read(cache.path)] == ["z = 3\n"]
+
+
+_CLI_SCRIPT = """
+import json, sys
+from escape_lsp.lsp import codegen_cache
+cache = codegen_cache.install(sys.argv[1], codegen_cache.CLI)
+import escape_lsp.analysis.check, escape_lsp.report.sarif
+cache.save(0)
+print(json.dumps({"hits": cache.hits, "misses": cache.misses,
+                  "attrs": "attr" in sys.modules}))
+"""
+
+
+def test_the_cli_keeps_its_dataclasses_code_in_a_file_of_its_own(tmp_path: Path) -> None:
+    """`check`'s imports (no attrs) keep the methods dataclasses writes for the analysis'
+    classes: a second process compiles none of them, and the server's file is untouched."""
+
+    def run() -> dict[str, object]:
+        done = subprocess.run(
+            [sys.executable, "-c", _CLI_SCRIPT, str(tmp_path)],
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        result: dict[str, object] = json.loads(done.stdout)
+        return result
+
+    first = run()
+    assert int(first["misses"]) > 40 and first["attrs"] is False
+    second = run()
+    assert int(second["misses"]) == 0 and int(second["hits"]) >= int(first["misses"])
+    assert Path(cache_path(str(tmp_path), "cli")).is_file()
+    assert not Path(cache_path(str(tmp_path))).exists()
