@@ -12,7 +12,7 @@ that needs no build, or the end of the process kills it. go reads the sources it
 user's edits since the last run are what it compiles: only the command is reused. The record
 also keeps the stat of every file and directory the run's results were read from (as they were
 read): when none has changed the memo answers the next run without a build, so it starts none
-(go's work on a build nobody used slowed such a run by ~0.1 s on two cores). Without a
+(a build nobody used cost ~0.3 s of CPU on the large package). Without a
 record (a first run), the caller may pass the command it expects to need (`first_build.py`
 works it out from the files for one package), taken over or killed the same way.
 
