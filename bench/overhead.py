@@ -304,18 +304,22 @@ def serve_import_micros(env: dict[str, str]) -> tuple[int, list[str]]:
     return total, names
 
 
-def in_process_import_ms(kept_in: str | None) -> float:
-    """Wall-clock ms of what the in-process `serve` imports: the server, after installing
-    the kept generated code from `kept_in` (lsp/codegen_cache.py), or without it (None)."""
+def in_process_import_ms(
+    kept_in: str | None, module: str = "escape_lsp.lsp.server", user: str = ""
+) -> float:
+    """Wall-clock ms of importing `module` as the in-process `serve` (or, `user` "cli",
+    `check`) does: after installing the kept generated code from `kept_in`
+    (lsp/codegen_cache.py), or without it (None)."""
     install = (
-        f"from escape_lsp.lsp import codegen_cache; c = codegen_cache.install({kept_in!r}); "
+        "from escape_lsp.lsp import codegen_cache; "
+        f"c = codegen_cache.install({kept_in!r}, {user!r}); "
         if kept_in
         else ""
     )
     save = "c.save(); " if kept_in else ""
     code = (
         "import time; t = time.perf_counter(); "
-        f"{install}import escape_lsp.lsp.server; took = time.perf_counter() - t; "
+        f"{install}import {module}; took = time.perf_counter() - t; "
         f"{save}print(took * 1000)"
     )
     out = subprocess.run([SUBJECT, "-c", code], capture_output=True, text=True, check=True)
@@ -353,6 +357,20 @@ def imports(runs: int) -> None:
             fresh.append(in_process_import_ms(None))
     row(
         "Server imports in-process as `serve` makes them, generated code kept (wall clock)",
+        f"{median(kept):.0f} ms",
+        f"nothing kept {median(fresh):.0f} ms",
+        None,
+    )
+    # What `check` imports after its head start: the analysis and the reports.
+    module = "escape_lsp.analysis.check, escape_lsp.cli_evidence, escape_lsp.report.sarif"
+    with tempfile.TemporaryDirectory(prefix="escape-bench-codegen-") as kept_in:
+        in_process_import_ms(kept_in, module, "cli")
+        kept, fresh = [], []
+        for _ in range(runs):
+            kept.append(in_process_import_ms(kept_in, module, "cli"))
+            fresh.append(in_process_import_ms(None, module))
+    row(
+        "CLI `check` imports as `check` makes them, generated code kept (wall clock)",
         f"{median(kept):.0f} ms",
         f"nothing kept {median(fresh):.0f} ms",
         None,
