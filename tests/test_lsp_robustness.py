@@ -159,3 +159,23 @@ async def test_a_file_go_cannot_place_in_a_package_says_go_s_reason(gomod: Write
         open_doc(lc, good)
         diags = await wait_diagnostics(lc, good, lambda ds: len(ds) > 0)
         assert [d.message for d in diags] == ["moved to heap: x"]
+
+
+async def test_a_file_whose_package_build_constraints_exclude_says_so(gomod: WriteModule) -> None:
+    """A package whose files build constraints all exclude is in no listing: the file shows
+    go's reason. A file its tags exclude from a package that has other files shows nothing."""
+    root = gomod(
+        {
+            "tool/gen.go": "//go:build ignore\n\npackage main\n\nfunc main() {}\n",
+            "p/a.go": "package p\n\nfunc F() *int { x := 1; return &x }\n",
+            "p/other.go": "//go:build never\n\npackage p\n\nfunc G() int { return 1 }\n",
+        }
+    )
+    async with lsp_session(root, NVIM) as lc:
+        gen, other = root / "tool" / "gen.go", root / "p" / "other.go"
+        open_doc(lc, gen)
+        (d,) = await wait_diagnostics(lc, gen, lambda ds: len(ds) > 0)
+        assert d.code == "no-module" and "build constraints exclude all Go files" in d.message
+        assert d.range == lsp.Range(lsp.Position(2, 0), lsp.Position(2, 12))  # `package main`
+        open_doc(lc, other)
+        assert not await wait_diagnostics(lc, other, lambda ds: True)

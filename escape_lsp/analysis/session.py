@@ -22,6 +22,7 @@ from escape_lsp.analysis.scheduler import BuildScheduler
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings
 from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.analysis.status import Status, status_of
+from escape_lsp.analysis.targets import directory_error
 from escape_lsp.analysis.workspace import Workspace
 from escape_lsp.findings.model import Kind, Span
 from escape_lsp.gotool import process
@@ -45,6 +46,8 @@ class Session:
         self.fix_service = FixService()
         self.builds_started = 0
         self._schedulers: dict[Engine, BuildScheduler] = {}
+        #: Per directory holding a file in no package: the listing asked with, go's error.
+        self._directory_errors: dict[str, tuple[PackageGraph, str]] = {}
 
     @property
     def snapshot(self) -> Snapshot:
@@ -130,11 +133,29 @@ class Session:
         pkg = graph.package_of(path)
         if pkg is None:
             engine.cancel_speculation()
-            if why := graph.why_no_package(path):  # `my dir`: go's reason, not silence
+            if why := await self._why_no_package(engine, graph, path):  # not silence
                 self.workspace.note_problem(path, f"go lists no package for this file: {why}")
             await self.publish({path})
             return
         self._scheduler(engine).schedule(self._affected(graph, pkg.import_path), delay, adaptive)
+
+    async def _why_no_package(self, engine: Engine, graph: PackageGraph, path: str) -> str:
+        """go's reason for a file in no package: a directory go cannot place (from the
+        listing), else what `go list` says of the file's directory on disk (all its files
+        excluded by build constraints), asked once per directory and listing; "" when go
+        has no error there (a file its package's other files outvote: its tags exclude it)."""
+        if why := graph.why_no_package(path):
+            return why
+        directory = os.path.dirname(path)
+        known = self._directory_errors.get(directory)
+        if known is not None and known[0] is graph:
+            return known[1]
+        try:
+            why = await directory_error(engine, directory)
+        except EXPECTED_FAILURES:
+            return ""  # a transient failure: asked again on the next change
+        self._directory_errors[directory] = (graph, why)
+        return why
 
     def _affected(self, graph: PackageGraph, name: str) -> set[str]:
         """`name` and the packages in scope that import it."""

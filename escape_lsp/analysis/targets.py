@@ -91,6 +91,13 @@ async def unlocated_matches(
     return {name: error for name, error in graph.unlocated.items() if name in names}
 
 
+async def directory_error(engine: Engine, directory: str) -> str:
+    """go's error for the package in `directory` as the files on disk have it (`go list -e`;
+    e.g. `build constraints exclude all Go files in …`), or "" when it lists one without."""
+    said = await _listed(engine, _ERROR_FORMAT, directory)
+    return " ".join(said.split())
+
+
 async def _listed(engine: Engine, fmt: str, pattern: str) -> str:
     """What `go list -e -f fmt pattern` prints, run as the engine runs go."""
     settings = engine.settings

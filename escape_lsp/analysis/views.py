@@ -48,6 +48,7 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
     blocked: Blocked | None = None
     source: GoSource | None = None
     violations: tuple[Violation, ...] = ()
+    problem = snapshot.problem_for(path)
     for root in snapshot.roots.values():
         current = root.engine.file_hash(path, snapshot.overlays)
         graph = root.engine.current_graph
@@ -66,8 +67,8 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
             for f in use.findings:
                 if f.file == path:
                     findings.setdefault((f.at, f.message), f)
-        if findings or blocked or owner is not None:
-            source = root.engine.source(path, snapshot.overlays)
+        if findings or blocked or owner is not None or (problem and source is None):
+            source = root.engine.source(path, snapshot.overlays)  # (a problem's package clause)
         if owner is not None and graph is not None and not violations:
             violations = _violations(snapshot, root, owner, path, list(findings.values()))
     ordered = tuple(sorted(findings.values(), key=Finding.sort_key))
@@ -76,7 +77,7 @@ def _compute(snapshot: Snapshot, path: str) -> FileView:
         ordered,
         blocked,
         source,
-        snapshot.problem_for(path),
+        problem,
         violations,
         snapshot_joined(snapshot),
     )
