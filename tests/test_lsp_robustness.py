@@ -140,42 +140,35 @@ async def test_go_mod_init_after_opening_starts_the_analysis(tmp_path: Path) -> 
         assert [d.code for d in diags] == ["moved-to-heap"]
 
 
-async def test_a_file_go_cannot_place_in_a_package_says_go_s_reason(gomod: WriteModule) -> None:
-    """A file in a directory no import path can name (`bad dir`) shows go's reason instead of
-    nothing; the module's other packages are analysed as usual."""
+async def test_a_file_in_no_package_shows_go_s_reason(gomod: WriteModule) -> None:
+    """A file go lists in no package shows go's reason on its package clause instead of
+    nothing: a directory no import path can name (`bad dir`), and a package whose files build
+    constraints all exclude (in no listing). A file its tags exclude from a package that has
+    other files shows nothing; the module's other packages are analysed as usual."""
     root = gomod(
         {
             "good/g.go": "package good\n\nfunc F() *int { x := 1; return &x }\n",
             "bad dir/b.go": "package bad\n\nfunc G() *int { x := 1; return &x }\n",
+            "tool/gen.go": "//go:build ignore\n\npackage main\n\nfunc main() {}\n",
+            "good/other.go": "//go:build never\n\npackage good\n\nfunc H() int { return 1 }\n",
         }
     )
+    said = {
+        "bad dir/b.go": ("malformed import path", "invalid char ' '", 0),
+        "tool/gen.go": ("build constraints exclude all Go files", "", 2),
+    }
     async with lsp_session(root, NVIM) as lc:
-        bad, good = root / "bad dir" / "b.go", root / "good" / "g.go"
-        open_doc(lc, bad)
-        (d,) = await wait_diagnostics(lc, bad, lambda ds: len(ds) > 0)
-        assert d.code == "no-module", d
-        assert d.message.startswith("Escape analysis unavailable: go lists no package"), d
-        assert "malformed import path" in d.message and "invalid char ' '" in d.message, d
+        for rel, (reason, detail, line) in said.items():
+            path = root / rel
+            open_doc(lc, path)
+            (d,) = await wait_diagnostics(lc, path, lambda ds: len(ds) > 0)
+            assert d.code == "no-module", d
+            assert d.message.startswith("Escape analysis unavailable: go lists no package"), d
+            assert reason in d.message and detail in d.message, d
+            assert d.range.start == lsp.Position(line, 0)  # the package clause
+        other, good = root / "good" / "other.go", root / "good" / "g.go"
+        open_doc(lc, other)
+        assert not await wait_diagnostics(lc, other, lambda ds: True)
         open_doc(lc, good)
         diags = await wait_diagnostics(lc, good, lambda ds: len(ds) > 0)
         assert [d.message for d in diags] == ["moved to heap: x"]
-
-
-async def test_a_file_whose_package_build_constraints_exclude_says_so(gomod: WriteModule) -> None:
-    """A package whose files build constraints all exclude is in no listing: the file shows
-    go's reason. A file its tags exclude from a package that has other files shows nothing."""
-    root = gomod(
-        {
-            "tool/gen.go": "//go:build ignore\n\npackage main\n\nfunc main() {}\n",
-            "p/a.go": "package p\n\nfunc F() *int { x := 1; return &x }\n",
-            "p/other.go": "//go:build never\n\npackage p\n\nfunc G() int { return 1 }\n",
-        }
-    )
-    async with lsp_session(root, NVIM) as lc:
-        gen, other = root / "tool" / "gen.go", root / "p" / "other.go"
-        open_doc(lc, gen)
-        (d,) = await wait_diagnostics(lc, gen, lambda ds: len(ds) > 0)
-        assert d.code == "no-module" and "build constraints exclude all Go files" in d.message
-        assert d.range == lsp.Range(lsp.Position(2, 0), lsp.Position(2, 12))  # `package main`
-        open_doc(lc, other)
-        assert not await wait_diagnostics(lc, other, lambda ds: True)
