@@ -117,10 +117,15 @@ async def test_hit_rates_of_a_local_and_a_package_level_pool(
 async def test_tests_run_when_there_is_no_benchmark(
     gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = gomod({"p/p.go": POOLS, "p/x_test.go": XTEST})
+    """`./...` also over a directory go cannot place: that package is not measured, and
+    says go's reason (`go test ./...` fails there)."""
+    bad = "package bad\n\nfunc G() int { return 1 }\n"
+    root = gomod({"p/p.go": POOLS, "p/x_test.go": XTEST, "bad dir/b.go": bad})
     monkeypatch.chdir(root)
     report = await run_pools(["./..."], AnalysisSettings(tests=True))
-    (m,) = report.measurements
+    skipped, m = report.measurements
+    assert skipped.package == "example.com/m/bad dir" and skipped.ran == ""
+    assert skipped.error and skipped.error.startswith("not measured: malformed import path")
     assert m.error is None and m.ran == "tests"
     hits = {(h.site.name, h.benchmark): (h.gets, h.puts) for h in m.hits}
     assert hits == {("bufPool", "TestShared"): (100, 100), ("p", None): (0, 0)}
