@@ -13,7 +13,7 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.targets import select_packages, unlocated_matches, unmatched
+from escape_lsp.analysis.targets import matched_packages, select_packages, unlocated_matches
 from escape_lsp.findings.model import CompileError, Finding, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.packages import PackageGraph
@@ -102,14 +102,8 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
         on_package = progress.advance if progress else None
         try:
             graph = await engine.graph(while_listing=_start_early(engine, args, cwd, on_package))
-            names: set[str] = set()
-            unlocated: dict[str, str] = {}
-            for arg in args:
-                matched = select_packages(graph, arg, cwd)
-                if not matched:
-                    raise await unmatched(engine, arg, cwd)
-                names.update(matched)
-                unlocated.update(await unlocated_matches(engine, graph, arg, cwd))
+            names = await matched_packages(engine, graph, args, cwd)
+            unlocated = await unlocated_matches(engine, graph, args, cwd)
             for name, error in unlocated.items():  # `./...` over `my dir`: go's reason
                 report.blocked.append(Blocked(name, (CompileError(None, 0, 0, error),)))
             if progress:

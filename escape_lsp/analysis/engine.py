@@ -179,7 +179,7 @@ class Engine:
                     self.memo.store(res, self._lineage(name))
         return results
 
-    def input_stats(self) -> dict[str, tuple[int, int, int]]:
+    def input_stats(self) -> dict[str, head_start.Stat]:
         """The (mtime_ns, size, inode) of what this engine's results were read from: every file
         hashed for a memo key as it was when read, the directories holding them (a file added
         or removed) and the go binary, as they are now. The CLI's head start skips its build
@@ -187,11 +187,8 @@ class Engine:
         files = self.hasher.signatures()
         out = dict(files)
         for path in {os.path.dirname(f) for f in files} | {self.toolchain.go}:
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            out[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if (stat := head_start.stat_of(path)) is not None:
+                out[path] = stat
         return out
 
     def _memo_answers(self, path: str, key: str) -> Iterable[Finding]:

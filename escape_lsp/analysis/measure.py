@@ -20,7 +20,7 @@ from escape_lsp.analysis.check import module_groups
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.evidence import Evidence, evidence_from_profile, import_dirs
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.targets import select_packages, unmatched
+from escape_lsp.analysis.targets import matched_packages
 from escape_lsp.findings.benchmarks import benchmarks
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.bench import BenchError, BenchRequest, BenchResult, BenchRun, run_bench
@@ -122,12 +122,7 @@ async def evidence_for_check(
         try:
             graph = await engine.graph()
             graphs.append(graph)
-            names: set[str] = set()
-            for arg in args if bench is not None else ():
-                matched = select_packages(graph, arg, cwd)
-                if not matched:
-                    raise await unmatched(engine, arg, cwd)
-                names.update(matched)
+            names = await matched_packages(engine, graph, args, cwd) if bench is not None else []
             source = functools.partial(engine.source, overlays={})
             for name in sorted(names):
                 if has_benchmark(graph.packages[name], bench or "", source):

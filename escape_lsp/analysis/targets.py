@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.patterns import is_path_pattern, pattern_dir
 from escape_lsp.gotool.process import run
 from escape_lsp.gotool.toolchain import ToolchainError
+
+
+async def matched_packages(
+    engine: Engine, graph: PackageGraph, args: Sequence[str], cwd: str
+) -> list[str]:
+    """The workspace packages `args` match, in order, each once; a `PatternError` saying why
+    for the first argument that matches none."""
+    names: dict[str, None] = {}
+    for arg in args:
+        matched = select_packages(graph, arg, cwd)
+        if not matched:
+            raise await unmatched(engine, arg, cwd)
+        names.update(dict.fromkeys(matched))
+    return list(names)
 
 
 def select_packages(graph: PackageGraph, arg: str, cwd: str) -> list[str]:
@@ -49,9 +64,7 @@ async def unmatched(engine: Engine, arg: str, cwd: str) -> PatternError:
     if is_path_pattern(arg, cwd):
         # go's own reason, when it has one: no Go files, an import path it cannot be
         # (`malformed import path "…/my dir": invalid char ' '`), outside the module
-        target = pattern_dir(arg, cwd)
-        target = os.path.join(target, "...") if arg.endswith("...") else target
-        said = await _listed(engine, _ERROR_FORMAT, target)
+        said = await _listed(engine, _ERROR_FORMAT, _go_pattern(arg, cwd))
         reasons = sorted({line.strip() for line in said.splitlines() if line.strip()})
         why = f": go says {'; '.join(reasons[:3])}" if reasons else ""
         return PatternError(f"{arg}: no Go package there (in the workspace at {root}){why}")
@@ -75,18 +88,15 @@ async def unmatched(engine: Engine, arg: str, cwd: str) -> PatternError:
 
 
 async def unlocated_matches(
-    engine: Engine, graph: PackageGraph, arg: str, cwd: str
+    engine: Engine, graph: PackageGraph, args: Sequence[str], cwd: str
 ) -> dict[str, str]:
-    """The packages `arg` names that go listed with an error and no directory (see
-    `PackageGraph.unlocated`), with go's error: asked of go, which alone knows how its
-    patterns match an import path it cannot place. Only asked when there are such packages."""
+    """The packages `args` name that go listed with an error and no directory (see
+    `PackageGraph.unlocated`), with go's error: asked of go (one `go list` for all of them),
+    which alone knows how its patterns match an import path it cannot place. Only asked
+    when there are such packages."""
     if not graph.unlocated:
         return {}
-    target = arg
-    if is_path_pattern(arg, cwd):
-        target = pattern_dir(arg, cwd)
-        target = os.path.join(target, "...") if arg.endswith("...") else target
-    listed = await _listed(engine, "{{.ImportPath}}", target)
+    listed = await _listed(engine, "{{.ImportPath}}", *(_go_pattern(a, cwd) for a in args))
     names = {line.strip() for line in listed.splitlines()}
     return {name: error for name, error in graph.unlocated.items() if name in names}
 
@@ -98,9 +108,18 @@ async def directory_error(engine: Engine, directory: str) -> str:
     return " ".join(said.split())
 
 
-async def _listed(engine: Engine, fmt: str, pattern: str) -> str:
-    """What `go list -e -f fmt pattern` prints, run as the engine runs go."""
+def _go_pattern(arg: str, cwd: str) -> str:
+    """`arg` as go reads it from the module root: a path pattern made absolute (`./x/...`
+    from `cwd` -> `<cwd>/x/...`), an import-path pattern as it is."""
+    if not is_path_pattern(arg, cwd):
+        return arg
+    directory = pattern_dir(arg, cwd)
+    return os.path.join(directory, "...") if arg.endswith("...") else directory
+
+
+async def _listed(engine: Engine, fmt: str, *patterns: str) -> str:
+    """What `go list -e -f fmt patterns…` prints, run as the engine runs go."""
     settings = engine.settings
-    argv = [engine.toolchain.go, "list", "-e", "-f", fmt, *settings.build_flags, pattern]
+    argv = [engine.toolchain.go, "list", "-e", "-f", fmt, *settings.build_flags, *patterns]
     proc = await run(argv, engine.context.root, dict(settings.env), timeout=120)
     return proc.stdout

@@ -78,6 +78,8 @@ _first_used: Command | None = None
 _used = 0
 #: What that build's results were read from (see `note_inputs`).
 _inputs: dict[str, Stat] = {}
+#: The command this run's record named, if any (kept by `remember` after a memo-only run).
+_recorded_command: Command | None = None
 
 
 def begin(
@@ -89,15 +91,16 @@ def begin(
     """Start the build the last run with this key recorded, or with no record the build
     `first` works out (a first run's guess, see `first_build.py`), if any; never fails. A new
     run: the builds used so far are forgotten."""
-    global _started, _first_used, _used, _inputs
-    _first_used, _used, _inputs = None, 0, {}
+    global _started, _first_used, _used, _inputs, _recorded_command
+    _first_used, _used, _inputs, _recorded_command = None, 0, {}, None
     if _started is not None:
         return
     try:
         recorded = _recorded(directory, cwd, args) if directory is not None else None
+        _recorded_command = recorded[0] if recorded is not None else None
         if recorded is not None and _unchanged(recorded[1]):
             return  # what the last run read is as it was: its memo answers, go has no work
-        command = recorded[0] if recorded is not None else None
+        command = _recorded_command
         if command is None and first is not None:
             command = first()
         if command is None or not _plausible(command, cwd):
@@ -133,7 +136,8 @@ def _recorded(
     return command, tuple((str(path), tuple(stat)) for path, stat in inputs)
 
 
-def _stat(path: str) -> Stat | None:
+def stat_of(path: str) -> Stat | None:
+    """The `Stat` of a file or directory as it is now; None if it is gone."""
     try:
         st = os.stat(path)
     except OSError:
@@ -144,7 +148,7 @@ def _stat(path: str) -> Stat | None:
 def _unchanged(inputs: Sequence[tuple[str, Stat]]) -> bool:
     """Whether every input (file, or directory: a file added or removed) is as it was.
     A wrong "changed" costs a build nothing uses; a wrong "unchanged" only the head start."""
-    return bool(inputs) and all(_stat(path) == stat for path, stat in inputs)
+    return bool(inputs) and all(stat_of(path) == stat for path, stat in inputs)
 
 
 def claim(command: Command) -> Started | None:
@@ -188,13 +192,10 @@ def remember(directory: str | None, cwd: str, args: Sequence[str]) -> None:
     build recorded before, if any, stays the one to start)."""
     if directory is None:
         return
-    command: Command | None = None
     if _used == 1:
         command = _first_used
     elif _used == 0 and _inputs:
-        with contextlib.suppress(OSError, ValueError, TypeError, EOFError):
-            recorded = _recorded(directory, cwd, args)
-            command = recorded[0] if recorded is not None else None
+        command = _recorded_command  # as `begin` read it
     else:
         return
     inside = os.path.join(os.path.realpath(command.cwd if command else cwd), "")

@@ -12,7 +12,7 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.pools.measure import Measurement, MeasureRequest, measure
 from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.targets import select_packages, unlocated_matches, unmatched
+from escape_lsp.analysis.targets import matched_packages, unlocated_matches
 from escape_lsp.findings.syntax import GoSource
 
 #: Why a package was skipped without running anything; not worth reporting.
@@ -40,14 +40,8 @@ async def run_pools(
         engine = Engine(toolchain, ctx, settings)
         try:
             graph = await engine.graph()
-            names: list[str] = []
-            unlocated: dict[str, str] = {}
-            for arg in args:
-                matched = select_packages(graph, arg, cwd)
-                if not matched:
-                    raise await unmatched(engine, arg, cwd)
-                names += [n for n in matched if n not in names]
-                unlocated.update(await unlocated_matches(engine, graph, arg, cwd))
+            names = await matched_packages(engine, graph, args, cwd)
+            unlocated = await unlocated_matches(engine, graph, args, cwd)
             for name, error in unlocated.items():  # `./...` over `my dir`: go's reason
                 report.measurements.append(Measurement(name, "", error=f"not measured: {error}"))
             for name in names:

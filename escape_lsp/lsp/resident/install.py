@@ -29,10 +29,8 @@ def import_path() -> list[str]:
     `.`, and the working directory `python -m` puts first. The same directory later on the path
     stays: an editable install's path entry is the checkout, where a server may well be
     started (dropping it there left the zygote unable to import escape_lsp)."""
-    path = [p for p in sys.path if p not in ("", ".")]
-    if path and sys.path[0] not in ("", ".") and path[0] == os.getcwd():
-        path = path[1:]
-    return path
+    path = sys.path[1:] if sys.path[:1] == [os.getcwd()] else sys.path
+    return [p for p in path if p not in ("", ".")]
 
 
 def interpreter_flags() -> list[str]:
