@@ -272,3 +272,42 @@ async def test_a_taken_over_command_past_its_time_is_killed(tmp_path: Path) -> N
     assert time.monotonic() - begun < 10
     assert popen.returncode is not None and not live_processes_in_group(popen.pid)
     assert not gotmp.exists()
+
+
+LIGHT_SCRIPT = r"""
+import json, subprocess, sys
+seen = []
+popen = subprocess.Popen.__init__
+def noted(self, *args, **kwargs):
+    if not seen:
+        seen.append(sorted(m for m in ("asyncio", "dataclasses", "_hashlib") if m in sys.modules))
+    popen(self, *args, **kwargs)
+subprocess.Popen.__init__ = noted
+from escape_lsp import cli
+try:
+    cli.main(["check", *sys.argv[1:]])
+finally:
+    print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_go_starts_before_the_heavy_imports(
+    gomod: WriteModule, cache: Path, logged_go: tuple[Path, Path], runs: int
+) -> None:
+    """Each import before the head start delays go's start (asyncio, dataclasses and OpenSSL
+    together ~15 ms): none of them is loaded when go starts, in a first run (the build worked
+    out from the files) or a run again (the recorded build)."""
+    go, log = logged_go
+    root = gomod({"p/a.go": ESCAPES})
+    for run in range(runs):
+        if run:  # an edit: the recorded build starts (an unchanged run would need none)
+            (root / "p" / "a.go").write_text(ESCAPES + "\n// edited\n")
+        log.write_text("")
+        proc = subprocess.run(
+            [sys.executable, "-c", LIGHT_SCRIPT, "--go", str(go), "./p"],
+            cwd=root, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    assert log.read_text().split("\n")[0].split()[1] == "build"  # the head start's, first
+    assert proc.stdout.strip().splitlines()[-1] == "[[]]"

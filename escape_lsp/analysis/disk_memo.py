@@ -14,7 +14,6 @@ time can only overshoot until the next count. It is never inside a workspace;
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import os
 import tempfile
@@ -57,6 +56,8 @@ def environment_salt(*parts: object) -> str:
     env = sorted(
         (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
     )
+    import hashlib  # here: `check` reads `cache_dir` before go starts (OpenSSL ~3 ms)
+
     code = (FORMAT, __version__, _code_identity())
     return hashlib.sha256(repr((code, env, parts)).encode()).hexdigest()
 

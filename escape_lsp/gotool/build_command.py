@@ -2,19 +2,16 @@
 are the same build (the engine's speculative build and the CLI's head start are taken over
 by comparing these).
 
-Light on purpose (no asyncio): the CLI's head start works a first run's command out with it
-before anything else is imported (`first_build.py`).
+No asyncio: the CLI's head start compares commands with it. The argv itself comes from
+`build_argv.py`, which a first run's head start uses alone (`first_build.py`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from escape_lsp.gotool.flags import pinned_flags
+from escape_lsp.gotool.build_argv import go_build_argv
 from escape_lsp.gotool.head_start import Command
-
-ESCAPE_FLAGS = "-m=2"
 
 
 @dataclass(frozen=True)
@@ -47,16 +44,15 @@ def build_command(go: str, req: BuildRequest) -> Command:
 
 
 def build_argv(go: str, req: BuildRequest) -> list[str]:
-    extra = dict(req.package_gcflags)
-    argv = [go, "test", "-c"] if req.options.tests else [go, "build"]
-    argv += ["-json", "-o", os.devnull]
-    for pkg in req.packages:
-        flags = " ".join([ESCAPE_FLAGS, *req.options.gcflags, *extra.get(pkg, ())])
-        argv.append(f"-gcflags={pkg}={flags}")
-        if req.options.tests:
-            argv.append(f"-gcflags={pkg}_test={flags}")
-    if req.overlay:
-        argv.append(f"-overlay={req.overlay}")
-    argv += pinned_flags(req.cwd, req.options.build_flags, dict(req.options.env))
-    argv += list(req.packages)
-    return argv
+    opts = req.options
+    return go_build_argv(
+        go,
+        req.packages,
+        req.cwd,
+        tests=opts.tests,
+        gcflags=opts.gcflags,
+        build_flags=opts.build_flags,
+        env=dict(opts.env),
+        package_gcflags=dict(req.package_gcflags),
+        overlay=req.overlay,
+    )

@@ -15,7 +15,7 @@ import os
 import re
 import shutil
 
-from escape_lsp.gotool.build_command import BuildRequest, build_command
+from escape_lsp.gotool.build_argv import go_build_argv
 from escape_lsp.gotool.head_start import Command
 from escape_lsp.gotool.modfiles import MODULE_FILES, WORKSPACE_FILES
 from escape_lsp.gotool.patterns import is_path_pattern, pattern_dir
@@ -53,7 +53,7 @@ def first_build(cwd: str, pattern: str, go: str | None = None) -> Command | None
     parts = [] if rel == "." else rel.split(os.sep if is_path else "/")
     if any(p in _SKIPPED or p.startswith((".", "_")) for p in parts) or not _has_package(directory):
         return None
-    return build_command(exe, BuildRequest((import_path,), root))
+    return Command(tuple(go_build_argv(exe, (import_path,), root)), root, ())
 
 
 def _module_mode() -> bool:
