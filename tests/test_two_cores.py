@@ -142,39 +142,3 @@ def test_a_failing_parent_takes_its_child_down(csv_copy: tuple[Path, str]) -> No
         "forks": 1,
         "left": False,
     }
-
-
-ROWS_SCRIPT = r"""
-import json
-from escape_lsp.analysis import findings_codec, two_cores
-from escape_lsp.findings.model import Finding, Kind, Span
-
-def work(i):
-    return (Finding(Kind.ESCAPES_TO_HEAP, f"/m/f{i}.go", Span(i, 1, i, 4), "x escapes to heap", "x"),)
-
-out = {}
-for encode in (False, True):
-    mapped = two_cores.map_on_two_cores(range(4), work, lambda i: two_cores.MIN_CHARS, encode)
-    out[str(encode)] = {
-        "same": [found == work(i) for i, (found, _) in enumerate(mapped)],
-        "rows": [rows == findings_codec.encode(work(i)) if rows is not None else None
-                 for i, (_, rows) in enumerate(mapped)],
-    }
-print(json.dumps(out))
-"""
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_the_parent_encodes_its_share_only_when_asked() -> None:
-    """The child's share always comes with its rows; the parent's only with `encode` (the
-    engine asks when it stores them on disk)."""
-    proc = subprocess.run(
-        [sys.executable, "-c", ROWS_SCRIPT], capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
-    for encode in ("False", "True"):
-        assert out[encode]["same"] == [True] * 4
-    sent = out["False"]["rows"]
-    assert sorted(sent, key=str) == [None, None, True, True]  # two items each side
-    assert out["True"]["rows"] == [True] * 4

@@ -117,8 +117,7 @@ def _compiled(
         return tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
 
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
-    stored = durable and host.store.disk is not None
-    fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1]), encode=stored))
+    fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1])))
     findings: list[Finding] = []
     for (path, _), key, hit in zip(chunks, keys, hits, strict=True):
         found = hit

@@ -35,14 +35,10 @@ def map_on_two_cores(
     items: Sequence[T],
     work: Callable[[T], tuple[Finding, ...]],
     size: Callable[[T], int],
-    encode: bool = False,
 ) -> list[Mapped]:
     """`[work(item) for item in items]`, with a forked child doing about half the work
     (measured by `size`) when there is enough of it. The child's findings come with the rows
-    they were sent as (the disk memo stores those). With `encode` (the caller will store
-    them all), the parent encodes its own share's rows too, before it waits for the child: the
-    child, which encodes and sends its share, is usually the last to finish, and the rows
-    would otherwise be encoded after it, when the memo is written."""
+    they were sent as (the disk memo stores those)."""
     sizes = [size(item) for item in items]
     if len(items) < 2 or sum(sizes) < MIN_CHARS or not may_fork():
         return [(work(item), None) for item in items]
@@ -67,7 +63,7 @@ def map_on_two_cores(
     os.close(write_end)
     with os.fdopen(read_end, "rb") as received:
         try:
-            results: dict[int, Mapped] = {i: _mapped(work(items[i]), encode) for i in mine}
+            results: dict[int, Mapped] = {i: (work(items[i]), None) for i in mine}
             data = received.read()
         except BaseException:  # the parent's own share failed: the child goes too
             os.kill(pid, signal.SIGKILL)
@@ -82,10 +78,6 @@ def map_on_two_cores(
         for i in theirs:
             results[i] = (work(items[i]), None)
     return [results[i] for i in range(len(items))]
-
-
-def _mapped(found: tuple[Finding, ...], encode: bool) -> Mapped:
-    return found, (findings_codec.encode(found) if encode else None)
 
 
 def _exit_status(pid: int) -> int | None:
