@@ -137,11 +137,11 @@ def _check(ns: argparse.Namespace) -> int:
     gcflags = merge_flags(ns.gcflags, flags_for_kinds(kinds))
     settings = AnalysisSettings(tests=ns.tests, gcflags=gcflags, build_flags=with_tags((), ns.tags))
     policy = Policy(ns.fail_on, ns.baseline, ns.write_baseline, ns.since)
-    gc.freeze()  # what the imports made lives to the end: GC passes need not walk it
-    # One short run that allocates mostly acyclic data (findings, trees): a full GC pass over
-    # a large package's took ~45 ms; with these thresholds one comes only after billions of
-    # allocations, and the little cyclic garbage goes at exit.
-    gc.set_threshold(100_000, 50, 100)
+    # One short run that allocates mostly acyclic data (findings, trees, memo rows): no cyclic
+    # GC at all, and the little cyclic garbage goes at exit. High thresholds were not enough:
+    # the parse pauses the GC (`gc_paused`), and the pass when it resumes walked everything
+    # made meanwhile (~50 ms after a large package's first run, for nothing).
+    gc.disable()
     if ns.baseline and ns.since:
         print("escape-lsp: --baseline and --since exclude each other", file=sys.stderr)
         return EXIT_USAGE
