@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Coroutine, Sequence
@@ -111,7 +112,6 @@ def _run(work: Coroutine[object, object, T]) -> T:
 
 
 def _check(ns: argparse.Namespace) -> int:
-    import gc
     import json
 
     from escape_lsp.analysis.baseline import BaselineError
@@ -137,11 +137,6 @@ def _check(ns: argparse.Namespace) -> int:
     gcflags = merge_flags(ns.gcflags, flags_for_kinds(kinds))
     settings = AnalysisSettings(tests=ns.tests, gcflags=gcflags, build_flags=with_tags((), ns.tags))
     policy = Policy(ns.fail_on, ns.baseline, ns.write_baseline, ns.since)
-    # One short run that allocates mostly acyclic data (findings, trees, memo rows): no cyclic
-    # GC at all, and the little cyclic garbage goes at exit. High thresholds were not enough:
-    # the parse pauses the GC (`gc_paused`), and the pass when it resumes walked everything
-    # made meanwhile (~50 ms after a large package's first run, for nothing).
-    gc.disable()
     if ns.baseline and ns.since:
         print("escape-lsp: --baseline and --since exclude each other", file=sys.stderr)
         return EXIT_USAGE
@@ -293,6 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The program (`argv` None: the command line; a finished `check` then exits at once),
     or one command run in-process (`argv` given)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None and args[:1] == ["check"]:
+        # One short run whose data (findings, trees, memo rows) is mostly acyclic and lives to
+        # the end: no cyclic GC, the little cyclic garbage goes at exit. The imports' passes
+        # took ~10 ms, and the one when the parse's pause (`gc_paused`) ended walked all the
+        # parse had made (~50 ms after a large package's first run) for nothing.
+        gc.disable()
     if args[:1] == ["serve"]:  # without the other commands' imports
         serve = argparse.ArgumentParser(prog="escape-lsp serve")
         _add_serve_options(serve)
