@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
+
+from escape_lsp.gotool.head_start import Stat, stat_of
 
 
 def digest(data: bytes, *more: bytes) -> str:
@@ -49,17 +50,16 @@ def read_contents(path: str, overlays: Mapping[str, bytes]) -> bytes | None:
 
 
 class FileHasher:
-    """Content hashes of files on disk, re-read only when their stat changes."""
+    """Content hashes of files on disk, re-read only when their stat changes (the head
+    start's `Stat`, which it compares with what `signatures` recorded)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._cache: dict[str, tuple[Stat, str]] = {}
 
     def hash(self, path: str) -> str:
-        try:
-            st = os.stat(path)
-        except OSError:
+        sig = stat_of(path)
+        if sig is None:
             return "missing"
-        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
         hit = self._cache.get(path)
         if hit and hit[0] == sig:
             return hit[1]
@@ -71,7 +71,7 @@ class FileHasher:
         self._cache[path] = (sig, hashed)
         return hashed
 
-    def signatures(self) -> dict[str, tuple[int, int, int]]:
+    def signatures(self) -> dict[str, Stat]:
         """Every file hashed so far, with its (mtime_ns, size, inode) when it was read."""
         return {path: sig for path, (sig, _) in self._cache.items()}
 
