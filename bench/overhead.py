@@ -14,8 +14,9 @@ the README's Performance section.
              resident server up; and `import escape_lsp.lsp.server` (the in-process server,
              what a resident server imports once), lsprotocol.types alone
   spawn      server spawn -> first diagnostics of an opened file, small package, changed and
-             unchanged: forked by a resident server, the very first spawn (which starts it; also
-             with no generated code kept, as after a reboot: lsp/codegen_cache.py), and
+             unchanged: forked by a resident server, the very first spawn (in-process, which
+             starts one after its first diagnostics; also with no generated code kept, as
+             after a reboot: lsp/codegen_cache.py), and
              in-process (ESCAPE_LSP_RESIDENT=off)
   keystroke  unsaved edit -> diagnostics (adaptive debounce), small package
   save       didSave -> diagnostics, small and large package
@@ -396,6 +397,22 @@ def stop_zygotes(runtime: str) -> None:
         time.sleep(0.02)
 
 
+def zygote_readies(runtime: str) -> int:
+    """How many zygotes of `runtime` have said they are ready, in its log."""
+    try:
+        return (Path(runtime) / "zygote.log").read_text().count("ready in ")
+    except FileNotFoundError:
+        return 0
+
+
+async def ready_after(runtime: str, readies: int, timeout: float = 30) -> None:
+    """Until one more zygote is ready: a spawn with none serves in-process and starts one
+    after its first diagnostics, which must not share the cores with the next run."""
+    async with asyncio.timeout(timeout):
+        while zygote_readies(runtime) <= readies:
+            await asyncio.sleep(0.05)
+
+
 class resident_runtime:
     """A private runtime dir for resident servers (env for the spawned `serve`); they are
     stopped at the end."""
@@ -552,9 +569,12 @@ async def spawn(runs: int) -> None:
                         before()
                     if change:
                         touch(small_dir)
+                    readies = zygote_readies(runtime)
                     took, _, client = await first_diagnostics(small, target, {}, variant_env)
                     times[name].append(took)
                     await client.close()
+                    if before is not None:  # the zygote it started, ready before the next
+                        await ready_after(runtime, readies)
         for name in variants:
             for label, times, raws in (("changed", cold, raw_cold), ("unchanged", warm, raw_warm)):
                 r, s = median(raws), median(times[name])

@@ -21,6 +21,10 @@ os.environ.setdefault("ESCAPE_LSP_CACHE", "off")
 #: and no test leaves a resident zygote behind; tests/test_resident.py starts its own, each in
 #: a private runtime dir.
 os.environ.setdefault("ESCAPE_LSP_RESIDENT", "off")
+#: Servers the tests spawn answer everything through pygls: the tests of the server's features
+#: go on from its first diagnostics to what needs the server itself (its log, its state).
+#: tests/test_first_publish.py and tests/test_resident.py turn the first publish on.
+os.environ.setdefault("ESCAPE_LSP_FIRST_PUBLISH", "off")
 
 WriteModule = Callable[..., Path]
 

@@ -13,28 +13,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lsprotocol import types as lsp
-
 from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings, with_tags
 from escape_lsp.findings.model import DEFAULT_KINDS, HEAP_KINDS, POOL_KINDS, Kind, parse_kinds
 from escape_lsp.lsp.evidence_config import EVIDENCE_SETTINGS, evidence_settings
+from escape_lsp.lsp.wire import Severity
 
 SECTION = "escapeLsp"
 MAX_DEBOUNCE_MS = 60_000
 
 _SEVERITIES = {
-    "error": lsp.DiagnosticSeverity.Error,
-    "warning": lsp.DiagnosticSeverity.Warning,
-    "information": lsp.DiagnosticSeverity.Information,
-    "info": lsp.DiagnosticSeverity.Information,
-    "hint": lsp.DiagnosticSeverity.Hint,
+    "error": Severity.ERROR,
+    "warning": Severity.WARNING,
+    "information": Severity.INFORMATION,
+    "info": Severity.INFORMATION,
+    "hint": Severity.HINT,
 }
 
-DEFAULT_SEVERITIES: dict[Kind, lsp.DiagnosticSeverity] = {
-    Kind.MOVED_TO_HEAP: lsp.DiagnosticSeverity.Warning,
-    Kind.ESCAPES_TO_HEAP: lsp.DiagnosticSeverity.Warning,
-    **{k: lsp.DiagnosticSeverity.Warning for k in POOL_KINDS},
+DEFAULT_SEVERITIES: dict[Kind, Severity] = {
+    Kind.MOVED_TO_HEAP: Severity.WARNING,
+    Kind.ESCAPES_TO_HEAP: Severity.WARNING,
+    **{k: Severity.WARNING for k in POOL_KINDS},
 }
 
 
@@ -42,7 +41,7 @@ DEFAULT_SEVERITIES: dict[Kind, lsp.DiagnosticSeverity] = {
 class ServerSettings:
     go: str | None = None
     kinds: frozenset[Kind] = DEFAULT_KINDS
-    severities: dict[Kind, lsp.DiagnosticSeverity] = field(default_factory=dict)
+    severities: dict[Kind, Severity] = field(default_factory=dict)
     inlay_hints: frozenset[Kind] = HEAP_KINDS
     code_lens: bool = True
     debounce_ms: int = DEFAULT_DEBOUNCE_MS
@@ -59,10 +58,8 @@ class ServerSettings:
     profile: str | None = None
     bench_flags: tuple[str, ...] = ()
 
-    def severity(self, kind: Kind) -> lsp.DiagnosticSeverity:
-        return self.severities.get(
-            kind, DEFAULT_SEVERITIES.get(kind, lsp.DiagnosticSeverity.Information)
-        )
+    def severity(self, kind: Kind) -> Severity:
+        return self.severities.get(kind, DEFAULT_SEVERITIES.get(kind, Severity.INFORMATION))
 
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(
@@ -163,10 +160,10 @@ def _env(value: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out.items()))
 
 
-def _severities(value: Any, problems: list[str]) -> dict[Kind, lsp.DiagnosticSeverity]:
+def _severities(value: Any, problems: list[str]) -> dict[Kind, Severity]:
     if not isinstance(value, dict):
         raise BadSetting(f'must be an object such as {{"heap": "error"}}, not {_show(value)}')
-    out: dict[Kind, lsp.DiagnosticSeverity] = {}
+    out: dict[Kind, Severity] = {}
     for name, level in value.items():
         sev = _SEVERITIES.get(level.lower()) if isinstance(level, str) else None
         try:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from lsprotocol import types as lsp
-from pygls.uris import from_fs_path, to_fs_path
 
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.positions import Encoding, LineIndex
+from escape_lsp.lsp.wire import encoding_of, path_to_uri, uri_to_path
 
-
-def encoding_of(name: str | None) -> Encoding:
-    try:
-        return Encoding(str(name)) if name else Encoding.UTF16
-    except ValueError:
-        return Encoding.UTF16
+__all__ = ["encoding_of", "path_to_uri", "to_range", "to_span", "uri_to_path"]
 
 
 def to_range(lines: LineIndex | None, span: Span, encoding: Encoding) -> lsp.Range:
@@ -36,13 +29,3 @@ def to_span(lines: LineIndex, rng: lsp.Range, encoding: Encoding) -> Span:
         rng.end.line,
         lines.byte_column(rng.end.line, rng.end.character, encoding),
     )
-
-
-def uri_to_path(uri: str) -> str | None:
-    return to_fs_path(uri)
-
-
-@lru_cache(maxsize=4096)
-def path_to_uri(path: str) -> str:
-    """Cached: every flow step of every diagnostic names a file."""
-    return from_fs_path(path) or f"file://{path}"

@@ -1,22 +1,24 @@
-"""Findings and blocked states as diagnostics (push or pull; never both for one client)."""
+"""Findings and blocked states as diagnostics (push or pull; never both for one client).
+
+Built as the JSON the client reads (`lsp/wire.py`), without lsprotocol: the first
+diagnostics of a spawned server are sent before lsprotocol is imported."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from lsprotocol import types as lsp
-
 from escape_lsp.analysis.causes import Cause, finding_key
 from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked
+from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.lsp import root_causes
 from escape_lsp.lsp.config import ServerSettings
-from escape_lsp.lsp.convert import path_to_uri, to_range
 from escape_lsp.lsp.weighting import weighted_severity
+from escape_lsp.lsp.wire import Json, Severity, diagnostic, location, path_to_uri, range_of, related
 
 SOURCE = "escape-lsp"
 GCASSERT_CODE = "gcassert"
@@ -26,55 +28,61 @@ NO_MODULE_CODE = "no-module"
 Lines = Callable[[str], LineIndex | None]
 
 
+def lines_of(snapshot: Snapshot) -> Lines:
+    """Line indexes of the snapshot's texts, each file read and parsed once per call."""
+    cache: dict[str, LineIndex | None] = {}
+
+    def lookup(path: str) -> LineIndex | None:
+        if path not in cache:
+            src = snapshot.source(path)
+            cache[path] = src.lines if src else None
+        return cache[path]
+
+    return lookup
+
+
 def finding_diagnostic(
     f: Finding,
     lines: Lines,
     encoding: Encoding,
     settings: ServerSettings,
-    severity: lsp.DiagnosticSeverity | None = None,
+    severity: Severity | None = None,
     cause: Cause | None = None,
-) -> lsp.Diagnostic:
-    related = [root_causes.pointer(cause, lines(cause.file), encoding)] if cause else []
-    related += [
-        lsp.DiagnosticRelatedInformation(
-            lsp.Location(path_to_uri(step.file), to_range(lines(step.file), step.span, encoding)),
+) -> Json:
+    info = [root_causes.pointer(cause, lines(cause.file), encoding)] if cause else []
+    info += [
+        related(
+            location(path_to_uri(step.file), range_of(lines(step.file), step.span, encoding)),
             f"{i}. {step.message}",
         )
         for i, step in enumerate(f.flow, 1)
     ]
-    return lsp.Diagnostic(
-        range=to_range(lines(f.file), f.span, encoding),
-        message=f.message,
-        severity=severity or settings.severity(f.kind),
-        code=f.kind.value,
-        source=SOURCE,
-        related_information=related or None,
-        data={"kind": f.kind.value, "subject": f.subject, "function": f.function},
+    return diagnostic(
+        range_of(lines(f.file), f.span, encoding),
+        f.message,
+        severity or settings.severity(f.kind),
+        f.kind.value,
+        SOURCE,
+        info,
+        {"kind": f.kind.value, "subject": f.subject, "function": f.function},
     )
 
 
-def violation_diagnostic(v: Violation, lines: Lines, encoding: Encoding) -> lsp.Diagnostic:
+def violation_diagnostic(v: Violation, lines: Lines, encoding: Encoding) -> Json:
     """A violated `//gcassert:` directive: an error at the statement, whatever kinds show."""
-    return lsp.Diagnostic(
-        range=to_range(lines(v.file), v.span, encoding),
-        message=v.message,
-        severity=lsp.DiagnosticSeverity.Error,
-        code=GCASSERT_CODE,
-        source=SOURCE,
+    return diagnostic(
+        range_of(lines(v.file), v.span, encoding),
+        v.message,
+        Severity.ERROR,
+        GCASSERT_CODE,
+        SOURCE,
         data={"directive": v.directive},
     )
 
 
-def _note(
-    span: Span, source: GoSource | None, message: str, code: str, enc: Encoding
-) -> lsp.Diagnostic:
-    return lsp.Diagnostic(
-        range=to_range(source.lines if source else None, span, enc),
-        message=message,
-        severity=lsp.DiagnosticSeverity.Information,
-        code=code,
-        source=SOURCE,
-    )
+def _note(span: Span, source: GoSource | None, message: str, code: str, enc: Encoding) -> Json:
+    rng = range_of(source.lines if source else None, span, enc)
+    return diagnostic(rng, message, Severity.INFORMATION, code, SOURCE)
 
 
 def _package_clause(source: GoSource | None) -> Span:
@@ -83,7 +91,7 @@ def _package_clause(source: GoSource | None) -> Span:
 
 def blocked_diagnostic(
     path: str, blocked: Blocked, source: GoSource | None, encoding: Encoding
-) -> lsp.Diagnostic:
+) -> Json:
     """One diagnostic: at the first compiler error if in this file, else the package clause."""
     first = blocked.errors[0] if blocked.errors else None
     if first is not None and first.file == path and first.line > 0 and source is not None:
@@ -94,15 +102,15 @@ def blocked_diagnostic(
     return _note(span, source, message, BLOCKED_CODE, encoding)
 
 
-def problem_diagnostic(problem: str, source: GoSource | None, encoding: Encoding) -> lsp.Diagnostic:
+def problem_diagnostic(problem: str, source: GoSource | None, encoding: Encoding) -> Json:
     message = f"Escape analysis unavailable: {problem}"
     return _note(_package_clause(source), source, message, NO_MODULE_CODE, encoding)
 
 
 def diagnostics_for(
     view: FileView, lines: Lines, encoding: Encoding, settings: ServerSettings
-) -> list[lsp.Diagnostic]:
-    out: list[lsp.Diagnostic] = []
+) -> list[Json]:
+    out: list[Json] = []
     if view.problem:
         out.append(problem_diagnostic(view.problem, view.source, encoding))
     if view.blocked is not None:

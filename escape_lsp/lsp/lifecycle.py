@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from typing import Any
 
 from lsprotocol import types as lsp
 
@@ -25,6 +26,8 @@ from escape_lsp.gotool.toolchain import (
 from escape_lsp.lsp import publishing, watching
 from escape_lsp.lsp.config import SECTION
 from escape_lsp.lsp.convert import uri_to_path
+from escape_lsp.lsp.first_publish import log_to_stderr
+from escape_lsp.lsp.frames import Reading
 from escape_lsp.lsp.state import EscapeServer
 from escape_lsp.lsp.stdio import serve_stdio
 
@@ -195,12 +198,15 @@ def _last_words() -> None:
     tempdir.remove_private_root()
 
 
-def serve(ls: EscapeServer, tcp: str | None = None) -> int:
-    """Serve until `exit`, end of input, SIGTERM or SIGINT; the exit code per the LSP spec."""
-    logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="escape-lsp: %(levelname)s %(message)s"
-    )
-    logging.getLogger("pygls").setLevel(logging.WARNING)
+def serve(
+    ls: EscapeServer,
+    tcp: str | None = None,
+    reading: Reading | None = None,
+    answered: tuple[Any, Any] | None = None,
+) -> int:
+    """Serve until `exit`, end of input, SIGTERM or SIGINT; the exit code per the LSP spec.
+    `reading` and `answered`: what a first publish (`lsp/first_publish.py`) hands over."""
+    log_to_stderr()
     for stale in tempdir.remove_stale():
         log.info("removed %s, left by an escape-lsp that is gone", stale)
     # What the imports made lives as long as the process: keep it out of every GC pass (a full
@@ -214,7 +220,7 @@ def serve(ls: EscapeServer, tcp: str | None = None) -> int:
             host, _, port = tcp.rpartition(":")
             ls.start_tcp(host or "127.0.0.1", int(port))
         else:
-            code = serve_stdio(ls, _last_words)
+            code = serve_stdio(ls, _last_words, reading=reading, answered=answered)
     finally:
         if ls.watcher is not None:
             ls.watcher.stop()

@@ -181,6 +181,13 @@ class GuardedProtocol(LanguageServerProtocol):
         lsp.TEXT_DOCUMENT_DID_CLOSE, LanguageServerProtocol.lsp_text_document__did_close
     )
 
+    # -- sending ---------------------------------------------------------------------------------
+
+    def notify_json(self, method: str, params: dict[str, Any]) -> None:
+        """A notification whose params are already the JSON the client reads (`lsp/wire.py`):
+        sent as they are, without the converter."""
+        self._send_data({"jsonrpc": "2.0", "method": method, "params": params})
+
     # -- ending ---------------------------------------------------------------------------------
 
     @lsp_method(lsp.EXIT)

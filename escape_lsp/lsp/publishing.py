@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from lsprotocol import types as lsp
-
 from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.analysis.views import file_view
-from escape_lsp.findings.positions import LineIndex
 from escape_lsp.lsp import diagnostics
 from escape_lsp.lsp.convert import path_to_uri
 from escape_lsp.lsp.state import EscapeServer
+from escape_lsp.lsp.wire import Json
+
+lines_of = diagnostics.lines_of
 
 
-def lines_of(snapshot: Snapshot) -> diagnostics.Lines:
-    """Line indexes of the snapshot's texts, each file read and parsed once per call."""
-    cache: dict[str, LineIndex | None] = {}
-
-    def lookup(path: str) -> LineIndex | None:
-        if path not in cache:
-            src = snapshot.source(path)
-            cache[path] = src.lines if src else None
-        return cache[path]
-
-    return lookup
-
-
-def diagnostics_for(ls: EscapeServer, snapshot: Snapshot, path: str) -> list[lsp.Diagnostic]:
+def diagnostics_for(ls: EscapeServer, snapshot: Snapshot, path: str) -> list[Json]:
     view = file_view(snapshot, path)
     return diagnostics.diagnostics_for(view, lines_of(snapshot), ls.encoding, ls.settings)
 
@@ -41,13 +28,8 @@ async def publish(ls: EscapeServer, paths: set[str]) -> None:
             ls.workspace_diagnostic_refresh(None)
     else:
         for path in shown:
-            ls.text_document_publish_diagnostics(
-                lsp.PublishDiagnosticsParams(
-                    path_to_uri(path),
-                    diagnostics_for(ls, snapshot, path),
-                    snapshot.version(path),
-                )
-            )
+            items = diagnostics_for(ls, snapshot, path)
+            ls.publish_json(path_to_uri(path), items, snapshot.version(path))
     ws = ls.caps().workspace
     if shown and ws and ws.inlay_hint and ws.inlay_hint.refresh_support:
         ls.workspace_inlay_hint_refresh(None)
@@ -57,4 +39,4 @@ async def publish(ls: EscapeServer, paths: set[str]) -> None:
 
 def clear(ls: EscapeServer, uri: str) -> None:
     if not ls.pull:
-        ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, []))
+        ls.publish_json(uri, [], None)

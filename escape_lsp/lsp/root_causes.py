@@ -4,15 +4,13 @@ back to it. The findings themselves stay as they are (the compiler's verdicts)."
 
 from __future__ import annotations
 
-from lsprotocol import types as lsp
-
 from escape_lsp.analysis.causes import Cause, FindingKey, causes_by_member, find_causes
 from escape_lsp.analysis.evidence import combined_weight
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.lsp.config import ServerSettings
-from escape_lsp.lsp.convert import path_to_uri, to_range
 from escape_lsp.lsp.weighting import weighted_severity
+from escape_lsp.lsp.wire import Json, diagnostic, location, path_to_uri, range_of, related
 from escape_lsp.report.weights import weight_sentence
 
 CAUSE_CODE = "escape-cause"
@@ -28,14 +26,10 @@ def member_index(causes: list[Cause]) -> dict[FindingKey, Cause]:
     return causes_by_member(causes)
 
 
-def pointer(
-    cause: Cause, lines: LineIndex | None, encoding: Encoding
-) -> lsp.DiagnosticRelatedInformation:
+def pointer(cause: Cause, lines: LineIndex | None, encoding: Encoding) -> Json:
     """What a grouped finding says about its cause."""
-    location = lsp.Location(path_to_uri(cause.file), to_range(lines, cause.span, encoding))
-    return lsp.DiagnosticRelatedInformation(
-        location, f"root cause: {cause.subject} — {cause.summary}"
-    )
+    at = location(path_to_uri(cause.file), range_of(lines, cause.span, encoding))
+    return related(at, f"root cause: {cause.subject} — {cause.summary}")
 
 
 def cause_diagnostics(
@@ -44,15 +38,15 @@ def cause_diagnostics(
     lines: LineIndex | None,
     encoding: Encoding,
     settings: ServerSettings,
-) -> list[lsp.Diagnostic]:
+) -> list[Json]:
     """One diagnostic per cause whose sink is in this file, related to its findings."""
     out = []
     for c in causes:
         if c.file != view.path:
             continue
-        related = [
-            lsp.DiagnosticRelatedInformation(
-                lsp.Location(path_to_uri(f.file), to_range(lines, f.span, encoding)),
+        info = [
+            related(
+                location(path_to_uri(f.file), range_of(lines, f.span, encoding)),
                 f"{f.message} (line {f.line})",
             )
             for f in c.members
@@ -65,14 +59,14 @@ def cause_diagnostics(
                 message += f" ({weight_sentence(w, joined.evidence.label)})"
         severity = min(weighted_severity(f, view, settings) for f in c.members)
         out.append(
-            lsp.Diagnostic(
-                range=to_range(lines, c.span, encoding),
-                message=message,
-                severity=severity,
-                code=CAUSE_CODE,
-                source=SOURCE,
-                related_information=related,
-                data={"kind": CAUSE_CODE, "subject": c.subject, "findings": len(c.members)},
+            diagnostic(
+                range_of(lines, c.span, encoding),
+                message,
+                severity,
+                CAUSE_CODE,
+                SOURCE,
+                info,
+                {"kind": CAUSE_CODE, "subject": c.subject, "findings": len(c.members)},
             )
         )
     return out

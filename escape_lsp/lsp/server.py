@@ -25,6 +25,7 @@ from escape_lsp.lsp import (
     watching,
 )
 from escape_lsp.lsp.convert import to_span, uri_to_path
+from escape_lsp.lsp.frames import Reading
 from escape_lsp.lsp.isolation import isolated
 from escape_lsp.lsp.state import EscapeServer
 
@@ -104,15 +105,13 @@ async def on_close(ls: EscapeServer, params: lsp.DidCloseTextDocumentParams) -> 
         identifier="escape-lsp", inter_file_dependencies=True, workspace_diagnostics=False
     ),
 )
-@isolated("diagnostics", lambda: lsp.RelatedFullDocumentDiagnosticReport(items=[]))
-def on_pull_diagnostics(
-    ls: EscapeServer, params: lsp.DocumentDiagnosticParams
-) -> lsp.DocumentDiagnosticReport:
+@isolated("diagnostics", lambda: {"kind": "full", "items": []})
+def on_pull_diagnostics(ls: EscapeServer, params: lsp.DocumentDiagnosticParams) -> dict[str, Any]:
+    """A full report, as the JSON the client reads (the diagnostics are built as JSON)."""
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     if not (ls.pull and snapshot and path):  # push clients get everything pushed
-        return lsp.RelatedFullDocumentDiagnosticReport(items=[])
-    items = publishing.diagnostics_for(ls, snapshot, path)
-    return lsp.RelatedFullDocumentDiagnosticReport(items=items)
+        return {"kind": "full", "items": []}
+    return {"kind": "full", "items": publishing.diagnostics_for(ls, snapshot, path)}
 
 
 @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
@@ -211,5 +210,7 @@ async def cmd_measure_benchmark(ls: EscapeServer, *args: Any) -> dict[str, Any]:
     return await bench_lens.measure(ls, measurements, *args)
 
 
-def serve(tcp: str | None = None) -> int:
-    return lifecycle.serve(server, tcp)
+def serve(
+    tcp: str | None = None, reading: Reading | None = None, answered: tuple[Any, Any] | None = None
+) -> int:
+    return lifecycle.serve(server, tcp, reading, answered)

@@ -17,6 +17,7 @@ from escape_lsp.lsp import watching
 from escape_lsp.lsp.config import ServerSettings, parse_settings
 from escape_lsp.lsp.convert import encoding_of, uri_to_path
 from escape_lsp.lsp.protocol_guard import GuardedProtocol
+from escape_lsp.lsp.wire import PUBLISH, Json, publish_params
 
 log = logging.getLogger("escape_lsp")
 
@@ -40,6 +41,11 @@ class EscapeServer(LanguageServer):
 
     def caps(self) -> lsp.ClientCapabilities:
         return self.client_capabilities
+
+    def publish_json(self, uri: str, diagnostics: list[Json], version: int | None) -> None:
+        """Push diagnostics built as JSON (`lsp/wire.py`)."""
+        assert isinstance(self.protocol, GuardedProtocol)
+        self.protocol.notify_json(PUBLISH, publish_params(uri, diagnostics, version))
 
     def snapshot(self) -> Snapshot | None:
         """The current state, taken once per request; None before go was found."""

@@ -2,9 +2,8 @@
 
 pygls reads stdin in a worker thread it joins on the way out, so a server told to stop
 (SIGTERM, Ctrl-C) while the editor keeps stdin open never exits. Here stdin is read by a
-daemon thread, the server ends on `exit`, end of input, SIGTERM or SIGINT, and a deadline
-makes sure the process is gone within two seconds even if a cleanup step hangs. Frames with a
-wrong Content-Length are recovered from at the next header instead of making the server deaf.
+daemon thread (`lsp/frames.py`), the server ends on `exit`, end of input, SIGTERM or SIGINT,
+and a deadline makes sure the process is gone within two seconds even if a cleanup step hangs.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -26,6 +24,7 @@ from pygls.exceptions import JsonRpcParseError
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 
+from escape_lsp.lsp.frames import FrameReader, Reading
 from escape_lsp.lsp.protocol_guard import GuardedProtocol
 
 log = logging.getLogger("escape_lsp.stdio")
@@ -34,136 +33,6 @@ log = logging.getLogger("escape_lsp.stdio")
 EXIT_DEADLINE = 1.8
 #: How long tasks cancelled at the end may take to finish.
 CANCEL_GRACE = 0.5
-#: How long a body that is already complete JSON waits for bytes its Content-Length promised.
-SHORT_BODY_GRACE = 0.5
-
-_LENGTH_LINE = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+:[^\r\n]*$")
-
-
-def _is_json(data: bytes | bytearray) -> bool:
-    try:
-        json.loads(data)
-    except ValueError:
-        return False
-    return True
-
-
-def _json_prefix(data: bytes) -> bytes:
-    """The first JSON value of a misframed body that runs on into junk (else all of it)."""
-    text = data.decode("utf-8", "replace")
-    lead = len(text) - len(text.lstrip())
-    try:
-        _, end = json.JSONDecoder().raw_decode(text, lead)
-    except ValueError:
-        return data
-    return text[:end].encode("utf-8")
-
-
-class FrameReader:
-    """LSP base-protocol frames from a byte stream, resynchronising after a bad header."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._eof = False
-        self._more = asyncio.Event()
-
-    def feed(self, data: bytes) -> None:
-        self._buf += data
-        self._more.set()
-
-    def feed_eof(self) -> None:
-        self._eof = True
-        self._more.set()
-
-    async def _wait(self, timeout: float | None = None) -> bool:
-        """Until more bytes (or the end) arrive; False if `timeout` passed first."""
-        self._more.clear()
-        try:
-            await asyncio.wait_for(self._more.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
-    def _skip(self, upto: int) -> None:
-        junk = bytes(self._buf[:upto])
-        lines = junk.split(b"\r\n")
-        if any(line.strip() and not _HEADER_LINE.match(line) for line in lines):
-            log.warning("skipped %d bytes that were not an LSP frame: %.80r", len(junk), junk)
-        del self._buf[:upto]
-
-    async def read(self) -> bytes | None:
-        """The next frame's body, or None at the end of input."""
-        while True:
-            head = _LENGTH_LINE.search(self._buf)
-            end = self._buf.find(b"\r\n\r\n", head.end() - 2) if head else -1
-            if head is None or end < 0:
-                if self._eof:
-                    return None
-                if head is None and len(self._buf) > 4096:  # keep a partial header only
-                    self._skip(len(self._buf) - 64)
-                await self._wait()
-                continue
-            self._skip(head.start())
-            length = int(head[1])
-            start = end + 4 - head.start()
-            return await self._body(start, length)
-
-    async def _body(self, start: int, length: int) -> bytes:
-        # A header cannot occur inside a JSON body (JSON strings hold no raw CR LF), so one
-        # found before `length` bytes means the Content-Length was too large.
-        scanned = start
-        while True:
-            following = _LENGTH_LINE.search(self._buf, scanned)
-            if following is not None and following.start() < start + length:
-                log.warning("a frame was shorter than its Content-Length (%d)", length)
-                body = _json_prefix(bytes(self._buf[start : following.start()]))
-                del self._buf[: following.start()]
-                return body
-            if len(self._buf) - start >= length:
-                break
-            scanned = max(start, len(self._buf) - 64)
-            if self._eof:
-                body = bytes(self._buf[start:])
-                self._buf.clear()
-                return body
-            if not await self._wait(SHORT_BODY_GRACE) and _is_json(self._buf[start:]):
-                log.warning("a frame was shorter than its Content-Length (%d)", length)
-                body = bytes(self._buf[start:])
-                self._buf.clear()
-                return body
-        body = bytes(self._buf[start : start + length])
-        del self._buf[: start + length]
-        return body
-
-    async def run_on(self, body: bytes) -> bytes | None:
-        """`body` is not JSON: if its Content-Length was too small, the rest of it comes
-        before the next header. The whole body, or None if that does not make JSON either."""
-        while True:
-            following = _LENGTH_LINE.search(self._buf)
-            end = following.start() if following is not None else len(self._buf)
-            whole = body + bytes(self._buf[:end])
-            if _is_json(whole):
-                log.warning("a frame was longer than its Content-Length (%d)", len(body))
-                del self._buf[:end]
-                return whole
-            if following is not None or self._eof or not await self._wait(SHORT_BODY_GRACE):
-                return None
-
-
-def _read_stdin(fd: int, loop: asyncio.AbstractEventLoop, reader: FrameReader) -> None:
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except OSError:
-            chunk = b""
-        try:
-            if not chunk:
-                loop.call_soon_threadsafe(reader.feed_eof)
-                return
-            loop.call_soon_threadsafe(reader.feed, chunk)
-        except RuntimeError:  # the loop is closed: the server is ending
-            return
 
 
 async def _pump(reader: FrameReader, protocol: GuardedProtocol) -> None:
@@ -231,21 +100,52 @@ def _after(previous: Any, handler: Callable[[int, Any], None]) -> Callable[[int,
     return both
 
 
+class AnsweredAlready:
+    """The server's writer, less its answer to an `initialize` that a first publish answered
+    (`lsp/first_publish.py`): the client has one answer already. Warns if the two differ."""
+
+    def __init__(self, writer: StdoutWriter, msg_id: Any, sent: Any) -> None:
+        self.writer, self.msg_id, self.sent = writer, msg_id, sent
+        self.pending = True
+
+    def write(self, data: bytes) -> None:
+        if self.pending:
+            try:
+                message = json.loads(data[data.find(b"\r\n\r\n") + 4 :])
+            except ValueError:
+                message = None
+            is_answer = isinstance(message, dict) and "method" not in message
+            if is_answer and message.get("id") == self.msg_id:
+                self.pending = False
+                if message.get("result") != self.sent:
+                    log.warning("the first answer to initialize differed from the server's")
+                return
+        self.writer.write(data)
+
+    def close(self) -> None:
+        self.writer.close()  # type: ignore[no-untyped-call]
+
+
 def serve_stdio(
     server: LanguageServer,
     last_words: Callable[[], None],
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
+    reading: Reading | None = None,
+    answered: tuple[Any, Any] | None = None,
 ) -> int:
     """Serve until `exit`, end of input, SIGTERM or SIGINT; the process's exit code.
 
     `last_words` (kill go processes, remove the private dir) must be quick and safe to call
-    twice: it also runs from the deadline thread if the orderly end takes too long.
+    twice: it also runs from the deadline thread if the orderly end takes too long. `reading`
+    is stdin as a first publish left it (its messages put back to be read again), `answered`
+    the id of the `initialize` it answered and the result it sent.
     """
     protocol = server.protocol
     if not isinstance(protocol, GuardedProtocol):
         raise TypeError("serve_stdio needs a server built with protocol_cls=GuardedProtocol")
-    fd = (stdin or sys.stdin.buffer).fileno()
+    if reading is None:
+        reading = Reading((stdin or sys.stdin.buffer).fileno())
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
@@ -253,19 +153,16 @@ def serve_stdio(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, _after(signal.getsignal(sig), ending.on_signal))
         protocol.on_exit = ending.end
-        protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-        reader = FrameReader()
-        threading.Thread(
-            target=_read_stdin, args=(fd, loop, reader), name="escape-lsp-stdin", daemon=True
-        ).start()
-        pump = asyncio.create_task(_pump(reader, protocol))
+        writer = StdoutWriter(stdout or sys.stdout.buffer)
+        protocol.set_writer(writer if answered is None else AnsweredAlready(writer, *answered))
+        pump = asyncio.create_task(_pump(reading.reader, protocol))
         pump.add_done_callback(lambda _: ending.end(0))
         try:
             return await ending.done
         finally:
             pump.cancel()
 
-    loop = asyncio.new_event_loop()
+    loop = reading.loop
     try:
         return loop.run_until_complete(main())
     except BrokenPipeError:

@@ -6,16 +6,13 @@ keep their configured severity (the measurement no longer says anything about th
 
 from __future__ import annotations
 
-from lsprotocol import types as lsp
-
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.model import HEAP_KINDS, Finding
 from escape_lsp.lsp.config import ServerSettings
+from escape_lsp.lsp.wire import Severity
 
 
-def weighted_severity(
-    f: Finding, view: FileView, settings: ServerSettings
-) -> lsp.DiagnosticSeverity:
+def weighted_severity(f: Finding, view: FileView, settings: ServerSettings) -> Severity:
     configured = settings.severity(f.kind)
     hot = settings.severity_by_weight
     joined = view.evidence
@@ -23,5 +20,5 @@ def weighted_severity(
         return configured
     w = joined.weight(f)
     if w is not None and w.share >= hot:
-        return min(configured, lsp.DiagnosticSeverity.Warning)
-    return lsp.DiagnosticSeverity.Hint
+        return min(configured, Severity.WARNING)
+    return Severity.HINT

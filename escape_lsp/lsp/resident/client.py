@@ -3,7 +3,9 @@ what it imports must stay cheap, since its import time is the editor's wait).
 
 It hands the zygote its stdin/stdout/stderr, environment, cwd and arguments, forwards
 SIGTERM/SIGINT/SIGHUP to the server forked for it, and exits with that server's status. No
-zygote yet: it starts one (detached, its output in the runtime dir's log) and waits for it.
+zygote yet: `serve` returns None, the caller serves in-process (its first diagnostics before
+the server is imported: `lsp/first_publish.py`) and then calls `start_later`, which starts
+one (detached, its output in the runtime dir's log) for the editors that come next.
 Whatever fails before a server was forked, `serve` returns None and the caller serves
 in-process.
 """
@@ -11,10 +13,10 @@ in-process.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from escape_lsp.lsp.resident import wire
@@ -33,8 +35,6 @@ RESIDENT_ENV = "ESCAPE_LSP_RESIDENT"
 #: Seconds a zygote without servers stays (read when a zygote is started).
 IDLE_ENV = "ESCAPE_LSP_RESIDENT_IDLE"
 DEFAULT_IDLE = 45 * 60.0
-#: How long a new zygote may take to import and warm the server.
-START_TIMEOUT = 20.0
 #: How long a zygote may take to answer a connection with the forked server's pid.
 FORK_TIMEOUT = 10.0
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -44,6 +44,16 @@ MAX_LOG = 1 << 20
 
 class Unavailable(Exception):
     """No forked server: the reason, for the warning before serving in-process."""
+
+
+class NotRunning(Exception):
+    """No zygote listens: this `serve` serves in-process and starts one for the next."""
+
+
+#: Set by `serve` when no zygote listened: starts one (detached, not waited for), for the
+#: editors after this one. `cli.py` calls it once this in-process server has published its
+#: first diagnostics (`lsp/first_publish.py`), so the two do not share the cores before that.
+start_later: Callable[[], None] | None = None
 
 
 def wanted(no_resident: bool, tcp: str | None) -> bool:
@@ -104,8 +114,10 @@ def _connect(path: str) -> socket.socket:
     return sock
 
 
-def _start_zygote(directory: str, path: str, key: str, search: list[str]) -> None:
-    """Start a detached zygote for `path` and wait until it listens (or says another does)."""
+def _launch_zygote(directory: str, path: str, key: str, search: list[str]) -> None:
+    """Start a detached zygote for `path` and leave it to start (~1 s): it binds the socket
+    first, so a `serve` meanwhile connects and waits for it. Forked twice, so it is nobody's
+    child here and leaves no zombie; its failures are in the runtime dir's log."""
     code = (
         f"import sys; sys.path[:] = {search!r}; "
         "from escape_lsp.lsp.resident.zygote import main; sys.exit(main())"
@@ -120,39 +132,24 @@ def _start_zygote(directory: str, path: str, key: str, search: list[str]) -> Non
     except OSError:
         pass
     log = os.open(log_path(directory), flags, 0o600)
-    ready_r, ready_w = os.pipe()
     try:
         pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child execs at once
+        if pid == 0:  # pragma: no cover - the child forks the zygote and ends at once
             try:
                 os.setsid()
-                os.chdir("/")
-                null = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(null, 0)
-                os.dup2(log, 1)
-                os.dup2(log, 2)
-                os.dup2(ready_w, 3)
-                os.execv(sys.executable, argv)
+                if os.fork() == 0:
+                    os.chdir("/")
+                    null = os.open(os.devnull, os.O_RDWR)
+                    os.dup2(null, 0)
+                    os.dup2(log, 1)
+                    os.dup2(log, 2)
+                    os.dup2(null, 3)  # nobody waits for its word
+                    os.execv(sys.executable, argv)
             finally:
-                os._exit(127)
+                os._exit(0)
     finally:
         os.close(log)
-        os.close(ready_w)
-    try:
-        readable, _, _ = select.select([ready_r], [], [], START_TIMEOUT)
-        word = os.read(ready_r, 16) if readable else None
-    finally:
-        os.close(ready_r)
-    if word is None:
-        os.kill(pid, signal.SIGTERM)
-        raise Unavailable(f"the resident server did not start within {START_TIMEOUT:.0f} s")
-    if word != b"ready":
-        os.waitpid(pid, 0)  # it has ended (or ends now): no zombie while we serve
-        if word != b"exists":
-            why = word.decode() or "it exited"
-            raise Unavailable(
-                f"the resident server did not start ({why}; see {log_path(directory)})"
-            )
+    os.waitpid(pid, 0)
 
 
 def _exit_code(status: int) -> int:
@@ -176,8 +173,9 @@ def _fork_server(argv: list[str]) -> tuple[socket.socket, int]:
     try:
         sock = _connect(path)
     except (FileNotFoundError, ConnectionRefusedError):
-        _start_zygote(directory, path, key, search)
-        sock = _connect(path)
+        global start_later
+        start_later = lambda: _launch_zygote(directory, path, key, search)  # noqa: E731
+        raise NotRunning from None
     try:
         request = {"key": key, "argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
         wire.send_request(sock, request, [0, 1, 2])
@@ -198,6 +196,9 @@ def serve(argv: list[str]) -> int | None:
     forwarder.install()
     try:
         sock, pid = _fork_server(argv)
+    except NotRunning:
+        forwarder.restore()
+        return 0 if forwarder.pending else None
     except (Unavailable, OSError, wire.WireError) as exc:
         forwarder.restore()
         print(

@@ -1,0 +1,251 @@
+"""A spawned server's first diagnostics, sent before pygls and lsprotocol are imported.
+
+Importing the server takes ~0.4 s (lsprotocol builds ~1,000 classes), more than a small
+package takes to compile, and a server started without the resident one (`lsp/resident/`)
+paid it before it could read `initialize`. So `serve` on stdio first reads the editor's
+messages with the stdlib (`lsp/frames.py`): it answers `initialize` as the server would
+(`lsp/first_answer.py`), asks for the settings as the server does, analyses the files opened
+and publishes their diagnostics, built by the server's own code (`lsp/diagnostics.py`).
+Then it hands over: every message it read goes back in front of what is unread, the server
+is imported and reads them as if they had just come. The server does it all again (its
+answer to `initialize` is dropped; the client has one), with the results in the memo, and
+publishes the same diagnostics again.
+
+It steps aside, handing over whatever it read, at the first thing it does not handle: a
+message other than `initialized`, `didOpen`, `$/setTrace` and the answer to its settings
+request; a client that pulls diagnostics; `scope: workspace` or a `profile` (the server's
+first diagnostics would differ); go not found; the end of input. Nothing it does is seen
+twice except the settings request and the diagnostics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any, BinaryIO
+
+from escape_lsp.analysis.session import Session
+from escape_lsp.analysis.views import file_view
+from escape_lsp.findings.positions import Encoding
+from escape_lsp.gotool import process, tempdir
+from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain_async
+from escape_lsp.lsp import first_answer
+from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
+from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
+from escape_lsp.lsp.frames import Reading
+from escape_lsp.lsp.wire import PUBLISH, encoding_of, path_to_uri, publish_params, uri_to_path
+
+log = logging.getLogger("escape_lsp.first_publish")
+
+#: The id of the settings request (the server's own requests are numbered).
+CONFIGURATION_ID = "escape-lsp/first-publish/configuration"
+#: Notifications read and put back without stepping aside.
+PASSING = frozenset({"initialized", "textDocument/didOpen", "$/setTrace"})
+
+
+def log_to_stderr() -> None:
+    """The server's log format, from the first line a server may log."""
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="escape-lsp: %(levelname)s %(message)s"
+    )
+    logging.getLogger("pygls").setLevel(logging.WARNING)
+
+
+def _get(value: Any, *keys: str) -> Any:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def client_pulls(capabilities: Any) -> bool:
+    """As `lifecycle.client_pulls`: pull diagnostics only when the client can re-pull."""
+    pulls = bool(_get(capabilities, "textDocument", "diagnostic"))
+    return pulls and bool(_get(capabilities, "workspace", "diagnostics", "refreshSupport"))
+
+
+class FirstPublish:
+    """One session's start, up to the first diagnostics; `run` once, then hand over."""
+
+    def __init__(self, reading: Reading, out: BinaryIO) -> None:
+        self.reader = reading.reader
+        self.out = out
+        #: The bodies of the messages read, for the server to read again.
+        self.replay: list[bytes] = []
+        #: The `initialize` request's id and the result sent for it.
+        self.answered: tuple[Any, Any] | None = None
+        self.published_at: float | None = None
+        self.settings = ServerSettings()
+        self.encoding = Encoding.UTF16
+        self.session: Session | None = None
+        self.opened: list[tuple[str, bytes, int]] = []
+        self._initialized = asyncio.Event()
+        self._configured = asyncio.Event()
+        self._published = asyncio.Event()
+        self._tasks: set[asyncio.Future[None]] = set()
+        self.closed = False
+
+    def _send(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        self.out.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.out.flush()
+
+    async def _next(self) -> dict[str, Any] | None:
+        body = await self.reader.read()
+        if body is None:
+            return None
+        try:
+            message = json.loads(body)
+        except ValueError:
+            message = None
+        if isinstance(message, dict) and message.get("id") == CONFIGURATION_ID:
+            return message  # an answer to this module's request: the server never sees it
+        self.replay.append(body)
+        return message if isinstance(message, dict) else None
+
+    async def run(self) -> None:
+        """Up to the first diagnostics, or until something it does not handle comes."""
+        try:
+            await self._run()
+        except Exception:  # the server starts as if nothing had happened
+            log.exception("the first publish failed; the server takes over")
+        finally:
+            self.closed = True
+            for task in list(self._tasks):
+                task.cancel()
+            if self.session is not None:
+                self.session.close_all()
+            self.reader.unread(self.replay)
+
+    async def _run(self) -> None:
+        init = await self._next()
+        params = _get(init, "params")
+        if _get(init, "method") != "initialize" or "id" not in (init or {}):
+            return
+        if not isinstance(params, dict) or client_pulls(params.get("capabilities")):
+            return
+        result = first_answer.answer(params)
+        if result is None:
+            return
+        assert init is not None
+        self.settings, _ = parse_settings(params.get("initializationOptions") or {})
+        self._send({"id": init["id"], "result": result})
+        self.answered = (init["id"], result)
+        self.encoding = encoding_of(result["capabilities"]["positionEncoding"])
+        wants_settings = bool(_get(params, "capabilities", "workspace", "configuration"))
+        go, env = self.settings.go, dict(self.settings.env) or None
+        pump = asyncio.ensure_future(self._pump(wants_settings))
+        work = asyncio.ensure_future(self._analyse(pump, go, env))
+        try:  # whichever ends first: stepping aside never waits for go
+            await asyncio.wait({pump, work}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            pump.cancel()
+            work.cancel()
+            await asyncio.gather(pump, work, return_exceptions=True)
+
+    async def _analyse(self, pump: asyncio.Future[None], go: str | None, env: Any) -> None:
+        try:
+            toolchain = await find_toolchain_async(go, env)
+        except ToolchainError:
+            return  # the server says why
+        if not await self._until(self._configured, pump):
+            return
+        s = self.settings
+        if s.scope != "open" or s.profile or s.go != go:
+            return
+        self.session = Session(toolchain, s.analysis(), self._publish)
+        self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)
+        for doc in self.opened:
+            self._open(doc)
+        await self._until(self._published, pump)
+
+    def _open(self, doc: tuple[str, bytes, int]) -> None:
+        assert self.session is not None
+        task = asyncio.ensure_future(self.session.open(*doc))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _until(self, event: asyncio.Event, pump: asyncio.Future[None]) -> bool:
+        """Until `event`; False if the pump stepped aside first."""
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(event.wait())
+        await asyncio.wait({waiter, pump}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        return event.is_set()
+
+    async def _pump(self, wants_settings: bool) -> None:
+        """Read messages until one is not for the first publish (or the input ends)."""
+        if not wants_settings:
+            self._configured.set()
+        while (message := await self._next()) is not None:
+            method = message.get("method")
+            if message.get("id") == CONFIGURATION_ID:
+                if isinstance(value := _get(message, "result"), list) and value and value[0]:
+                    self.settings, _ = parse_settings(value[0])
+                self._configured.set()
+            elif method not in PASSING or "id" in message:
+                return
+            elif method == "initialized" and wants_settings:
+                self._send(
+                    {
+                        "id": CONFIGURATION_ID,
+                        "method": "workspace/configuration",
+                        "params": {"items": [{"section": SECTION}]},
+                    }
+                )
+            elif method == "textDocument/didOpen" and (doc := _opened(message)) is not None:
+                self.opened.append(doc)
+                if self.session is not None:
+                    self._open(doc)
+
+    async def _publish(self, paths: set[str]) -> None:
+        """As `publishing.publish` does for a push client."""
+        if self.session is None or self.closed:
+            return
+        snapshot = self.session.snapshot
+        lines = lines_of(snapshot)
+        for path in sorted(p for p in paths if p in snapshot.buffers):
+            items = diagnostics_for(file_view(snapshot, path), lines, self.encoding, self.settings)
+            params = publish_params(path_to_uri(path), items, snapshot.version(path))
+            self._send({"method": PUBLISH, "params": params})
+            self.published_at = self.published_at or time.monotonic()
+            self._published.set()
+
+
+def _opened(message: dict[str, Any]) -> tuple[str, bytes, int] | None:
+    doc = _get(message, "params", "textDocument")
+    uri, text, version = _get(doc, "uri"), _get(doc, "text"), _get(doc, "version")
+    if not (isinstance(uri, str) and isinstance(text, str) and isinstance(version, int)):
+        return None
+    path = uri_to_path(uri)
+    return (path, text.encode("utf-8", "surrogateescape"), version) if path else None
+
+
+def first_publish(fd: int, out: BinaryIO) -> tuple[Reading, tuple[Any, Any] | None]:
+    """Run the first publish on stdin `fd`; the reading and the answered `initialize` for
+    `stdio.serve_stdio`. SIGTERM and SIGINT meanwhile end the process (go killed first)."""
+    started = time.monotonic()
+    log_to_stderr()
+    reading = Reading(fd)
+    previous: dict[signal.Signals, Any] = {}
+
+    def end(signum: int, frame: Any) -> None:
+        process.kill_all()
+        tempdir.remove_private_root()
+        os._exit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, end)
+    first = FirstPublish(reading, out)
+    try:
+        reading.loop.run_until_complete(first.run())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if first.published_at is not None:
+        took = (first.published_at - started) * 1e3
+        log.info("first diagnostics published %.0f ms after start, before the server", took)
+    return reading, first.answered
