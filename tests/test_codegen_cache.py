@@ -168,7 +168,8 @@ async def test_an_in_process_server_keeps_the_code_its_imports_generated(
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     env = {"ESCAPE_LSP_RUNTIME_DIR": str(runtime), "ESCAPE_LSP_CACHE": str(tmp_path / "memo")}
-    srv = await RawServer.start(env={**env, "ESCAPE_LSP_RESIDENT": "off"})
+    env |= {"ESCAPE_LSP_RESIDENT": "off", "ESCAPE_LSP_FIRST_PUBLISH": "on"}
+    srv = await RawServer.start(env=env)
     await srv.initialize(root)
     srv.open(root / "p" / "p.go")
     assert await srv.diagnostics(root / "p" / "p.go", lambda d: len(d) > 0)
