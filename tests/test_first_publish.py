@@ -27,6 +27,12 @@ PUSH_CAPS = {
     "textDocument": {"publishDiagnostics": {"versionSupport": True}},
     "general": {"positionEncodings": ["utf-8", "utf-16"]},
 }
+#: A client that pulls diagnostics and can be told to pull again (as VS Code's does).
+PULL_CAPS = {
+    **PUSH_CAPS,
+    "workspace": {"configuration": True, "diagnostics": {"refreshSupport": True}},
+    "textDocument": {"diagnostic": {"dynamicRegistration": False}},
+}
 SRC = """
 package p
 
@@ -108,11 +114,17 @@ class RawClient:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-    def start_session(self, root: Path, target: Path) -> None:
+    def start_session(
+        self, root: Path, target: Path, caps: dict[str, Any] = PUSH_CAPS, settings: Any = None
+    ) -> None:
+        """As editors start: VS Code and Neovim send `didChangeConfiguration` at once (VS Code
+        with null settings, Neovim with the plugin's)."""
         uri = target.as_uri()
-        params = {"processId": None, "rootUri": root.as_uri(), "capabilities": PUSH_CAPS}
+        params = {"processId": None, "rootUri": root.as_uri(), "capabilities": caps}
         self.send({"id": 1, "method": "initialize", "params": params})
         self.send({"method": "initialized", "params": {}})
+        changed = {"settings": settings}
+        self.send({"method": "workspace/didChangeConfiguration", "params": changed})
         doc = {"uri": uri, "languageId": "go", "version": 1, "text": target.read_text()}
         self.send({"method": "textDocument/didOpen", "params": {"textDocument": doc}})
 
@@ -145,7 +157,7 @@ async def test_first_diagnostics_come_before_the_server_and_equal_its_own(
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
     client = await RawClient.start(root)
-    client.start_session(root, target)
+    client.start_session(root, target, settings={"escapeLsp": {"kinds": ["heap"]}})
     await client.wait_for(_published, count=2)
     hover = {"textDocument": {"uri": target.as_uri()}, "position": {"line": 5, "character": 1}}
     client.send({"id": 7, "method": "textDocument/hover", "params": hover})
@@ -163,6 +175,32 @@ async def test_first_diagnostics_come_before_the_server_and_equal_its_own(
     assert published[0]["diagnostics"], "moved to heap: t"
     assert all(p == published[0] for p in published), "the server publishes the same again"
     assert published[0]["version"] == 1
+    assert "before the server" in err
+
+
+async def test_a_pull_client_gets_its_first_pull_answered_before_the_server(
+    gomod: WriteModule,
+) -> None:
+    root = gomod({"p/p.go": SRC})
+    target = root / "p" / "p.go"
+    client = await RawClient.start(root)
+    client.start_session(root, target, PULL_CAPS)
+    pull = {"textDocument": {"uri": target.as_uri()}}
+    client.send({"id": 5, "method": "textDocument/diagnostic", "params": pull})
+    await client.wait_for(lambda m: m.get("method") == "workspace/diagnostic/refresh")
+    client.send({"id": 6, "method": "textDocument/diagnostic", "params": pull})
+    await client.wait_for(lambda m: m.get("id") == 6 and "method" not in m)
+    err = await client.end()
+
+    messages = [m for _, m in client.log]
+    first = next(i for i, m in enumerate(messages) if m.get("id") == 5)
+    server = next(i for i, m in enumerate(messages) if _server_settings_request(m))
+    assert first < server, "the first pull is answered before the server reads its messages"
+    (answer,) = [m["result"] for m in messages if m.get("id") == 5]
+    (again,) = [m["result"] for m in messages if m.get("id") == 6]
+    assert answer["kind"] == "full" and answer["items"]
+    assert answer == again
+    assert not any(_published(m) for m in messages), "a pull client gets nothing pushed"
     assert "before the server" in err
 
 

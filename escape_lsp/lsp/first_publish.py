@@ -11,9 +11,14 @@ is imported and reads them as if they had just come. The server does it all agai
 answer to `initialize` is dropped; the client has one), with the results in the memo, and
 publishes the same diagnostics again.
 
-It steps aside, handing over whatever it read, at the first thing it does not handle: a
-message other than `initialized`, `didOpen`, `$/setTrace` and the answer to its settings
-request; a client that pulls diagnostics; `scope: workspace` or a `profile` (the server's
+A client that pulls diagnostics (`textDocument/diagnostic`, as VS Code's does) has its pulls
+for the opened files held until they are analysed and answered here; the server, once
+imported, asks it to pull again (`workspace/diagnostic/refresh`).
+
+It steps aside, handing over whatever it read and did not answer, at the first thing it does
+not handle: a message other than `initialized`, `didOpen`, `$/setTrace`, a pull for an opened
+file, the answer to its settings request and `didChangeConfiguration` before the settings are
+settled; `scope: workspace` or a `profile` (the server's
 first diagnostics would differ); go not found; the end of input. Nothing it does is seen
 twice except the settings request and the diagnostics.
 """
@@ -21,6 +26,7 @@ twice except the settings request and the diagnostics.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -38,12 +44,21 @@ from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
 from escape_lsp.lsp.frames import Reading
-from escape_lsp.lsp.wire import PUBLISH, encoding_of, path_to_uri, publish_params, uri_to_path
+from escape_lsp.lsp.wire import (
+    PUBLISH,
+    Json,
+    encoding_of,
+    path_to_uri,
+    publish_params,
+    uri_to_path,
+)
 
 log = logging.getLogger("escape_lsp.first_publish")
 
 #: The id of the settings request (the server's own requests are numbered).
 CONFIGURATION_ID = "escape-lsp/first-publish/configuration"
+PULL = "textDocument/diagnostic"
+CHANGED_SETTINGS = "workspace/didChangeConfiguration"
 #: Notifications read and put back without stepping aside.
 PASSING = frozenset({"initialized", "textDocument/didOpen", "$/setTrace"})
 
@@ -83,7 +98,11 @@ class FirstPublish:
         self.encoding = Encoding.UTF16
         self.session: Session | None = None
         self.opened: list[tuple[str, bytes, int]] = []
-        self._initialized = asyncio.Event()
+        #: A pull client: the diagnostics of each opened file once analysed, and the
+        #: `textDocument/diagnostic` requests held until then (id, path, body).
+        self.pull = False
+        self._ready: dict[str, list[Json]] = {}
+        self._held: list[tuple[Any, str, bytes]] = []
         self._configured = asyncio.Event()
         self._published = asyncio.Event()
         self._tasks: set[asyncio.Future[None]] = set()
@@ -126,8 +145,9 @@ class FirstPublish:
         params = _get(init, "params")
         if _get(init, "method") != "initialize" or "id" not in (init or {}):
             return
-        if not isinstance(params, dict) or client_pulls(params.get("capabilities")):
+        if not isinstance(params, dict):
             return
+        self.pull = client_pulls(params.get("capabilities"))
         result = first_answer.answer(params)
         if result is None:
             return
@@ -186,6 +206,12 @@ class FirstPublish:
                 if isinstance(value := _get(message, "result"), list) and value and value[0]:
                     self.settings, _ = parse_settings(value[0])
                 self._configured.set()
+            elif method == CHANGED_SETTINGS and "id" not in message:
+                if not self._settings_changed(message, wants_settings):
+                    return
+            elif method == PULL and self.pull and "id" in message:
+                if not self._hold(message):
+                    return
             elif method not in PASSING or "id" in message:
                 return
             elif method == "initialized" and wants_settings:
@@ -201,18 +227,62 @@ class FirstPublish:
                 if self.session is not None:
                     self._open(doc)
 
+    def _settings_changed(self, message: dict[str, Any], wants_settings: bool) -> bool:
+        """`didChangeConfiguration`, which VS Code and Neovim send right after `initialized`:
+        the server asks for the settings again (a client that answers the request) or takes
+        the ones sent. Followed while the settings request is unanswered (its answer is the
+        latest) or, from a client that sends them, before the analysis began; False (step
+        aside) after that."""
+        if wants_settings:
+            return not self._configured.is_set()
+        if self.session is not None:
+            return False
+        if isinstance(sent := _get(message, "params", "settings"), dict) and sent:
+            self.settings, _ = parse_settings(sent)
+        return True
+
+    def _hold(self, message: dict[str, Any]) -> bool:
+        """A pull for an opened file: answered once it is analysed. False for another file."""
+        path = uri_to_path(str(_get(message, "params", "textDocument", "uri")))
+        if path is None or all(doc[0] != path for doc in self.opened):
+            return False
+        self._held.append((message["id"], path, self.replay[-1]))
+        self._answer_held()
+        return True
+
+    def _answer_held(self) -> None:
+        """Answer the held pulls whose files are analysed, as `server.on_pull_diagnostics`
+        does; the server never sees them."""
+        for held in [h for h in self._held if h[1] in self._ready]:
+            msg_id, path, body = held
+            self._send({"id": msg_id, "result": {"kind": "full", "items": self._ready[path]}})
+            self._held.remove(held)
+            self.replay = [b for b in self.replay if b is not body]
+            self._first_diagnostics()
+
+    def _first_diagnostics(self) -> None:
+        self.published_at = self.published_at or time.monotonic()
+        self._published.set()
+
     async def _publish(self, paths: set[str]) -> None:
-        """As `publishing.publish` does for a push client."""
+        """As `publishing.publish` does: pushed, or kept for the pulls (held, or to come: if
+        every opened file is analysed and no pull waits, the server answers those)."""
         if self.session is None or self.closed:
             return
         snapshot = self.session.snapshot
         lines = lines_of(snapshot)
         for path in sorted(p for p in paths if p in snapshot.buffers):
             items = diagnostics_for(file_view(snapshot, path), lines, self.encoding, self.settings)
+            if self.pull:
+                self._ready[path] = items
+                continue
             params = publish_params(path_to_uri(path), items, snapshot.version(path))
             self._send({"method": PUBLISH, "params": params})
-            self.published_at = self.published_at or time.monotonic()
-            self._published.set()
+            self._first_diagnostics()
+        if self.pull:
+            self._answer_held()
+            if all(doc[0] in self._ready for doc in self.opened):
+                self._published.set()  # nothing held: hand over, the server answers pulls
 
 
 def _opened(message: dict[str, Any]) -> tuple[str, bytes, int] | None:
@@ -245,6 +315,9 @@ def first_publish(fd: int, out: BinaryIO) -> tuple[Reading, tuple[Any, Any] | No
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    # The first session's cycles, freed while the heap is small: `lifecycle.serve` freezes
+    # what is left (gc.freeze) once the server is imported.
+    gc.collect()
     if first.published_at is not None:
         took = (first.published_at - started) * 1e3
         log.info("first diagnostics published %.0f ms after start, before the server", took)
