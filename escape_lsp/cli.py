@@ -230,15 +230,13 @@ def _serve(ns: argparse.Namespace) -> int:
             return code
     from escape_lsp.lsp import codegen_cache, first_answer
 
-    reading, answered = None, None
+    handover = None
     if ns.tcp is None and not sys.stdin.isatty() and first_answer.wanted():
         # The first diagnostics before the server is imported, with the analysis' kept code.
         kept = codegen_cache.for_this_user(codegen_cache.CLI)
         from escape_lsp.lsp import first_publish
 
-        reading, answered = first_publish.first_publish(
-            sys.stdin.buffer.fileno(), sys.stdout.buffer
-        )
+        handover = first_publish.first_publish(sys.stdin.buffer.fileno(), sys.stdout.buffer)
         if kept is not None:
             kept.save()
     if client.start_later is not None:  # no resident server listened: one for the next editor
@@ -252,7 +250,7 @@ def _serve(ns: argparse.Namespace) -> int:
     try:
         if ns.tcp is None and sys.stdin.isatty():
             return serve_from_terminal(serve)
-        return serve(tcp=ns.tcp, reading=reading, answered=answered)
+        return serve(tcp=ns.tcp, handover=handover)
     finally:
         if cache is not None:
             cache.save()

@@ -158,11 +158,16 @@ async def test_first_diagnostics_come_before_the_server_and_equal_its_own(
     target = root / "p" / "p.go"
     client = await RawClient.start(root)
     client.start_session(root, target, settings={"escapeLsp": {"kinds": ["heap"]}})
-    await client.wait_for(_published, count=2)
-    hover = {"textDocument": {"uri": target.as_uri()}, "position": {"line": 5, "character": 1}}
+    await client.wait_for(_published)
+    # At once, over a diagnostic the editor shows: the server answers once it has caught up.
+    first_diag = next(m for _, m in client.log if _published(m))["params"]["diagnostics"][0]
+    hover = {"textDocument": {"uri": target.as_uri()}, "position": first_diag["range"]["start"]}
     client.send({"id": 7, "method": "textDocument/hover", "params": hover})
     await client.wait_for(lambda m: m.get("id") == 7 and "method" not in m)
+    await client.wait_for(_published, count=2)
     err = await client.end()
+    (hovered,) = [m["result"] for _, m in client.log if m.get("id") == 7]
+    assert hovered is not None and first_diag["message"] in json.dumps(hovered)
 
     messages = [m for _, m in client.log]
     answers = [m for m in messages if m.get("id") == 1 and "method" not in m]

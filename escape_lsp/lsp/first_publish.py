@@ -35,11 +35,11 @@ import sys
 import time
 from typing import Any, BinaryIO
 
-from escape_lsp.analysis.session import Session
+from escape_lsp.analysis.session import Publish, Session
 from escape_lsp.analysis.views import file_view
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.gotool import process, tempdir
-from escape_lsp.gotool.toolchain import ToolchainError, find_toolchain_async
+from escape_lsp.gotool.toolchain import Toolchain, ToolchainError, find_toolchain_async
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
@@ -94,6 +94,8 @@ class FirstPublish:
         #: The `initialize` request's id and the result sent for it.
         self.answered: tuple[Any, Any] | None = None
         self.published_at: float | None = None
+        #: The files whose diagnostics the client has (pushed, or answered to a pull).
+        self.shown: set[str] = set()
         self.settings = ServerSettings()
         self.encoding = Encoding.UTF16
         self.session: Session | None = None
@@ -136,8 +138,9 @@ class FirstPublish:
             self.closed = True
             for task in list(self._tasks):
                 task.cancel()
-            if self.session is not None:
+            if self.session is not None and not self.shown:  # stepped aside mid-way
                 self.session.close_all()
+                self.session = None
             self.reader.unread(self.replay)
 
     async def _run(self) -> None:
@@ -256,6 +259,7 @@ class FirstPublish:
         for held in [h for h in self._held if h[1] in self._ready]:
             msg_id, path, body = held
             self._send({"id": msg_id, "result": {"kind": "full", "items": self._ready[path]}})
+            self.shown.add(path)
             self._held.remove(held)
             self.replay = [b for b in self.replay if b is not body]
             self._first_diagnostics()
@@ -278,6 +282,7 @@ class FirstPublish:
                 continue
             params = publish_params(path_to_uri(path), items, snapshot.version(path))
             self._send({"method": PUBLISH, "params": params})
+            self.shown.add(path)
             self._first_diagnostics()
         if self.pull:
             self._answer_held()
@@ -294,9 +299,43 @@ def _opened(message: dict[str, Any]) -> tuple[str, bytes, int] | None:
     return (path, text.encode("utf-8", "surrogateescape"), version) if path else None
 
 
-def first_publish(fd: int, out: BinaryIO) -> tuple[Reading, tuple[Any, Any] | None]:
-    """Run the first publish on stdin `fd`; the reading and the answered `initialize` for
-    `stdio.serve_stdio`. SIGTERM and SIGINT meanwhile end the process (go killed first)."""
+class Handover:
+    """What the server takes over: stdin as read (what was read put back), the `initialize`
+    answered (its id and result), the files whose diagnostics the client has, and the session
+    that analysed them (its results in memory: the server's replayed `didOpen` is a memo hit,
+    and an edit right after keeps what the first analysis found)."""
+
+    def __init__(
+        self,
+        reading: Reading,
+        answered: tuple[Any, Any] | None,
+        shown: frozenset[str],
+        session: Session | None,
+    ) -> None:
+        self.reading, self.answered, self.shown = reading, answered, shown
+        self.session = session
+
+    def adopt(self, toolchain: Toolchain, publish: Publish) -> Session | None:
+        """The first session, publishing for the server now, if it runs the same go; else
+        None (closed)."""
+        session, self.session = self.session, None
+        if session is not None and session.workspace.toolchain != toolchain:
+            session.close_all()
+            return None
+        if session is not None:
+            session.publish = publish
+        return session
+
+    def close(self) -> None:
+        """The server will not adopt the session (go unusable now)."""
+        if self.session is not None:
+            self.session.close_all()
+            self.session = None
+
+
+def first_publish(fd: int, out: BinaryIO) -> Handover:
+    """Run the first publish on stdin `fd`, up to the hand-over to the server. SIGTERM and
+    SIGINT meanwhile end the process (go killed first)."""
     started = time.monotonic()
     log_to_stderr()
     reading = Reading(fd)
@@ -321,4 +360,4 @@ def first_publish(fd: int, out: BinaryIO) -> tuple[Reading, tuple[Any, Any] | No
     if first.published_at is not None:
         took = (first.published_at - started) * 1e3
         log.info("first diagnostics published %.0f ms after start, before the server", took)
-    return reading, first.answered
+    return Handover(reading, first.answered, frozenset(first.shown), first.session)

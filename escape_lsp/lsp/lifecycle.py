@@ -9,7 +9,6 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
 
 from lsprotocol import types as lsp
 
@@ -26,8 +25,7 @@ from escape_lsp.gotool.toolchain import (
 from escape_lsp.lsp import publishing, watching
 from escape_lsp.lsp.config import SECTION
 from escape_lsp.lsp.convert import uri_to_path
-from escape_lsp.lsp.first_publish import log_to_stderr
-from escape_lsp.lsp.frames import Reading
+from escape_lsp.lsp.first_publish import Handover, log_to_stderr
 from escape_lsp.lsp.state import EscapeServer
 from escape_lsp.lsp.stdio import serve_stdio
 
@@ -87,6 +85,8 @@ async def start(ls: EscapeServer) -> None:
         await configured
         await ls.watching
         ls.toolchain_error = str(exc)
+        if ls.handover is not None:
+            ls.handover.close()
         ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, str(exc)))
         return
     ls.toolchain_error = None
@@ -94,7 +94,9 @@ async def start(ls: EscapeServer) -> None:
     async def publish(paths: set[str]) -> None:
         await publishing.publish(ls, paths)
 
-    ls.session = Session(toolchain, ls.settings.analysis(), publish)
+    adopted = ls.handover.adopt(toolchain, publish) if ls.handover else None
+    ls.session = adopted or Session(toolchain, ls.settings.analysis(), publish)
+    ls.resumed = adopted is not None
     await configured
     ls.configure_session()
     if ls.settings.go != go:
@@ -198,14 +200,9 @@ def _last_words() -> None:
     tempdir.remove_private_root()
 
 
-def serve(
-    ls: EscapeServer,
-    tcp: str | None = None,
-    reading: Reading | None = None,
-    answered: tuple[Any, Any] | None = None,
-) -> int:
+def serve(ls: EscapeServer, tcp: str | None = None, handover: Handover | None = None) -> int:
     """Serve until `exit`, end of input, SIGTERM or SIGINT; the exit code per the LSP spec.
-    `reading` and `answered`: what a first publish (`lsp/first_publish.py`) hands over."""
+    `handover`: what a first publish (`lsp/first_publish.py`) read, answered and showed."""
     log_to_stderr()
     for stale in tempdir.remove_stale():
         log.info("removed %s, left by an escape-lsp that is gone", stale)
@@ -220,6 +217,10 @@ def serve(
             host, _, port = tcp.rpartition(":")
             ls.start_tcp(host or "127.0.0.1", int(port))
         else:
+            reading, answered = (handover.reading, handover.answered) if handover else (None, None)
+            if handover is not None:
+                ls.expect(handover.shown)
+                ls.handover = handover
             code = serve_stdio(ls, _last_words, reading=reading, answered=answered)
     finally:
         if ls.watcher is not None:

@@ -23,6 +23,7 @@ async def publish(ls: EscapeServer, paths: set[str]) -> None:
         return
     workspace = ls.settings.scope == "workspace"
     shown = [p for p in sorted(paths) if p in snapshot.buffers or workspace]
+    ls.caught_up_with(set(shown))
     if ls.pull:
         if shown:
             ls.workspace_diagnostic_refresh(None)

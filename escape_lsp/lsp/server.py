@@ -1,5 +1,8 @@
 """LSP wiring: each handler takes the snapshot once, calls its feature module, converts.
 
+Requests about files wait until the server has caught up with a first publish
+(`EscapeServer.caught_up`), which showed diagnostics before this module was imported.
+
 Feature handlers are wrapped by `isolated`, so one failing feature answers empty and logs once
 while the others go on answering.
 """
@@ -25,7 +28,7 @@ from escape_lsp.lsp import (
     watching,
 )
 from escape_lsp.lsp.convert import to_span, uri_to_path
-from escape_lsp.lsp.frames import Reading
+from escape_lsp.lsp.first_publish import Handover
 from escape_lsp.lsp.isolation import isolated
 from escape_lsp.lsp.state import EscapeServer
 
@@ -36,16 +39,23 @@ measurements = bench_lens.Measurements()
 @server.feature(lsp.INITIALIZE)
 def on_initialize(ls: EscapeServer, params: lsp.InitializeParams) -> None:
     ls.pull = lifecycle.client_pulls(params.capabilities)
+    # Before any other message is handled: messages a first publish read come in a burst.
+    lifecycle.attach_client_log(ls)
     ls.apply_settings(params.initialization_options or {})
 
 
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: EscapeServer, params: lsp.InitializedParams) -> None:
-    lifecycle.attach_client_log(ls)
     try:
         await lifecycle.start(ls)
     finally:
         ls.ready.set()
+        if ls.session is None:  # go unusable: nothing to catch up with
+            ls.caught_up_with(set(ls.behind))
+    if ls.session is not None and ls.resumed:
+        # The first publish read the disk before anything watched it: list and build again,
+        # so a change made meanwhile is seen (go's cache and the memo answer the rest).
+        await ls.session.rebuild_all()
     if ls.session is not None and ls.settings.scope == "workspace":
         await commands.analyze_workspace(ls)
     await profile_setting.sync_profile(ls, measurements)
@@ -80,6 +90,8 @@ async def on_open(ls: EscapeServer, params: lsp.DidOpenTextDocumentParams) -> No
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 async def on_change(ls: EscapeServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    if path := uri_to_path(params.text_document.uri):
+        ls.caught_up_with({path})
     if (doc := await ls.doc_bytes(params.text_document.uri)) and ls.session is not None:
         await ls.session.edit(*doc)
 
@@ -95,7 +107,9 @@ async def on_save(ls: EscapeServer, params: lsp.DidSaveTextDocumentParams) -> No
 async def on_close(ls: EscapeServer, params: lsp.DidCloseTextDocumentParams) -> None:
     await ls.ready.wait()
     publishing.clear(ls, params.text_document.uri)
-    if ls.session is not None and (path := uri_to_path(params.text_document.uri)):
+    if path := uri_to_path(params.text_document.uri):
+        ls.caught_up_with({path})
+    if ls.session is not None and path:
         await ls.session.close(path)
 
 
@@ -106,8 +120,11 @@ async def on_close(ls: EscapeServer, params: lsp.DidCloseTextDocumentParams) -> 
     ),
 )
 @isolated("diagnostics", lambda: {"kind": "full", "items": []})
-def on_pull_diagnostics(ls: EscapeServer, params: lsp.DocumentDiagnosticParams) -> dict[str, Any]:
+async def on_pull_diagnostics(
+    ls: EscapeServer, params: lsp.DocumentDiagnosticParams
+) -> dict[str, Any]:
     """A full report, as the JSON the client reads (the diagnostics are built as JSON)."""
+    await ls.caught_up()
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     if not (ls.pull and snapshot and path):  # push clients get everything pushed
         return {"kind": "full", "items": []}
@@ -116,7 +133,8 @@ def on_pull_diagnostics(ls: EscapeServer, params: lsp.DocumentDiagnosticParams) 
 
 @server.feature(lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintOptions(resolve_provider=False))
 @isolated("inlay hints", list)
-def on_inlay_hint(ls: EscapeServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+async def on_inlay_hint(ls: EscapeServer, params: lsp.InlayHintParams) -> list[lsp.InlayHint]:
+    await ls.caught_up()
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     view = file_view(snapshot, path) if snapshot and path else None
     if view is None or view.source is None:
@@ -127,7 +145,8 @@ def on_inlay_hint(ls: EscapeServer, params: lsp.InlayHintParams) -> list[lsp.Inl
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 @isolated("hover", lambda: None)
-def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
+async def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    await ls.caught_up()
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     view = file_view(snapshot, path) if snapshot and path else None
     if view is None or view.source is None:
@@ -138,7 +157,8 @@ def on_hover(ls: EscapeServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensOptions(resolve_provider=False))
 @isolated("code lens", list)
-def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+async def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeLens]:
+    await ls.caught_up()
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     view = file_view(snapshot, path) if snapshot and path else None
     if view is None or snapshot is None:
@@ -154,6 +174,7 @@ def on_code_lens(ls: EscapeServer, params: lsp.CodeLensParams) -> list[lsp.CodeL
 )
 @isolated("code actions", list)
 async def on_code_action(ls: EscapeServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    await ls.caught_up()
     snapshot, path = ls.snapshot(), uri_to_path(params.text_document.uri)
     if ls.session is None or snapshot is None or path is None:
         return []
@@ -186,8 +207,9 @@ async def cmd_analyze_workspace(ls: EscapeServer, *args: Any) -> dict[str, int]:
 
 
 @server.command(commands.STATUS)
-def cmd_status(ls: EscapeServer, *args: Any) -> dict[str, Any]:
+async def cmd_status(ls: EscapeServer, *args: Any) -> dict[str, Any]:
     """For status bars: analysing/idle, heap findings in open files, blocked packages."""
+    await ls.caught_up()
     return commands.status(ls)
 
 
@@ -210,7 +232,5 @@ async def cmd_measure_benchmark(ls: EscapeServer, *args: Any) -> dict[str, Any]:
     return await bench_lens.measure(ls, measurements, *args)
 
 
-def serve(
-    tcp: str | None = None, reading: Reading | None = None, answered: tuple[Any, Any] | None = None
-) -> int:
-    return lifecycle.serve(server, tcp, reading, answered)
+def serve(tcp: str | None = None, handover: Handover | None = None) -> int:
+    return lifecycle.serve(server, tcp, handover)
