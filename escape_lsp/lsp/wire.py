@@ -20,6 +20,9 @@ from escape_lsp.findings.positions import Encoding, LineIndex
 Json = dict[str, Any]
 
 PUBLISH = "textDocument/publishDiagnostics"
+#: The id of a first publish's settings request (`lsp/first_publish.py`; the server's own
+#: requests are numbered, and it drops an answer to this one that comes after the hand-over).
+FIRST_CONFIGURATION_ID = "escape-lsp/first-publish/configuration"
 
 
 class Severity(enum.IntEnum):
