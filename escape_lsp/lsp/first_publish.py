@@ -6,10 +6,10 @@ paid it before it could read `initialize`. So `serve` on stdio first reads the e
 messages with the stdlib (`lsp/frames.py`): it answers `initialize` as the server would
 (`lsp/first_answer.py`), asks for the settings as the server does, analyses the files opened
 and publishes their diagnostics, built by the server's own code (`lsp/diagnostics.py`).
-Then it hands over: every message it read goes back in front of what is unread, the server
-is imported and reads them as if they had just come. The server does it all again (its
-answer to `initialize` is dropped; the client has one), with the results in the memo, and
-publishes the same diagnostics again.
+Then it hands over (`Handover`): every message it read and did not answer goes back in
+front of what is unread, the server is imported and reads them as if they had just come. The
+server does it all again (its answer to `initialize` is dropped; the client has one) with
+this session, adopted with its results, and publishes the same diagnostics again.
 
 A client that pulls diagnostics (`textDocument/diagnostic`, as VS Code's does) has its pulls
 for the opened files held until they are analysed and answered here; the server, once
