@@ -545,6 +545,7 @@ async def spawn(runs: int) -> None:
             stop_zygotes(runtime)
             for kept in Path(runtime).glob("codegen-*"):
                 kept.unlink()
+            shutil.rmtree(Path(runtime) / "head-start", ignore_errors=True)
 
         in_process = {**env, "ESCAPE_LSP_RESIDENT": "off"}
         #: name -> (the spawn's environment, what happens before it)

@@ -232,11 +232,17 @@ def _serve(ns: argparse.Namespace) -> int:
 
     handover = None
     if ns.tcp is None and not sys.stdin.isatty() and first_answer.wanted():
-        # The first diagnostics before the server is imported, with the analysis' kept code.
-        kept = codegen_cache.for_this_user(codegen_cache.CLI)
+        # The first diagnostics before the server is imported: the go build the last first
+        # publish from here used starts now, if what it read changed (as `check`'s head start).
+        from escape_lsp.gotool import head_start
+
+        records, cwd = _head_start_records(), os.getcwd()
+        head_start.begin(records, cwd, first_answer.HEAD_START_KEY)
+        kept = codegen_cache.for_this_user(codegen_cache.CLI)  # the analysis' kept code
         from escape_lsp.lsp import first_publish
 
-        handover = first_publish.first_publish(sys.stdin.buffer.fileno(), sys.stdout.buffer)
+        stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
+        handover = first_publish.first_publish(stdin, stdout, records, cwd)
         if kept is not None:
             kept.save()
     if client.start_later is not None:  # no resident server listened: one for the next editor

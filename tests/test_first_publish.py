@@ -19,6 +19,7 @@ import pytest_lsp
 
 from escape_lsp.lsp import first_answer
 from tests.conftest import WriteModule
+from tests.fakego import fake_go
 
 CLIENTS = Path(pytest_lsp.__file__).parent / "clients"
 #: A push client that answers the settings request (as VS Code does).
@@ -101,7 +102,7 @@ class RawClient:
             header = await out.readuntil(b"\r\n\r\n")
             length = int(header.split(b"Content-Length:")[1].split(b"\r\n")[0])
             message = json.loads(await out.readexactly(length))
-            self.log.append((time.monotonic(), message))
+            self.log.append((time.time(), message))
             self.arrived.set()
             if message.get("method") == "workspace/configuration":
                 self.send({"id": message["id"], "result": [{"escapeLsp": {}}]})
@@ -264,3 +265,38 @@ async def test_off_means_the_server_answers_everything(gomod: WriteModule) -> No
     messages = [m for _, m in client.log]
     assert not any(m.get("id") == "escape-lsp/first-publish/configuration" for m in messages)
     assert "before the server" not in err
+
+
+async def test_a_spawn_starts_the_build_the_last_one_used_before_it_reads_initialize(
+    gomod: WriteModule, tmp_path: Path
+) -> None:
+    """As `check`'s head start: the build the last first publish from this directory used
+    starts before the analysis is imported, when what it read has changed."""
+    root = gomod({"p/p.go": SRC}, sub="mod")
+    target = root / "p" / "p.go"
+    log = tmp_path / "go.log"
+    bin_dir = tmp_path / "bin"
+    fake_go(bin_dir, f'echo "$(date +%s.%N) $1" >> \'{log}\'\nexec "$REAL_GO" "$@"')
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env = {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "ESCAPE_LSP_CACHE": str(tmp_path / "cache"),
+        "ESCAPE_LSP_RUNTIME_DIR": str(runtime),
+    }
+
+    async def spawn() -> tuple[float, list[float]]:
+        log.unlink(missing_ok=True)
+        client = await RawClient.start(root, env)
+        client.start_session(root, target)
+        await client.wait_for(_published)
+        await client.end()
+        answered = next(t for t, m in client.log if m.get("id") == 1 and "method" not in m)
+        lines = [line.split() for line in log.read_text().splitlines()]
+        return answered, [float(when) for when, verb in lines if verb == "build"]
+
+    answered, builds = await spawn()  # no record yet
+    assert builds and builds[0] > answered
+    (root / "p" / "more.go").write_text("package p\n\nfunc More() *int { m := 1; return &m }\n")
+    answered, builds = await spawn()
+    assert builds and builds[0] < answered, "the recorded build starts before initialize"

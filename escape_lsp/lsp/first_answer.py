@@ -23,6 +23,9 @@ ANSWER_FILE = os.path.join(os.path.dirname(__file__), "initialize_answer.json")
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 #: `off`: a spawned server answers everything through pygls (how the answer file is written).
 FIRST_PUBLISH_ENV = "ESCAPE_LSP_FIRST_PUBLISH"
+#: The first publish's head start records (`gotool/head_start.py`) are keyed by the working
+#: directory, the go variables and this.
+HEAD_START_KEY = ("serve", "first-publish")
 
 
 def wanted() -> bool:

@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 from escape_lsp.analysis.session import Publish, Session
 from escape_lsp.analysis.views import file_view
 from escape_lsp.findings.positions import Encoding
-from escape_lsp.gotool import process, tempdir
+from escape_lsp.gotool import head_start, process, tempdir
 from escape_lsp.gotool.toolchain import Toolchain, ToolchainError, find_toolchain_async
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
@@ -338,9 +338,13 @@ class Handover:
             self.session = None
 
 
-def first_publish(fd: int, out: BinaryIO) -> Handover:
+def first_publish(
+    fd: int, out: BinaryIO, records: str | None = None, cwd: str | None = None
+) -> Handover:
     """Run the first publish on stdin `fd`, up to the hand-over to the server. SIGTERM and
-    SIGINT meanwhile end the process (go killed first)."""
+    SIGINT meanwhile end the process (go killed first). `records`: where the head start
+    (`gotool/head_start.py`, begun by the caller from `cwd`) keeps the build it used, for the
+    next first publish from `cwd`."""
     started = time.monotonic()
     log_to_stderr()
     reading = Reading(fd)
@@ -356,7 +360,12 @@ def first_publish(fd: int, out: BinaryIO) -> Handover:
     first = FirstPublish(reading, out)
     try:
         reading.loop.run_until_complete(first.run())
+        if first.session is not None and cwd is not None:
+            for engine in first.session.workspace.engines():
+                head_start.note_inputs(engine.input_stats())
+            head_start.remember(records, cwd, first_answer.HEAD_START_KEY)
     finally:
+        head_start.release()  # a head start nothing claimed (the memo answered)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     # The first session's cycles, freed while the heap is small: `lifecycle.serve` freezes
