@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,9 +83,7 @@ def _private_runtime() -> Iterator[Path]:
     finally:
         for pid in _zygotes(path):
             os.kill(pid, signal.SIGKILL)
-        for child in path.iterdir():
-            child.unlink()
-        path.rmdir()
+        shutil.rmtree(path)  # sockets, the log, kept code, head start records
 
 
 @pytest.fixture(scope="module")
