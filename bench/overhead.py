@@ -551,8 +551,8 @@ async def spawn(runs: int) -> None:
         #: name -> (the spawn's environment, what happens before it)
         variants: dict[str, tuple[dict[str, str], Callable[[], None] | None]] = {
             "resident": (env, None),
-            "very first spawn (starts the resident server)": (env, first_start),
-            "very first spawn after a reboot (no generated code kept)": (env, after_a_reboot),
+            "very first spawn (in-process; starts the resident server after)": (env, first_start),
+            "very first spawn after a reboot (nothing kept in the runtime dir)": (env, after_a_reboot),
             "in-process (ESCAPE_LSP_RESIDENT=off)": (in_process, None),
         }
         raw_cold, raw_warm = [], []

@@ -237,7 +237,7 @@ def _serve(ns: argparse.Namespace) -> int:
         from escape_lsp.gotool import head_start
 
         records, cwd = _head_start_records(), os.getcwd()
-        head_start.begin(records, cwd, first_answer.HEAD_START_KEY)
+        head_start.begin(records, cwd, first_answer.HEAD_START_KEY, anywhere=True)
         kept = codegen_cache.for_this_user(codegen_cache.CLI)  # the analysis' kept code
         from escape_lsp.lsp import first_publish
 

@@ -81,11 +81,13 @@ class RawClient:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, root: Path, env: dict[str, str] | None = None) -> RawClient:
+    async def start(
+        cls, root: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> RawClient:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "escape_lsp", "serve",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=root,
+            stderr=asyncio.subprocess.PIPE, cwd=cwd or root,
             env={**os.environ, first_answer.FIRST_PUBLISH_ENV: "on", **(env or {})},
         )  # fmt: skip
         return cls(proc)
@@ -287,7 +289,7 @@ async def test_a_spawn_starts_the_build_the_last_one_used_before_it_reads_initia
 
     async def spawn() -> tuple[float, list[float]]:
         log.unlink(missing_ok=True)
-        client = await RawClient.start(root, env)
+        client = await RawClient.start(root, env, cwd=tmp_path)  # started outside the module
         client.start_session(root, target)
         await client.wait_for(_published)
         await client.end()

@@ -18,7 +18,9 @@ works it out from the files for one package), taken over or killed the same way.
 
 A record is only a guess, so only a go build of the shape escape-lsp runs is started from it
 (`_plausible`: go's flags only those the CLI passes, none of which runs another program or
-writes anywhere but /dev/null; no added variables; in the working directory or above it).
+writes anywhere but /dev/null; no added variables; in the working directory or above it,
+except a server's first publish, which builds the module of the file the editor opened,
+wherever the server was started: `lsp/first_publish.py`).
 
 This module is imported before anything else of a `check`: it must stay light (no asyncio,
 no dataclasses, no OpenSSL: each import here delays go's start; `dataclasses` alone took
@@ -87,10 +89,12 @@ def begin(
     cwd: str,
     args: Sequence[str],
     first: Callable[[], Command | None] | None = None,
+    anywhere: bool = False,
 ) -> None:
     """Start the build the last run with this key recorded, or with no record the build
     `first` works out (a first run's guess, see `first_build.py`), if any; never fails. A new
-    run: the builds used so far are forgotten."""
+    run: the builds used so far are forgotten. `anywhere`: the build may run outside `cwd`
+    (a server builds the module of the file an editor opened, wherever it was started)."""
     global _started, _first_used, _used, _inputs, _recorded_command
     _first_used, _used, _inputs, _recorded_command = None, 0, {}, None
     if _started is not None:
@@ -103,7 +107,7 @@ def begin(
         command = _recorded_command
         if command is None and first is not None:
             command = first()
-        if command is None or not _plausible(command, cwd):
+        if command is None or not _plausible(command, cwd, anywhere):
             return
         gotmp = private_subdir("gotmp-")
         popen = subprocess.Popen(
@@ -219,8 +223,9 @@ _FLAGS = ("-json", "-c", "-o")
 _VALUED_FLAGS = ("-gcflags=", "-mod=", "-tags=")
 
 
-def _plausible(command: Command, cwd: str) -> bool:
-    """Whether `command` is a build the CLI itself would run from `cwd`."""
+def _plausible(command: Command, cwd: str, anywhere: bool = False) -> bool:
+    """Whether `command` is a build escape-lsp itself would run from `cwd` (in or above it,
+    unless `anywhere`)."""
     argv = command.argv
     if len(argv) < 3 or not os.path.isabs(argv[0]) or not os.path.isfile(argv[0]):
         return False
@@ -235,7 +240,7 @@ def _plausible(command: Command, cwd: str) -> bool:
         elif arg.startswith("-") and arg not in _FLAGS and not arg.startswith(_VALUED_FLAGS):
             return False
     here = os.path.join(os.path.realpath(cwd), "")
-    return here.startswith(os.path.join(os.path.realpath(command.cwd), ""))
+    return anywhere or here.startswith(os.path.join(os.path.realpath(command.cwd), ""))
 
 
 def _record_path(directory: str, cwd: str, args: Sequence[str]) -> str:
