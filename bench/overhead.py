@@ -552,7 +552,7 @@ async def spawn(runs: int) -> None:
         variants: dict[str, tuple[dict[str, str], Callable[[], None] | None]] = {
             "resident": (env, None),
             "very first spawn (in-process; starts the resident server after)": (env, first_start),
-            "very first spawn after a reboot (nothing kept in the runtime dir)": (env, after_a_reboot),
+            "very first spawn after a reboot (nothing kept)": (env, after_a_reboot),
             "in-process (ESCAPE_LSP_RESIDENT=off)": (in_process, None),
         }
         raw_cold, raw_warm = [], []

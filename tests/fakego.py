@@ -14,6 +14,7 @@ import shutil
 import signal
 import stat
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,8 @@ class RawServer:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.messages: list[dict[str, Any]] = []
+        #: When each message arrived (wall clock, to compare with other processes' logs).
+        self.arrived_at: list[float] = []
         self._arrived = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
@@ -148,6 +151,7 @@ class RawServer:
                 if line.lower().startswith(b"content-length")
             )
             self.messages.append(json.loads(await out.readexactly(length)))
+            self.arrived_at.append(time.time())
             self._arrived.set()
 
     def send(self, *objs: Any) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest_lsp
 
 from escape_lsp.lsp import first_answer
 from tests.conftest import WriteModule
-from tests.fakego import fake_go
+from tests.fakego import RawServer, fake_go, notification, request
 
 CLIENTS = Path(pytest_lsp.__file__).parent / "clients"
 #: A push client that answers the settings request (as VS Code does).
@@ -71,75 +70,45 @@ def test_the_kept_answer_is_the_servers(params: dict[str, Any]) -> None:
     assert first_answer.answer(params) == first_answer.ask_server(params)
 
 
-class RawClient:
-    """Messages as the server writes them, in order, each with the time it arrived."""
+async def _start(
+    root: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> RawServer:
+    """The server, with the first publish on, its requests answered (settings: defaults)."""
+    env = {first_answer.FIRST_PUBLISH_ENV: "on", **(env or {})}
+    srv = await RawServer.start(env=env, cwd=cwd or root)
+    _answering[srv] = asyncio.create_task(srv.answer_requests())
+    return srv
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.log: list[tuple[float, dict[str, Any]]] = []
-        self.arrived = asyncio.Event()
-        self.reader = asyncio.create_task(self._read())
 
-    @classmethod
-    async def start(
-        cls, root: Path, env: dict[str, str] | None = None, cwd: Path | None = None
-    ) -> RawClient:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "escape_lsp", "serve",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=cwd or root,
-            env={**os.environ, first_answer.FIRST_PUBLISH_ENV: "on", **(env or {})},
-        )  # fmt: skip
-        return cls(proc)
+_answering: dict[RawServer, asyncio.Task[None]] = {}
 
-    def send(self, message: dict[str, Any]) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
 
-    async def _read(self) -> None:
-        out = self.proc.stdout
-        assert out is not None
-        while True:
-            header = await out.readuntil(b"\r\n\r\n")
-            length = int(header.split(b"Content-Length:")[1].split(b"\r\n")[0])
-            message = json.loads(await out.readexactly(length))
-            self.log.append((time.time(), message))
-            self.arrived.set()
-            if message.get("method") == "workspace/configuration":
-                self.send({"id": message["id"], "result": [{"escapeLsp": {}}]})
-            elif "id" in message and "method" in message:
-                self.send({"id": message["id"], "result": None})
+def _open_session(
+    srv: RawServer, root: Path, target: Path, caps: dict[str, Any] = PUSH_CAPS, settings: Any = None
+) -> None:
+    """As editors start: VS Code and Neovim send `didChangeConfiguration` at once (VS Code
+    with null settings, Neovim with the plugin's)."""
+    params = {"processId": None, "rootUri": root.as_uri(), "capabilities": caps}
+    doc = {"uri": target.as_uri(), "languageId": "go", "version": 1, "text": target.read_text()}
+    srv.send(
+        request(1, "initialize", params),
+        notification("initialized", {}),
+        notification("workspace/didChangeConfiguration", {"settings": settings}),
+        notification("textDocument/didOpen", {"textDocument": doc}),
+    )
 
-    async def wait_for(self, predicate: Any, count: int = 1, timeout: float = 60) -> None:
-        async with asyncio.timeout(timeout):
-            while sum(1 for _, m in self.log if predicate(m)) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
 
-    def start_session(
-        self, root: Path, target: Path, caps: dict[str, Any] = PUSH_CAPS, settings: Any = None
-    ) -> None:
-        """As editors start: VS Code and Neovim send `didChangeConfiguration` at once (VS Code
-        with null settings, Neovim with the plugin's)."""
-        uri = target.as_uri()
-        params = {"processId": None, "rootUri": root.as_uri(), "capabilities": caps}
-        self.send({"id": 1, "method": "initialize", "params": params})
-        self.send({"method": "initialized", "params": {}})
-        changed = {"settings": settings}
-        self.send({"method": "workspace/didChangeConfiguration", "params": changed})
-        doc = {"uri": uri, "languageId": "go", "version": 1, "text": target.read_text()}
-        self.send({"method": "textDocument/didOpen", "params": {"textDocument": doc}})
+async def _nth(srv: RawServer, predicate: Callable[[dict[str, Any]], bool], n: int = 1) -> None:
+    """Until the `n`th message satisfying `predicate` has come."""
+    seen: list[dict[str, Any]] = []
+    await srv.expect(lambda m: predicate(m) and (seen.append(m) or len(seen) >= n), timeout=60)
 
-    async def end(self) -> str:
-        self.send({"id": 99, "method": "shutdown"})
-        await self.wait_for(lambda m: m.get("id") == 99 and "method" not in m)
-        self.send({"method": "exit"})
-        assert self.proc.stderr is not None
-        err = await self.proc.stderr.read()
-        assert await self.proc.wait() == 0
-        self.reader.cancel()
-        return err.decode()
+
+async def _end(srv: RawServer) -> str:
+    """Shut down and exit (status 0); what the server wrote to stderr."""
+    assert await srv.stop() == 0
+    _answering.pop(srv).cancel()
+    return await srv.stderr_tail(1 << 20)
 
 
 def _published(m: dict[str, Any]) -> bool:
@@ -159,20 +128,19 @@ async def test_first_diagnostics_come_before_the_server_and_equal_its_own(
 ) -> None:
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
-    client = await RawClient.start(root)
-    client.start_session(root, target, settings={"escapeLsp": {"kinds": ["heap"]}})
-    await client.wait_for(_published)
+    srv = await _start(root)
+    _open_session(srv, root, target, settings={"escapeLsp": {"kinds": ["heap"]}})
+    first = await srv.expect(_published)
     # At once, over a diagnostic the editor shows: the server answers once it has caught up.
-    first_diag = next(m for _, m in client.log if _published(m))["params"]["diagnostics"][0]
+    first_diag = first["params"]["diagnostics"][0]
     hover = {"textDocument": {"uri": target.as_uri()}, "position": first_diag["range"]["start"]}
-    client.send({"id": 7, "method": "textDocument/hover", "params": hover})
-    await client.wait_for(lambda m: m.get("id") == 7 and "method" not in m)
-    await client.wait_for(_published, count=2)
-    err = await client.end()
-    (hovered,) = [m["result"] for _, m in client.log if m.get("id") == 7]
+    srv.send(request(7, "textDocument/hover", hover))
+    hovered = (await srv.response(7))["result"]
+    await _nth(srv, _published, 2)
+    err = await _end(srv)
     assert hovered is not None and first_diag["message"] in json.dumps(hovered)
 
-    messages = [m for _, m in client.log]
+    messages = srv.messages
     answers = [m for m in messages if m.get("id") == 1 and "method" not in m]
     assert len(answers) == 1, "initialize is answered once"
     assert answers[0]["result"]["capabilities"]["positionEncoding"] == "utf-8"
@@ -191,16 +159,16 @@ async def test_a_pull_client_gets_its_first_pull_answered_before_the_server(
 ) -> None:
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
-    client = await RawClient.start(root)
-    client.start_session(root, target, PULL_CAPS)
+    srv = await _start(root)
+    _open_session(srv, root, target, PULL_CAPS)
     pull = {"textDocument": {"uri": target.as_uri()}}
-    client.send({"id": 5, "method": "textDocument/diagnostic", "params": pull})
-    await client.wait_for(lambda m: m.get("method") == "workspace/diagnostic/refresh")
-    client.send({"id": 6, "method": "textDocument/diagnostic", "params": pull})
-    await client.wait_for(lambda m: m.get("id") == 6 and "method" not in m)
-    err = await client.end()
+    srv.send(request(5, "textDocument/diagnostic", pull))
+    await srv.expect(lambda m: m.get("method") == "workspace/diagnostic/refresh")
+    srv.send(request(6, "textDocument/diagnostic", pull))
+    await srv.response(6)
+    err = await _end(srv)
 
-    messages = [m for _, m in client.log]
+    messages = srv.messages
     first = next(i for i, m in enumerate(messages) if m.get("id") == 5)
     server = next(i for i, m in enumerate(messages) if _server_settings_request(m))
     assert first < server, "the first pull is answered before the server reads its messages"
@@ -219,14 +187,14 @@ async def test_a_request_before_the_first_diagnostics_is_answered_by_the_caught_
     and the server answers it once it has what the first publish showed."""
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
-    client = await RawClient.start(root)
-    client.start_session(root, target)
+    srv = await _start(root)
+    _open_session(srv, root, target)
     hover = {"textDocument": {"uri": target.as_uri()}, "position": {"line": 5, "character": 1}}
-    client.send({"id": 7, "method": "textDocument/hover", "params": hover})
-    await client.wait_for(lambda m: m.get("id") == 7 and "method" not in m)
-    err = await client.end()
+    srv.send(request(7, "textDocument/hover", hover))
+    await srv.response(7)
+    err = await _end(srv)
 
-    messages = [m for _, m in client.log]
+    messages = srv.messages
     assert sum(1 for m in messages if m.get("id") == 1 and "method" not in m) == 1
     published = next(i for i, m in enumerate(messages) if _published(m))
     answered = next(i for i, m in enumerate(messages) if m.get("id") == 7)
@@ -239,18 +207,18 @@ async def test_an_edit_before_the_first_diagnostics_hands_over(gomod: WriteModul
     """The first publish steps aside; nothing read is lost: the server sees the edit."""
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
-    client = await RawClient.start(root)
-    client.start_session(root, target)
+    srv = await _start(root)
+    _open_session(srv, root, target)
     edited = SRC.replace("return &t", "return nil")
     change = {
         "textDocument": {"uri": target.as_uri(), "version": 2},
         "contentChanges": [{"text": edited}],
     }
-    client.send({"method": "textDocument/didChange", "params": change})
-    await client.wait_for(lambda m: _published(m) and m["params"].get("version") == 2)
-    err = await client.end()
+    srv.send(notification("textDocument/didChange", change))
+    await srv.expect(lambda m: _published(m) and m["params"].get("version") == 2, timeout=60)
+    err = await _end(srv)
 
-    messages = [m for _, m in client.log]
+    messages = srv.messages
     assert sum(1 for m in messages if m.get("id") == 1 and "method" not in m) == 1
     last = [m["params"] for m in messages if _published(m)][-1]
     assert not any("moved to heap: t" in d["message"] for d in last["diagnostics"])
@@ -260,11 +228,11 @@ async def test_an_edit_before_the_first_diagnostics_hands_over(gomod: WriteModul
 async def test_off_means_the_server_answers_everything(gomod: WriteModule) -> None:
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
-    client = await RawClient.start(root, {first_answer.FIRST_PUBLISH_ENV: "off"})
-    client.start_session(root, target)
-    await client.wait_for(_published)
-    err = await client.end()
-    messages = [m for _, m in client.log]
+    srv = await _start(root, {first_answer.FIRST_PUBLISH_ENV: "off"})
+    _open_session(srv, root, target)
+    await srv.expect(_published, timeout=60)
+    err = await _end(srv)
+    messages = srv.messages
     assert not any(m.get("id") == "escape-lsp/first-publish/configuration" for m in messages)
     assert "before the server" not in err
 
@@ -289,11 +257,12 @@ async def test_a_spawn_starts_the_build_the_last_one_used_before_it_reads_initia
 
     async def spawn() -> tuple[float, list[float]]:
         log.unlink(missing_ok=True)
-        client = await RawClient.start(root, env, cwd=tmp_path)  # started outside the module
-        client.start_session(root, target)
-        await client.wait_for(_published)
-        await client.end()
-        answered = next(t for t, m in client.log if m.get("id") == 1 and "method" not in m)
+        srv = await _start(root, env, cwd=tmp_path)  # started outside the module
+        _open_session(srv, root, target)
+        answer = await srv.response(1)
+        await srv.expect(_published, timeout=60)
+        await _end(srv)
+        answered = srv.arrived_at[next(i for i, m in enumerate(srv.messages) if m is answer)]
         lines = [line.split() for line in log.read_text().splitlines()]
         return answered, [float(when) for when, verb in lines if verb == "build"]
 
