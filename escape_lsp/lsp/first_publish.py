@@ -140,7 +140,7 @@ class FirstPublish:
             self.closed = True
             for task in list(self._tasks):
                 task.cancel()
-            if self.session is not None and not self.shown:  # stepped aside mid-way
+            if self.session is not None and not self._published.is_set():  # stepped aside
                 self.session.close_all()
                 self.session = None
             self.reader.unread(self.replay)
