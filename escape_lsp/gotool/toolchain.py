@@ -7,6 +7,7 @@ Whatever goes wrong — no go, a hang, a crash, something that is not go at all 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -187,3 +188,28 @@ async def directory_context(
     except (OSError, GoTimeout) as exc:
         raise ToolchainError(f"{directory}: `go env` failed: {exc}") from exc
     return _context(directory, env_json(go, proc, _CONTEXT_VARS))
+
+
+def early_contexts(
+    go: str | None, env: dict[str, str], roots: list[str]
+) -> dict[str, asyncio.Future[ModuleContext]]:
+    """The workspace folders' module contexts, asked of go while it is itself being checked:
+    the first file opened usually sits in or under one of them."""
+    try:
+        exe = go_executable(go, env or None)
+    except ToolchainError:
+        return {}
+    lookups: dict[str, asyncio.Future[ModuleContext]] = {}
+    for root in roots:
+        if os.path.isdir(root):
+            lookup = lookups[root] = asyncio.ensure_future(
+                directory_context(exe, root, env or None)
+            )
+            lookup.add_done_callback(_retrieved)
+    return lookups
+
+
+def _retrieved(lookup: asyncio.Future[ModuleContext]) -> None:
+    """A lookup nobody awaits (no file opened there) still has its outcome read."""
+    if not lookup.cancelled():
+        lookup.exception()

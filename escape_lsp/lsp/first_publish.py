@@ -41,7 +41,12 @@ from escape_lsp.analysis.session import Publish, Session
 from escape_lsp.analysis.views import file_view
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.gotool import head_start, process, tempdir
-from escape_lsp.gotool.toolchain import Toolchain, ToolchainError, find_toolchain_async
+from escape_lsp.gotool.toolchain import (
+    Toolchain,
+    ToolchainError,
+    early_contexts,
+    find_toolchain_async,
+)
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
@@ -163,8 +168,9 @@ class FirstPublish:
         self.encoding = encoding_of(result["capabilities"]["positionEncoding"])
         wants_settings = bool(_get(params, "capabilities", "workspace", "configuration"))
         go, env = self.settings.go, dict(self.settings.env) or None
+        roots = [p for uri in _roots(params) if (p := uri_to_path(uri))]
         pump = asyncio.ensure_future(self._pump(wants_settings))
-        work = asyncio.ensure_future(self._analyse(pump, go, env))
+        work = asyncio.ensure_future(self._analyse(pump, go, env, roots))
         try:  # whichever ends first: stepping aside never waits for go
             await asyncio.wait({pump, work}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -172,10 +178,15 @@ class FirstPublish:
             work.cancel()
             await asyncio.gather(pump, work, return_exceptions=True)
 
-    async def _analyse(self, pump: asyncio.Future[None], go: str | None, env: Any) -> None:
+    async def _analyse(
+        self, pump: asyncio.Future[None], go: str | None, env: Any, roots: list[str]
+    ) -> None:
+        contexts = early_contexts(go, env or {}, roots)  # as the server: beside the toolchain
         try:
             toolchain = await find_toolchain_async(go, env)
         except ToolchainError:
+            for lookup in contexts.values():
+                lookup.cancel()
             return  # the server says why
         if not await self._until(self._configured, pump):
             return
@@ -184,6 +195,7 @@ class FirstPublish:
             return
         self.session = Session(toolchain, s.analysis(), self._publish)
         self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)
+        self.session.expect_contexts(contexts, env or {})
         for doc in self.opened:
             self._open(doc)
         await self._until(self._published, pump)
@@ -293,6 +305,15 @@ class FirstPublish:
             self._answer_held()
             if all(doc[0] in self._ready for doc in self.opened):
                 self._published.set()  # nothing held: hand over, the server answers pulls
+
+
+def _roots(params: dict[str, Any]) -> list[str]:
+    """The workspace folders' URIs, as pygls reads them (else the root URI)."""
+    folders = params.get("workspaceFolders")
+    if isinstance(folders, list) and folders:
+        return [f["uri"] for f in folders if isinstance(f, dict) and isinstance(f.get("uri"), str)]
+    root = params.get("rootUri")
+    return [root] if isinstance(root, str) else []
 
 
 def _opened(message: dict[str, Any]) -> tuple[str, bytes, int] | None:

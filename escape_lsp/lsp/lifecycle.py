@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 import sys
 
@@ -15,13 +14,7 @@ from lsprotocol import types as lsp
 from escape_lsp import __version__
 from escape_lsp.analysis.session import Session
 from escape_lsp.gotool import process, tempdir
-from escape_lsp.gotool.toolchain import (
-    ModuleContext,
-    ToolchainError,
-    directory_context,
-    find_toolchain_async,
-    go_executable,
-)
+from escape_lsp.gotool.toolchain import ToolchainError, early_contexts, find_toolchain_async
 from escape_lsp.lsp import publishing, watching
 from escape_lsp.lsp.config import SECTION
 from escape_lsp.lsp.convert import uri_to_path
@@ -76,7 +69,7 @@ async def start(ls: EscapeServer) -> None:
     configured = asyncio.ensure_future(pull_configuration(ls))
     if ls.watching is None:
         ls.watching = asyncio.ensure_future(_watch(ls))
-    contexts = _early_contexts(go, env, ls.roots())
+    contexts = early_contexts(go, env, ls.roots())
     try:
         toolchain = await find_toolchain_async(go, env or None)
     except ToolchainError as exc:
@@ -104,31 +97,6 @@ async def start(ls: EscapeServer) -> None:
     ls.session.expect_contexts(contexts, env)
     await ls.watching
     log.info("escape-lsp %s ready with %s", __version__, toolchain.version_text)
-
-
-def _early_contexts(
-    go: str | None, env: dict[str, str], roots: list[str]
-) -> dict[str, asyncio.Future[ModuleContext]]:
-    """The workspace folders' module contexts, asked of go while it is itself being checked:
-    the first file opened usually sits in or under one of them."""
-    try:
-        exe = go_executable(go, env or None)
-    except ToolchainError:
-        return {}
-    lookups: dict[str, asyncio.Future[ModuleContext]] = {}
-    for root in roots:
-        if os.path.isdir(root):
-            lookup = lookups[root] = asyncio.ensure_future(
-                directory_context(exe, root, env or None)
-            )
-            lookup.add_done_callback(_retrieved)
-    return lookups
-
-
-def _retrieved(lookup: asyncio.Future[ModuleContext]) -> None:
-    """A lookup nobody awaits (no file opened there) still has its outcome read."""
-    if not lookup.cancelled():
-        lookup.exception()
 
 
 async def _watch(ls: EscapeServer) -> None:
