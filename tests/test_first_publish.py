@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest_lsp
 
 from escape_lsp.lsp import first_answer
 from tests.conftest import WriteModule
-from tests.fakego import RawServer, fake_go, notification, request
+from tests.fakego import RawServer, appears, fake_go, group_ends, notification, request
 
 CLIENTS = Path(pytest_lsp.__file__).parent / "clients"
 #: A push client that answers the settings request (as VS Code does).
@@ -271,3 +272,32 @@ async def test_a_spawn_starts_the_build_the_last_one_used_before_it_reads_initia
     (root / "p" / "more.go").write_text("package p\n\nfunc More() *int { m := 1; return &m }\n")
     answered, builds = await spawn()
     assert builds and builds[0] < answered, "the recorded build starts before initialize"
+
+
+@pytest.mark.parametrize("end", ["sigterm", "stdin-closed"])
+async def test_the_first_publish_ends_cleanly_while_go_builds(
+    gomod: WriteModule, tmp_path: Path, end: str
+) -> None:
+    """Told to stop (SIGTERM) or left (end of input) while its build runs: the process ends
+    at once and takes go's process group with it."""
+    root = gomod({"p/p.go": SRC})
+    target = root / "p" / "p.go"
+    pid_file = tmp_path / "build.pid"
+    fake_go(
+        tmp_path / "bin",
+        f"""case "$1" in build) echo $$ > '{pid_file}'; sleep 600 & wait;; esac
+exec "$REAL_GO" "$@\"""",
+    )
+    srv = await _start(root, {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"})
+    _open_session(srv, root, target)
+    await appears(pid_file)
+    if end == "sigterm":
+        srv.proc.send_signal(signal.SIGTERM)
+    else:
+        assert srv.proc.stdin is not None
+        srv.proc.stdin.close()
+    async with asyncio.timeout(10):
+        code = await srv.proc.wait()
+    assert code in (0, 1), await srv.stderr_tail()  # 1: the editor left without `shutdown`
+    await group_ends(int(pid_file.read_text()))
+    _answering.pop(srv).cancel()
