@@ -32,7 +32,7 @@ PUSH_CAPS = {
 PULL_CAPS = {
     **PUSH_CAPS,
     "workspace": {"configuration": True, "diagnostics": {"refreshSupport": True}},
-    "textDocument": {"diagnostic": {"dynamicRegistration": False}},
+    "textDocument": {"diagnostic": {}},  # present, even empty, means it pulls
 }
 SRC = """
 package p

@@ -16,9 +16,13 @@ for the opened files held until they are analysed and answered here; the server,
 imported, asks it to pull again (`workspace/diagnostic/refresh`).
 
 Other requests (inlay hints, code lenses, code actions, which editors ask for as a file
-opens) wait: the server answers them, once it has caught up with what was published here
-(`EscapeServer.caught_up`). It steps aside, handing over whatever it read and did not answer,
-at the first thing it does not handle: a notification other than `initialized`, `didOpen`,
+opens) wait while an opened file is to be analysed: the server answers them, once it has
+caught up with what was published here (`EscapeServer.caught_up`). Not for long: 2 s while go
+is still being asked about (a `go env` that hangs), 15 s once the analysis runs; with no file
+opened yet a request hands over at once.
+
+It steps aside, handing over whatever it read and did not answer, at the first thing it does
+not handle: a notification other than `initialized`, `didOpen`,
 `$/setTrace`, `$/cancelRequest` and `didChangeConfiguration` before the settings are settled
 (an edit, a save, a close), or `shutdown`; `scope: workspace` or a `profile` (the server's
 first diagnostics would differ); go not found; the end of input. Nothing it does is seen
@@ -66,6 +70,10 @@ log = logging.getLogger("escape_lsp.first_publish")
 CONFIGURATION_ID = FIRST_CONFIGURATION_ID
 PULL = "textDocument/diagnostic"
 CHANGED_SETTINGS = "workspace/didChangeConfiguration"
+#: The longest a request waits here before the server takes over: while go is asked about
+#: (and the settings), and while the opened files are analysed (as `state.CATCH_UP_TIMEOUT`).
+SETUP_LIMIT = 2.0
+DEFER_LIMIT = 15.0
 #: Notifications read and put back without stepping aside.
 PASSING = frozenset({"initialized", "textDocument/didOpen", "$/setTrace", "$/cancelRequest"})
 
@@ -85,8 +93,9 @@ def _get(value: Any, *keys: str) -> Any:
 
 
 def client_pulls(capabilities: Any) -> bool:
-    """As `lifecycle.client_pulls`: pull diagnostics only when the client can re-pull."""
-    pulls = bool(_get(capabilities, "textDocument", "diagnostic"))
+    """As `lifecycle.client_pulls`: pull diagnostics only when the client can re-pull. A
+    `diagnostic` capability counts when present, even empty (`{}`), as lsprotocol reads it."""
+    pulls = isinstance(_get(capabilities, "textDocument", "diagnostic"), dict)
     return pulls and bool(_get(capabilities, "workspace", "diagnostics", "refreshSupport"))
 
 
@@ -116,6 +125,9 @@ class FirstPublish:
         self._published = asyncio.Event()
         self._tasks: set[asyncio.Future[None]] = set()
         self.closed = False
+        #: Set `DEFER_LIMIT` after the first request left for the server: hand over then.
+        self._gave_up = asyncio.Event()
+        self._limit: asyncio.TimerHandle | None = None
 
     def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
@@ -171,12 +183,15 @@ class FirstPublish:
         roots = [p for uri in _roots(params) if (p := uri_to_path(uri))]
         pump = asyncio.ensure_future(self._pump(wants_settings))
         work = asyncio.ensure_future(self._analyse(pump, go, env, roots))
+        limit = asyncio.ensure_future(self._gave_up.wait())
         try:  # whichever ends first: stepping aside never waits for go
-            await asyncio.wait({pump, work}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({pump, work, limit}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            pump.cancel()
-            work.cancel()
-            await asyncio.gather(pump, work, return_exceptions=True)
+            if self._limit is not None:
+                self._limit.cancel()
+            for task in (pump, work, limit):
+                task.cancel()
+            await asyncio.gather(pump, work, limit, return_exceptions=True)
 
     async def _analyse(
         self, pump: asyncio.Future[None], go: str | None, env: Any, roots: list[str]
@@ -196,6 +211,8 @@ class FirstPublish:
         self.session = Session(toolchain, s.analysis(), self._publish)
         self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)
         self.session.expect_contexts(contexts, env or {})
+        if self._limit is not None:  # a request waits: now for the analysis
+            self._limit_deferral()
         for doc in self.opened:
             self._open(doc)
         await self._until(self._published, pump)
@@ -229,8 +246,12 @@ class FirstPublish:
             elif method == PULL and self.pull and "id" in message and self._hold(message):
                 pass
             elif "id" in message and isinstance(method, str) and method != "shutdown":
-                pass  # deferred: the server answers it once it has caught up (editors ask
-                # for inlay hints, code lenses, pulls and code actions as a file opens)
+                # Deferred: the server answers it once it has caught up (editors ask for
+                # inlay hints, code lenses and code actions as a file opens). Only while
+                # an opened file is to be analysed, and not for long (`_limit_deferral`).
+                if not self.opened:
+                    return
+                self._limit_deferral()
             elif method not in PASSING:
                 return
             elif method == "initialized" and wants_settings:
@@ -245,6 +266,16 @@ class FirstPublish:
                 self.opened.append(doc)
                 if self.session is not None:
                     self._open(doc)
+
+    def _limit_deferral(self) -> None:
+        """Hand over `SETUP_LIMIT` after the first request left for the server while go is
+        still being asked about (a `go env` that hangs), `DEFER_LIMIT` once the analysis
+        runs (a large package's build)."""
+        if self._limit is None or self.session is not None:
+            if self._limit is not None:
+                self._limit.cancel()
+            delay = DEFER_LIMIT if self.session is not None else SETUP_LIMIT
+            self._limit = asyncio.get_running_loop().call_later(delay, self._gave_up.set)
 
     def _settings_changed(self, message: dict[str, Any], wants_settings: bool) -> bool:
         """`didChangeConfiguration`, which VS Code and Neovim send right after `initialized`:
