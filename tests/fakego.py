@@ -252,6 +252,17 @@ class RawServer:
         )
         return list(msg["params"]["diagnostics"])
 
+    async def end_by(self, how: str, timeout: float = 10) -> int:
+        """End the server as an editor does without `shutdown`: `sigterm`, or `stdin-closed`
+        (the editor is gone); its exit code."""
+        if how == "sigterm":
+            self.proc.send_signal(signal.SIGTERM)
+        else:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+        async with asyncio.timeout(timeout):
+            return await self.proc.wait()
+
     async def stop(self) -> int:
         """Shutdown and exit politely, or kill; the exit code."""
         if self.proc.returncode is None:

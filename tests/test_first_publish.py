@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 import pytest_lsp
 
 from escape_lsp.lsp import first_answer
+from escape_lsp.lsp.wire import FIRST_CONFIGURATION_ID
 from tests.conftest import WriteModule
 from tests.fakego import RawServer, appears, fake_go, group_ends, notification, request
 
@@ -118,10 +118,7 @@ def _published(m: dict[str, Any]) -> bool:
 
 def _server_settings_request(m: dict[str, Any]) -> bool:
     """The server's own request (pygls numbers its requests), not the first publish's."""
-    return (
-        m.get("method") == "workspace/configuration"
-        and m["id"] != "escape-lsp/first-publish/configuration"
-    )
+    return m.get("method") == "workspace/configuration" and m["id"] != FIRST_CONFIGURATION_ID
 
 
 async def test_first_diagnostics_come_before_the_server_and_equal_its_own(
@@ -234,7 +231,7 @@ async def test_off_means_the_server_answers_everything(gomod: WriteModule) -> No
     await srv.expect(_published, timeout=60)
     err = await _end(srv)
     messages = srv.messages
-    assert not any(m.get("id") == "escape-lsp/first-publish/configuration" for m in messages)
+    assert not any(m.get("id") == FIRST_CONFIGURATION_ID for m in messages)
     assert "before the server" not in err
 
 
@@ -291,13 +288,7 @@ exec "$REAL_GO" "$@\"""",
     srv = await _start(root, {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"})
     _open_session(srv, root, target)
     await appears(pid_file)
-    if end == "sigterm":
-        srv.proc.send_signal(signal.SIGTERM)
-    else:
-        assert srv.proc.stdin is not None
-        srv.proc.stdin.close()
-    async with asyncio.timeout(10):
-        code = await srv.proc.wait()
+    code = await srv.end_by(end)
     assert code in (0, 1), await srv.stderr_tail()  # 1: the editor left without `shutdown`
     await group_ends(int(pid_file.read_text()))
     _answering.pop(srv).cancel()

@@ -226,13 +226,7 @@ async def test_the_thin_client_and_its_server_end_together(
     await _ensure_resident(root, runtime)
     srv, _ = await _first_diagnostics(root, _env(runtime))
     server = _server_of(srv.proc.pid)
-    if end == "sigterm":
-        srv.proc.send_signal(signal.SIGTERM)
-    else:
-        assert srv.proc.stdin is not None
-        srv.proc.stdin.close()
-    async with asyncio.timeout(10):
-        code = await srv.proc.wait()
+    code = await srv.end_by(end)
     assert code == 0, await srv.stderr_tail()
     await _ends(server)
     assert _zygotes(runtime)  # the zygote stays for the next editor

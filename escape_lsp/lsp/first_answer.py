@@ -69,16 +69,15 @@ def ask_server(params: dict[str, Any]) -> dict[str, Any]:
     no first publish), then `shutdown` and `exit`."""
     import subprocess
 
+    from escape_lsp.lsp.frames import frame  # here: this module is read before go starts
+
     env = {**os.environ, FIRST_PUBLISH_ENV: "off", "ESCAPE_LSP_RESIDENT": "off"}
     messages = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params},
         {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
         {"jsonrpc": "2.0", "method": "exit"},
     ]
-    stdin = b"".join(
-        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-        for body in (json.dumps(m).encode() for m in messages)
-    )
+    stdin = b"".join(frame(json.dumps(m).encode()) for m in messages)
     argv = [sys.executable, "-m", "escape_lsp", "serve", "--no-resident"]
     done = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=60, check=False)
     out = done.stdout

@@ -54,7 +54,7 @@ from escape_lsp.gotool.toolchain import (
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
 from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
-from escape_lsp.lsp.frames import Reading
+from escape_lsp.lsp.frames import Reading, frame
 from escape_lsp.lsp.wire import (
     FIRST_CONFIGURATION_ID,
     PUBLISH,
@@ -67,7 +67,6 @@ from escape_lsp.lsp.wire import (
 
 log = logging.getLogger("escape_lsp.first_publish")
 
-CONFIGURATION_ID = FIRST_CONFIGURATION_ID
 PULL = "textDocument/diagnostic"
 CHANGED_SETTINGS = "workspace/didChangeConfiguration"
 #: The longest a request waits here before the server takes over: while go is asked about
@@ -131,7 +130,7 @@ class FirstPublish:
 
     def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        self.out.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.out.write(frame(body))
         self.out.flush()
 
     async def _next(self) -> dict[str, Any] | None:
@@ -142,7 +141,7 @@ class FirstPublish:
             message = json.loads(body)
         except ValueError:
             message = None
-        if isinstance(message, dict) and message.get("id") == CONFIGURATION_ID:
+        if isinstance(message, dict) and message.get("id") == FIRST_CONFIGURATION_ID:
             return message  # an answer to this module's request: the server never sees it
         self.replay.append(body)
         return message if isinstance(message, dict) else None
@@ -236,7 +235,7 @@ class FirstPublish:
             self._configured.set()
         while (message := await self._next()) is not None:
             method = message.get("method")
-            if message.get("id") == CONFIGURATION_ID:
+            if message.get("id") == FIRST_CONFIGURATION_ID:
                 if isinstance(value := _get(message, "result"), list) and value and value[0]:
                     self.settings, _ = parse_settings(value[0])
                 self._configured.set()
@@ -257,7 +256,7 @@ class FirstPublish:
             elif method == "initialized" and wants_settings:
                 self._send(
                     {
-                        "id": CONFIGURATION_ID,
+                        "id": FIRST_CONFIGURATION_ID,
                         "method": "workspace/configuration",
                         "params": {"items": [{"section": SECTION}]},
                     }

@@ -42,6 +42,11 @@ def _json_prefix(data: bytes) -> bytes:
     return text[:end].encode("utf-8")
 
 
+def frame(body: bytes) -> bytes:
+    """An LSP base-protocol frame around a JSON body."""
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
 class FrameReader:
     """LSP base-protocol frames from a byte stream, resynchronising after a bad header."""
 
@@ -57,8 +62,7 @@ class FrameReader:
     def unread(self, bodies: list[bytes]) -> None:
         """Put frames with these bodies back in front of what is still unread (the messages a
         first publish read before the server existed: `lsp/first_publish.py`)."""
-        head = b"".join(b"Content-Length: %d\r\n\r\n%s" % (len(b), b) for b in bodies)
-        self._buf[:0] = head
+        self._buf[:0] = b"".join(frame(body) for body in bodies)
         self._more.set()
 
     def feed_eof(self) -> None:

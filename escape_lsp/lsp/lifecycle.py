@@ -185,11 +185,13 @@ def serve(ls: EscapeServer, tcp: str | None = None, handover: Handover | None = 
             host, _, port = tcp.rpartition(":")
             ls.start_tcp(host or "127.0.0.1", int(port))
         else:
-            reading, answered = (handover.reading, handover.answered) if handover else (None, None)
-            if handover is not None:
+            if handover is None:
+                code = serve_stdio(ls, _last_words)
+            else:
                 ls.expect(handover.shown)
                 ls.handover = handover
-            code = serve_stdio(ls, _last_words, reading=reading, answered=answered)
+                reading, answered = handover.reading, handover.answered
+                code = serve_stdio(ls, _last_words, reading=reading, answered=answered)
     finally:
         if ls.watcher is not None:
             ls.watcher.stop()
