@@ -15,9 +15,10 @@ the README's Performance section.
              what a resident server imports once), lsprotocol.types alone
   spawn      server spawn -> first diagnostics of an opened file, small package, changed and
              unchanged: forked by a resident server, the very first spawn (in-process, which
-             starts one after its first diagnostics; also with no generated code kept, as
-             after a reboot: lsp/codegen_cache.py), and
-             in-process (ESCAPE_LSP_RESIDENT=off)
+             starts one after its first diagnostics; also after a reboot, the runtime dir
+             emptied, and the first ever, with no generated code (lsp/codegen_cache.py) or
+             head start record kept in the state dir either), and in-process
+             (ESCAPE_LSP_RESIDENT=off)
   keystroke  unsaved edit -> diagnostics (adaptive debounce), small package
   save       didSave -> diagnostics, small and large package
   (server = spawn, keystroke, save and the large-package memory)
@@ -97,11 +98,11 @@ def cli(runs: int) -> None:
         print(f"cli: {pkg} (a copy of net/http), {verdicts} verdicts (findings)", flush=True)
 
         def ours(cache: str) -> float:
-            """A run with the on-disk memo `cache`, and the runtime dir beside it (where
-            the head start's record is: a fresh `cache` is a first run in every way)."""
-            runtime = Path(f"{cache}-runtime")
-            runtime.mkdir(mode=0o700, exist_ok=True)
-            env = {**os.environ, "ESCAPE_LSP_CACHE": cache, "ESCAPE_LSP_RUNTIME_DIR": str(runtime)}
+            """A run with the on-disk memo `cache`, and the state dir beside it (where the
+            head start's record is: a fresh `cache` is a first run in every way)."""
+            state = Path(f"{cache}-state")
+            state.mkdir(mode=0o700, exist_ok=True)
+            env = {**os.environ, "ESCAPE_LSP_CACHE": cache, "ESCAPE_LSP_STATE_DIR": str(state)}
             return timed(
                 lambda: subprocess.run(
                     [*cli, pkg], cwd=root, env=env, check=True, capture_output=True
@@ -414,16 +415,22 @@ async def ready_after(runtime: str, readies: int, timeout: float = 30) -> None:
 
 
 class resident_runtime:
-    """A private runtime dir for resident servers (env for the spawned `serve`); they are
-    stopped at the end."""
+    """A private runtime dir for resident servers and a state dir (env for the spawned
+    `serve`); the servers are stopped at the end."""
 
     def __enter__(self) -> dict[str, str]:
         self.dir = tempfile.mkdtemp(prefix="elb-", dir="/tmp")
-        return {"ESCAPE_LSP_RESIDENT": "on", "ESCAPE_LSP_RUNTIME_DIR": self.dir}
+        self.state = tempfile.mkdtemp(prefix="elb-state-")
+        return {
+            "ESCAPE_LSP_RESIDENT": "on",
+            "ESCAPE_LSP_RUNTIME_DIR": self.dir,
+            "ESCAPE_LSP_STATE_DIR": self.state,
+        }
 
     def __exit__(self, *_: object) -> None:
         stop_zygotes(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.state, ignore_errors=True)
 
 
 # -- server ----------------------------------------------------------------------------------
@@ -529,31 +536,37 @@ async def edits(
 
 async def spawn(runs: int) -> None:
     """Spawn -> first diagnostics on the small package, changed and unchanged: forked by a
-    resident server, the first spawn (no resident server yet; also with nothing kept in the
-    runtime dir) and in-process."""
+    resident server, the first spawn (no resident server yet; also after a reboot, and with
+    nothing kept at all) and in-process."""
     with tempfile.TemporaryDirectory(prefix="escape-bench-") as tmp, resident_runtime() as env:
         small = Path(tmp) / "small"
         small_dir, small_pkg = real_package(small, "encoding/csv")
         target = small_dir / "reader.go"
         raw_build(small, small_pkg)
-        runtime = env["ESCAPE_LSP_RUNTIME_DIR"]
+        runtime, state = env["ESCAPE_LSP_RUNTIME_DIR"], env["ESCAPE_LSP_STATE_DIR"]
 
         def first_start() -> None:
             stop_zygotes(runtime)
 
-        def after_a_reboot() -> None:  # the runtime dir is per boot: nothing kept in it
+        def after_a_reboot() -> None:  # the runtime dir is per boot: emptied
             stop_zygotes(runtime)
-            for kept in Path(runtime).glob("codegen-*"):
+            for entry in Path(runtime).iterdir():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+        def on_a_new_machine() -> None:  # nothing kept anywhere, as on the first spawn ever
+            after_a_reboot()
+            for kept in Path(state).glob("codegen-*"):
                 kept.unlink()
-            shutil.rmtree(Path(runtime) / "head-start", ignore_errors=True)
+            shutil.rmtree(Path(state) / "head-start", ignore_errors=True)
 
         in_process = {**env, "ESCAPE_LSP_RESIDENT": "off"}
         #: name -> (the spawn's environment, what happens before it)
         variants: dict[str, tuple[dict[str, str], Callable[[], None] | None]] = {
             "resident": (env, None),
             "very first spawn (in-process; starts the resident server after)": (env, first_start),
-            "very first spawn after a reboot (nothing kept)": (env, after_a_reboot),
+            "very first spawn after a reboot (runtime dir emptied)": (env, after_a_reboot),
             "in-process (ESCAPE_LSP_RESIDENT=off)": (in_process, None),
+            "the first spawn ever (nothing kept in the state dir either)": (env, on_a_new_machine),
         }
         raw_cold, raw_warm = [], []
         cold: dict[str, list[float]] = {v: [] for v in variants}

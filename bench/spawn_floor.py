@@ -73,12 +73,12 @@ def main() -> None:
         small = Path(tmp) / "small"
         pkg_dir, pkg = real_package(small, "encoding/csv")
         target = str(pkg_dir / "reader.go")
-        runtime = Path(tmp) / "runtime"
-        runtime.mkdir(mode=0o700)
+        state = Path(tmp) / "state"
+        state.mkdir(mode=0o700)
         env = {
             **os.environ,
             "ESCAPE_LSP_CACHE": str(Path(tmp) / "memo"),
-            "ESCAPE_LSP_RUNTIME_DIR": str(runtime),
+            "ESCAPE_LSP_STATE_DIR": str(state),
         }
 
         def touch() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from escape_lsp.lsp.codegen_cache import CLI, CodegenCache, cache_path, read
+from escape_lsp.lsp.resident.install import RuntimeDirError, kept_state_dir, state_dir
 from tests.conftest import WriteModule
 from tests.fakego import RawServer
 
@@ -165,18 +166,18 @@ async def test_an_in_process_server_keeps_the_code_its_imports_generated(
     gomod: WriteModule, tmp_path: Path
 ) -> None:
     root = gomod({"p/p.go": "package p\n\nfunc F() *int { x := 1; return &x }\n"})
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    env = {"ESCAPE_LSP_RUNTIME_DIR": str(runtime), "ESCAPE_LSP_CACHE": str(tmp_path / "memo")}
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    env = {"ESCAPE_LSP_STATE_DIR": str(state), "ESCAPE_LSP_CACHE": str(tmp_path / "memo")}
     env |= {"ESCAPE_LSP_RESIDENT": "off", "ESCAPE_LSP_FIRST_PUBLISH": "on"}
     srv = await RawServer.start(env=env)
     await srv.initialize(root)
     srv.open(root / "p" / "p.go")
     assert await srv.diagnostics(root / "p" / "p.go", lambda d: len(d) > 0)
     assert await srv.stop() == 0
-    assert len(read(cache_path(str(runtime)))) > 500
+    assert len(read(cache_path(str(state)))) > 500
     # The first publish (before the server is imported) keeps the analysis' code in the CLI's.
-    assert read(cache_path(str(runtime), CLI))
+    assert read(cache_path(str(state), CLI))
 
 
 def test_what_is_not_code_is_compiled_every_time_and_never_kept(tmp_path: Path) -> None:
@@ -217,3 +218,23 @@ def test_the_cli_keeps_its_dataclasses_code_in_a_file_of_its_own(tmp_path: Path)
     assert int(second["misses"]) == 0 and int(second["hits"]) >= int(first["misses"])
     assert Path(cache_path(str(tmp_path), "cli")).is_file()
     assert not Path(cache_path(str(tmp_path))).exists()
+
+
+def test_the_state_dir_is_private_and_outlives_the_runtime_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept code and head start records live under $XDG_STATE_HOME (a reboot keeps them), in
+    a dir made 0700; one open to others is refused, and nothing is kept."""
+    monkeypatch.delenv("ESCAPE_LSP_STATE_DIR", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg" / "state"))
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(tmp_path / "memo"))
+    chosen = tmp_path / "xdg" / "state" / "escape-lsp"
+    assert kept_state_dir() == str(chosen)
+    assert chosen.stat().st_mode & 0o777 == 0o700
+    chosen.chmod(0o755)
+    with pytest.raises(RuntimeDirError, match="open to others"):
+        state_dir()
+    assert kept_state_dir() is None
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
+    chosen.chmod(0o700)
+    assert kept_state_dir() is None

@@ -245,12 +245,12 @@ async def test_a_spawn_starts_the_build_the_last_one_used_before_it_reads_initia
     log = tmp_path / "go.log"
     bin_dir = tmp_path / "bin"
     fake_go(bin_dir, f'echo "$(date +%s.%N) $1" >> \'{log}\'\nexec "$REAL_GO" "$@"')
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
     env = {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "ESCAPE_LSP_CACHE": str(tmp_path / "cache"),
-        "ESCAPE_LSP_RUNTIME_DIR": str(runtime),
+        "ESCAPE_LSP_STATE_DIR": str(state),
     }
 
     async def spawn() -> tuple[float, list[float]]:

@@ -45,13 +45,13 @@ def logged_go(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An on-disk memo outside the module (on: the head start needs it), and a private
-    runtime dir, where the head start's records live."""
+    state dir, where the head start's records live."""
     directory = tmp_path_factory.mktemp("memo-cache")
     monkeypatch.setenv("ESCAPE_LSP_CACHE", str(directory))
-    runtime = tmp_path_factory.mktemp("runtime")
-    runtime.chmod(0o700)
-    monkeypatch.setenv("ESCAPE_LSP_RUNTIME_DIR", str(runtime))
-    return runtime
+    state = tmp_path_factory.mktemp("state")
+    state.chmod(0o700)
+    monkeypatch.setenv("ESCAPE_LSP_STATE_DIR", str(state))
+    return state
 
 
 def _check(

@@ -270,14 +270,17 @@ async def test_a_new_zygote_reuses_the_code_the_last_one_generated(
     gomod: WriteModule, runtime: Path, tmp_path: Path
 ) -> None:
     """lsp/codegen_cache.py: the first zygote compiles what attrs and cattrs generate and
-    keeps it in the runtime dir; the next one compiles next to nothing."""
+    keeps it in the state dir; the next one compiles next to nothing."""
     root = gomod({"p/p.go": ESCAPING})
+    state = tmp_path / "state"
     for _ in range(2):
-        await _resident(root, runtime, ESCAPE_LSP_CACHE=str(tmp_path / "cache"))
+        kept = {"ESCAPE_LSP_CACHE": str(tmp_path / "cache"), "ESCAPE_LSP_STATE_DIR": str(state)}
+        await _resident(root, runtime, **kept)
         (zygote,) = _zygotes(runtime)
         os.kill(zygote, signal.SIGTERM)
         await _ends(zygote)
-    kept_files = [p for p in runtime.glob("codegen-*.marshal") if "-cli-" not in p.name]
+    assert not list(runtime.glob("codegen-*"))  # gone with a reboot: not kept there
+    kept_files = [p for p in state.glob("codegen-*.marshal") if "-cli-" not in p.name]
     assert len(kept_files) == 1  # the server's (the first publish keeps the CLI's)
     counts = re.findall(
         r"generated code: (\d+) kept, (\d+) compiled", (runtime / "zygote.log").read_text()

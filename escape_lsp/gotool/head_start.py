@@ -4,7 +4,7 @@ the analysis is imported (the imports and the set-up before the build took ~0.15
 
 A run records the one go build it used (`remember`): its argv, directory and added
 environment, under a key made of the working directory, the command line and the variables
-that steer go, in a directory the caller names (the CLI: the private per-user runtime dir).
+that steer go, in a directory the caller names (the CLI: the private per-user state dir).
 The next run with the same key starts that command at once (`begin`), with this process's
 environment, as every go command escape-lsp runs. When the engine is about to run a build,
 `claim` hands the process over if the build's `Command` is equal; a different command, a run

@@ -5,7 +5,7 @@ compiles it while `lsprotocol.types` is imported (~0.2 s of its ~0.4 s here), ca
 same for each message type's (un)structuring hooks on first use, the standard library's
 dataclasses for every dataclass (escape-lsp's own ~70), and typing for every string annotation
 it evaluates. What `compile` returns depends on its arguments and the interpreter alone, so
-the code objects are kept (`marshal`) under the private runtime dir, keyed by the source text
+the code objects are kept (`marshal`) under the private state dir, keyed by the source text
 itself: a new server reads them in ~10 ms and compiles only what it has not met (the
 in-process server's imports: ~660 → ~400 ms here). Upstream: microsoft/lsprotocol#441.
 
@@ -127,7 +127,7 @@ class CodegenCache:
 
 
 def for_this_user(user: str = "") -> CodegenCache | None:
-    """`install` under the private runtime dir (`resident.install.kept_state_dir`), unless
+    """`install` under the private state dir (`resident.install.kept_state_dir`), unless
     the on-disk caches are off or there is no such dir."""
     from escape_lsp.lsp.resident.install import kept_state_dir
 
@@ -137,7 +137,7 @@ def for_this_user(user: str = "") -> CodegenCache | None:
 
 def install(directory: str, user: str = "") -> CodegenCache | None:
     """Cache the generators' `compile` calls with the file under `directory` (a private dir:
-    see `resident.install.runtime_dir`); None if they are missing or already imported users
+    see `resident.install.state_dir`); None if they are missing or already imported users
     of attrs made the cache pointless. `user` `CLI`: only typing's and dataclasses' (attrs
     and cattrs are not imported for them)."""
     if "lsprotocol.types" in sys.modules:

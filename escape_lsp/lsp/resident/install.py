@@ -1,5 +1,6 @@
-"""Where the zygote's socket lives (the private runtime dir, also where other processes keep
-what must not be shared), and the install key in its name (stdlib only at import, cheap).
+"""Where the zygote's socket lives (the private runtime dir), where processes keep for the next
+what must not be shared (the private state dir), and the install key in the socket's name
+(stdlib only at import, cheap).
 
 The key hashes what decides which code a server runs: the interpreter, its flags, the import
 path (what each entry holds: installing, upgrading or removing a package changes the names of
@@ -16,12 +17,14 @@ import sys
 
 #: Overrides the runtime dir (tests, or a user who wants the socket elsewhere).
 RUNTIME_DIR_ENV = "ESCAPE_LSP_RUNTIME_DIR"
+#: Overrides the state dir (tests and benchmarks: a first run in every way).
+STATE_DIR_ENV = "ESCAPE_LSP_STATE_DIR"
 #: The longest path an AF_UNIX socket may have (sun_path is 108 bytes on Linux, 104 on macOS).
 MAX_SOCKET_PATH = 100
 
 
 class RuntimeDirError(Exception):
-    """The runtime dir cannot be made private (someone else's, or too open)."""
+    """A private dir (runtime or state) cannot be made (someone else's, or too open)."""
 
 
 def import_path() -> list[str]:
@@ -103,6 +106,29 @@ def runtime_dir() -> str:
         else:
             base = os.environ.get("TMPDIR") or "/tmp"
             chosen = os.path.join(base, f"escape-lsp-{os.getuid()}")
+    return _private_dir(chosen)
+
+
+def state_dir() -> str:
+    """The private per-user dir whose contents outlive a reboot, made (0700) if missing:
+    `$ESCAPE_LSP_STATE_DIR`, else `$XDG_STATE_HOME/escape-lsp`, else
+    `~/.local/state/escape-lsp`. Not the cache dir, which may be shared (a CI cache)."""
+    if not hasattr(os, "getuid"):  # Windows
+        raise RuntimeDirError("this platform has no user ids to make a dir private by")
+    chosen = os.environ.get(STATE_DIR_ENV)
+    if not chosen:
+        xdg = os.environ.get("XDG_STATE_HOME")
+        base = xdg if xdg and os.path.isabs(xdg) else os.path.expanduser("~/.local/state")
+        chosen = os.path.join(base, "escape-lsp")
+        try:
+            os.makedirs(base, 0o700, exist_ok=True)  # (the XDG spec's mode for a new base)
+        except OSError as exc:
+            raise RuntimeDirError(f"cannot make {base}: {exc.strerror}") from None
+    return _private_dir(chosen)
+
+
+def _private_dir(chosen: str) -> str:
+    """`chosen`, made (0700) if missing; it must be a real dir of ours only we can open."""
     try:
         os.mkdir(chosen, 0o700)
     except FileExistsError:
@@ -120,16 +146,16 @@ def runtime_dir() -> str:
 
 
 def kept_state_dir() -> str | None:
-    """The private runtime dir as the place for what one process keeps for the next and must
+    """The private state dir as the place for what one process keeps for the next and must
     not share (the CLI's head start records, the server's kept generated code), or None:
-    the on-disk caches are off (`ESCAPE_LSP_CACHE=off`), or there is no such dir. Not the
-    cache dir, which may be shared (a CI cache)."""
+    the on-disk caches are off (`ESCAPE_LSP_CACHE=off`), or there is no such dir. It
+    outlives a reboot (the runtime dir does not), so the first spawn after one has both."""
     from escape_lsp.analysis.disk_memo import cache_dir
 
     if cache_dir() is None:
         return None
     try:
-        return runtime_dir()
+        return state_dir()
     except (RuntimeDirError, OSError):
         return None
 
