@@ -11,7 +11,7 @@ import {
 } from "vscode-languageclient/node";
 import * as path from "path";
 import { Bundle, PYTHON_VERSION_PROBE, resolveServer, whichOnPath } from "./resolve";
-import { KIND_CHOICES, RESTRICTED_SETTINGS, serverSettings, Status, statusText } from "./settings";
+import { KIND_CHOICES, RESTRICTED_SETTINGS, serverSettings, Status, statusText, stillWorking } from "./settings";
 
 let client: LanguageClient | undefined;
 let output: vscode.OutputChannel;
@@ -119,7 +119,7 @@ async function refreshStatus(): Promise<void> {
       statusBar.text = statusText(status);
       statusBar.tooltip = status.reason ?? "Go escape analysis (click for output)";
       statusBar.show();
-      if (status.state === "analysing") void refreshStatus();
+      if (stillWorking(status)) void refreshStatus();
     } catch (err) {
       output.appendLine(`status: ${String(err)}`);
     }

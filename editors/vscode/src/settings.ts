@@ -71,9 +71,19 @@ export interface Status {
   reason?: string;
 }
 
+/** The reason the server gives while it is still finding go (not an error: it comes next). */
+export const STARTING = "starting";
+
+/** Whether the server is still at work (starting or analysing): the status is asked again. */
+export function stillWorking(status: Status): boolean {
+  return status.state === "analysing" || (status.state === "unavailable" && status.reason === STARTING);
+}
+
 /** The status bar text for the server's `escapeLsp.status` answer. */
 export function statusText(status: Status): string {
-  if (status.state === "unavailable") return "$(error) escape: unavailable";
+  if (status.state === "unavailable") {
+    return status.reason === STARTING ? "$(sync~spin) escape: starting" : "$(error) escape: unavailable";
+  }
   if (status.state === "analysing") return "$(sync~spin) escape: analysing";
   if (status.blockedFiles) return `$(warning) escape: blocked (${status.blockedFiles})`;
   const n = status.heapFindings ?? 0;

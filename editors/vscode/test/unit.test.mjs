@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const { resolveServer, NO_BUNDLE_HINT } = require("../out/resolve.js");
-const { RESTRICTED_SETTINGS, SERVER_SETTINGS, serverSettings, statusText } = require("../out/settings.js");
+const { RESTRICTED_SETTINGS, SERVER_SETTINGS, serverSettings, statusText, stillWorking } = require("../out/settings.js");
 
 const none = { configuredCommand: [], configuredPython: "", which: () => undefined, pythonVersion: () => undefined, canImport: () => false };
 const bundle = { launcher: "/ext/bundled/tool/serve.py", pythons: ["3.11", "3.12", "3.13"] };
@@ -93,4 +93,14 @@ test("status bar text", () => {
   assert.equal(statusText({ state: "idle", heapFindings: 3, blockedFiles: 0 }), "$(flame) 3 heap escapes");
   assert.equal(statusText({ state: "idle", heapFindings: 3, blockedFiles: 2 }), "$(warning) escape: blocked (2)");
   assert.equal(statusText({ state: "analysing" }), "$(sync~spin) escape: analysing");
+  // While the server finds go (or after the first diagnostics, before the server has): no error.
+  assert.equal(statusText({ state: "unavailable", reason: "starting" }), "$(sync~spin) escape: starting");
+  assert.equal(statusText({ state: "unavailable", reason: "go not found" }), "$(error) escape: unavailable");
+});
+
+test("the status is asked again while the server starts or analyses", () => {
+  assert.ok(stillWorking({ state: "analysing" }));
+  assert.ok(stillWorking({ state: "unavailable", reason: "starting" }));
+  assert.ok(!stillWorking({ state: "unavailable", reason: "go not found" }));
+  assert.ok(!stillWorking({ state: "idle", heapFindings: 0, blockedFiles: 0 }));
 });
