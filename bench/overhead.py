@@ -551,7 +551,10 @@ async def spawn(runs: int) -> None:
         def after_a_reboot() -> None:  # the runtime dir is per boot: emptied
             stop_zygotes(runtime)
             for entry in Path(runtime).iterdir():
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
 
         def on_a_new_machine() -> None:  # nothing kept anywhere, as on the first spawn ever
             after_a_reboot()

@@ -220,11 +220,11 @@ def test_the_cli_keeps_its_dataclasses_code_in_a_file_of_its_own(tmp_path: Path)
     assert not Path(cache_path(str(tmp_path))).exists()
 
 
-def test_the_state_dir_is_private_and_outlives_the_runtime_dir(
+def test_kept_state_lives_in_a_private_dir_under_xdg_state_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept code and head start records live under $XDG_STATE_HOME (a reboot keeps them), in
-    a dir made 0700; one open to others is refused, and nothing is kept."""
+    """Kept code and head start records live under $XDG_STATE_HOME (which a reboot keeps, not
+    the runtime dir), in a dir made 0700; one open to others is refused, and nothing is kept."""
     monkeypatch.delenv("ESCAPE_LSP_STATE_DIR", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg" / "state"))
     monkeypatch.setenv("ESCAPE_LSP_CACHE", str(tmp_path / "memo"))
