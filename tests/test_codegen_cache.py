@@ -238,3 +238,16 @@ def test_kept_state_lives_in_a_private_dir_under_xdg_state_home(
     monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
     chosen.chmod(0o700)
     assert kept_state_dir() is None
+
+
+def test_a_state_dir_setting_that_cannot_be_used_is_said_and_nothing_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ESCAPE_LSP_CACHE", str(tmp_path / "memo"))
+    monkeypatch.setenv("ESCAPE_LSP_STATE_DIR", "relative/state")
+    assert kept_state_dir() is None
+    assert "ESCAPE_LSP_STATE_DIR=relative/state is not an absolute path" in capsys.readouterr().err
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("ESCAPE_LSP_STATE_DIR", str(tmp_path / "file"))
+    assert kept_state_dir() is None
+    assert "is not a directory" in capsys.readouterr().err

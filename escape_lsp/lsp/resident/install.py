@@ -116,6 +116,8 @@ def state_dir() -> str:
     if not hasattr(os, "getuid"):  # Windows
         raise RuntimeDirError("this platform has no user ids to make a dir private by")
     chosen = os.environ.get(STATE_DIR_ENV)
+    if chosen and not os.path.isabs(chosen):
+        raise RuntimeDirError(f"{STATE_DIR_ENV}={chosen} is not an absolute path")
     if not chosen:
         xdg = os.environ.get("XDG_STATE_HOME")
         base = xdg if xdg and os.path.isabs(xdg) else os.path.expanduser("~/.local/state")
@@ -156,7 +158,9 @@ def kept_state_dir() -> str | None:
         return None
     try:
         return state_dir()
-    except (RuntimeDirError, OSError):
+    except (RuntimeDirError, OSError) as exc:
+        if os.environ.get(STATE_DIR_ENV):  # a setting that does not work: say so
+            print(f"escape-lsp: nothing kept between runs: {exc}", file=sys.stderr)
         return None
 
 
