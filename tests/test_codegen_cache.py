@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from escape_lsp.lsp.codegen_cache import CLI, CodegenCache, cache_path, read
+from escape_lsp.lsp.resident import install
 from escape_lsp.lsp.resident.install import RuntimeDirError, kept_state_dir, state_dir
 from tests.conftest import WriteModule
 from tests.fakego import RawServer
@@ -244,9 +245,12 @@ def test_a_state_dir_setting_that_cannot_be_used_is_said_and_nothing_is_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ESCAPE_LSP_CACHE", str(tmp_path / "memo"))
+    monkeypatch.setattr(install, "_warned", [])
     monkeypatch.setenv("ESCAPE_LSP_STATE_DIR", "relative/state")
-    assert kept_state_dir() is None
-    assert "ESCAPE_LSP_STATE_DIR=relative/state is not an absolute path" in capsys.readouterr().err
+    assert kept_state_dir() is None and kept_state_dir() is None
+    said = capsys.readouterr().err
+    assert said.count("ESCAPE_LSP_STATE_DIR=relative/state is not an absolute path") == 1
+    monkeypatch.setattr(install, "_warned", [])
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("ESCAPE_LSP_STATE_DIR", str(tmp_path / "file"))
     assert kept_state_dir() is None

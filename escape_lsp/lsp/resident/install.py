@@ -159,9 +159,14 @@ def kept_state_dir() -> str | None:
     try:
         return state_dir()
     except (RuntimeDirError, OSError) as exc:
-        if os.environ.get(STATE_DIR_ENV):  # a setting that does not work: say so
+        if os.environ.get(STATE_DIR_ENV) and not _warned:  # a setting that does not work
+            _warned.append(str(exc))
             print(f"escape-lsp: nothing kept between runs: {exc}", file=sys.stderr)
         return None
+
+
+#: The state dir's failure, once said (a process asks for the dir several times).
+_warned: list[str] = []
 
 
 def socket_path(directory: str, key: str) -> str:
