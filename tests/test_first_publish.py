@@ -271,6 +271,38 @@ async def test_a_spawn_starts_the_build_the_last_one_used_before_it_reads_initia
     assert builds and builds[0] < answered, "the recorded build starts before initialize"
 
 
+@pytest.mark.parametrize("settings", [{}, {"buildTags": "extra"}])
+async def test_a_first_spawn_in_a_directory_starts_the_opened_packages_build_at_once(
+    gomod: WriteModule, tmp_path: Path, settings: dict[str, object]
+) -> None:
+    """With no record (the first spawn from a directory), the build the opened file's
+    package needs starts as it is opened, before `go list`, and the engine takes it over:
+    one build. Settings that change the build make no guess."""
+    root = gomod({"p/p.go": SRC}, sub="mod")
+    target = root / "p" / "p.go"
+    log = tmp_path / "go.log"
+    bin_dir = tmp_path / "bin"
+    fake_go(bin_dir, f'echo "$(date +%s.%N) $1" >> \'{log}\'\nexec "$REAL_GO" "$@"')
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ESCAPE_LSP_CACHE": str(tmp_path / "c")}
+    env["ESCAPE_LSP_STATE_DIR"] = str(tmp_path / "state")
+    srv = await _start(root, env, cwd=tmp_path)
+    params = {"processId": None, "rootUri": root.as_uri(), "capabilities": PUSH_CAPS}
+    doc = {"uri": target.as_uri(), "languageId": "go", "version": 1, "text": target.read_text()}
+    srv.send(
+        request(1, "initialize", {**params, "initializationOptions": {"escapeLsp": settings}}),
+        notification("initialized", {}),
+        notification("textDocument/didOpen", {"textDocument": doc}),
+    )
+    await srv.expect(_published, timeout=60)
+    await _end(srv)
+    verbs = [line.split()[1] for line in log.read_text().splitlines()]
+    assert verbs.count("build") == 1, verbs
+    if settings:
+        assert verbs.index("list") < verbs.index("build"), verbs
+    else:
+        assert verbs.index("build") < verbs.index("list"), verbs
+
+
 @pytest.mark.parametrize("end", ["sigterm", "stdin-closed"])
 async def test_the_first_publish_ends_cleanly_while_go_builds(
     gomod: WriteModule, tmp_path: Path, end: str

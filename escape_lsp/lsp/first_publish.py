@@ -11,6 +11,11 @@ front of what is unread, the server is imported and reads them as if they had ju
 server does it all again (its answer to `initialize` is dropped; the client has one) with
 this session, adopted with its results, and publishes the same diagnostics again.
 
+Its go build starts early: the one the last first publish from the same directory used, begun
+by the caller before anything is imported (`gotool/head_start.py`), or, with no such record,
+the one the opened file's package needs with the default settings, begun as the file is
+opened (`gotool/first_build.py`, as `check`'s first run guesses its build).
+
 A client that pulls diagnostics (`textDocument/diagnostic`, as VS Code's does) has its pulls
 for the opened files held until they are analysed and answered here; the server, once
 imported, asks it to pull again (`workspace/diagnostic/refresh`).
@@ -45,6 +50,7 @@ from escape_lsp.analysis.session import Publish, Session
 from escape_lsp.analysis.views import file_view
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.gotool import head_start, process, tempdir
+from escape_lsp.gotool.first_build import first_build
 from escape_lsp.gotool.toolchain import (
     Toolchain,
     ToolchainError,
@@ -66,6 +72,9 @@ from escape_lsp.lsp.wire import (
 )
 
 log = logging.getLogger("escape_lsp.first_publish")
+
+#: What the server builds with when no setting changes the build (`_guess_build`).
+_DEFAULT_ANALYSIS = ServerSettings().analysis()
 
 PULL = "textDocument/diagnostic"
 CHANGED_SETTINGS = "workspace/didChangeConfiguration"
@@ -101,9 +110,13 @@ def client_pulls(capabilities: Any) -> bool:
 class FirstPublish:
     """One session's start, up to the first diagnostics; `run` once, then hand over."""
 
-    def __init__(self, reading: Reading, out: BinaryIO) -> None:
+    def __init__(
+        self, reading: Reading, out: BinaryIO, records: str | None = None, cwd: str | None = None
+    ) -> None:
         self.reader = reading.reader
         self.out = out
+        #: The head start's records and the directory they are keyed by (see `_guess_build`).
+        self.records, self.cwd = records, cwd
         #: The bodies of the messages read, for the server to read again.
         self.replay: list[bytes] = []
         #: The `initialize` request's id and the result sent for it.
@@ -265,6 +278,25 @@ class FirstPublish:
                 self.opened.append(doc)
                 if self.session is not None:
                     self._open(doc)
+                elif len(self.opened) == 1:
+                    self._guess_build(doc[0])
+
+    def _guess_build(self, path: str) -> None:
+        """With no record of the build a first publish from this directory used (the first
+        spawn here), start the one the opened file's package needs with the default
+        settings, as `check`'s first run does (`gotool/first_build.py`): go starts before
+        `go env` and `go list` have answered. The engine takes it over if it runs the very
+        same command (the settings the client sends next may differ); else it is killed."""
+        if self.cwd is None or self.settings.analysis() != _DEFAULT_ANALYSIS:
+            return
+        cwd, go = self.cwd, self.settings.go
+        head_start.begin(
+            self.records,
+            cwd,
+            first_answer.HEAD_START_KEY,
+            lambda: first_build(cwd, os.path.dirname(path), go),
+            anywhere=True,
+        )
 
     def _limit_deferral(self) -> None:
         """Hand over `SETUP_LIMIT` after the first request left for the server while go is
@@ -408,7 +440,7 @@ def first_publish(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, end)
-    first = FirstPublish(reading, out)
+    first = FirstPublish(reading, out, records, cwd)
     try:
         reading.loop.run_until_complete(first.run())
         if first.session is not None and cwd is not None:
