@@ -44,10 +44,8 @@ import os
 import signal
 import sys
 import time
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from escape_lsp.analysis.session import Publish, Session
-from escape_lsp.analysis.views import file_view
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.gotool import head_start, process, tempdir
 from escape_lsp.gotool.first_build import first_build
@@ -59,7 +57,6 @@ from escape_lsp.gotool.toolchain import (
 )
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
-from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
 from escape_lsp.lsp.frames import Reading, frame
 from escape_lsp.lsp.wire import (
     FIRST_CONFIGURATION_ID,
@@ -70,6 +67,9 @@ from escape_lsp.lsp.wire import (
     publish_params,
     uri_to_path,
 )
+
+if TYPE_CHECKING:
+    from escape_lsp.analysis.session import Publish, Session
 
 log = logging.getLogger("escape_lsp.first_publish")
 
@@ -220,6 +220,10 @@ class FirstPublish:
         s = self.settings
         if s.scope != "open" or s.profile or s.go != go:
             return
+        # The analysis is imported only now (~80 ms): go env has answered, the file was
+        # opened and its build guessed (`_guess_build`), so the import runs beside go.
+        from escape_lsp.analysis.session import Session
+
         self.session = Session(toolchain, s.analysis(), self._publish)
         self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)
         self.session.expect_contexts(contexts, env or {})
@@ -352,6 +356,9 @@ class FirstPublish:
         every opened file is analysed and no pull waits, the server answers those)."""
         if self.session is None or self.closed:
             return
+        from escape_lsp.analysis.views import file_view
+        from escape_lsp.lsp.diagnostics import diagnostics_for, lines_of
+
         snapshot = self.session.snapshot
         lines = lines_of(snapshot)
         for path in sorted(p for p in paths if p in snapshot.buffers):
