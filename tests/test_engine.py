@@ -202,3 +202,42 @@ async def test_memo_makes_an_unchanged_state_skip_the_go_command(gomod: WriteMod
     assert second["example.com/m/m"].findings == first["example.com/m/m"].findings
     assert not third["example.com/m/m"].from_memo
     assert [f.kind for f in third["example.com/m/m"].findings] == [Kind.CAN_INLINE]
+
+
+async def test_a_change_the_compiler_says_nothing_new_about_is_mapped_without_parsing_again(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A comment appended leaves the compiler's text about the file as it was: its parse is
+    reused and only mapped again, against the new text, with the same result as a fresh
+    engine's. A line inserted above moves every position: that text is parsed anew."""
+    from escape_lsp.analysis import package_results
+
+    parsed: list[str] = []
+    real = package_results.build_findings
+
+    def counted(text: str, *args: object, **kwargs: object) -> object:
+        parsed.append(text)
+        return real(text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(package_results, "build_findings", counted)
+    src = 'package m\n\nfunc F(s string) *string { t := s + "!"; return &t }\n'
+    root = gomod({"m/m.go": src})
+    path = root / "m" / "m.go"
+    engine = engine_for(root)
+    try:
+        await engine.analyze(["example.com/m/m"])
+        assert len(parsed) == 1
+        path.write_text(src + "// a comment\n")
+        again = (await engine.analyze(["example.com/m/m"]))["example.com/m/m"]
+        assert not again.from_memo and len(parsed) == 1, "mapped again, not parsed again"
+        path.write_text("// moved\n" + src)
+        moved = (await engine.analyze(["example.com/m/m"]))["example.com/m/m"]
+        assert len(parsed) == 2
+    finally:
+        engine.close()
+    path.write_text(src + "// a comment\n")
+    fresh = await analyze(root, ["example.com/m/m"])
+    assert again.findings == fresh["example.com/m/m"].findings
+    assert {f.span.start_line for f in moved.findings} == {
+        f.span.start_line + 1 for f in again.findings
+    }

@@ -113,7 +113,12 @@ def _compiled(
     root = host.context.root
 
     def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
-        raw = build_findings(item[1], root, keep, path_map)
+        path, chunk = item
+        key = _parse_key(root, path, chunk, path_map)
+        raw = host.memo.parsed(path, key)
+        if raw is None:
+            raw = build_findings(chunk, root, keep, path_map)
+            host.memo.remember_parsed(path, key, raw)
         return tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
 
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
@@ -170,6 +175,15 @@ def _chunk_key(
             modules,
         )
     )
+    return digest(head.encode(), b"\0", text_digest(text).encode())
+
+
+def _parse_key(root: str, path: str, text: str, path_map: Mapping[str, str]) -> str:
+    """What the parse of the compiler's `text` about `path` depends on: that text, the
+    overlay names in it and the root relative paths resolve from (not the file's content,
+    which only the mapping reads)."""
+    overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
+    head = repr((path, overlaid, root))
     return digest(head.encode(), b"\0", text_digest(text).encode())
 
 

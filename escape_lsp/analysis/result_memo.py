@@ -16,6 +16,8 @@ from escape_lsp.findings.model import Finding
 MEMO_BUDGET = 96 * 2**20
 #: Estimated bytes the per-file findings memo may hold.
 FILE_MEMO_BUDGET = 48 * 2**20
+#: Estimated bytes of parsed (not yet mapped) findings kept, the last parse per file.
+PARSE_MEMO_BUDGET = 4 * 2**20
 
 #: A per-file entry: the files its ranges were computed from (with their hashes), and the
 #: findings.
@@ -54,6 +56,10 @@ class ResultMemo:
             MEMO_BUDGET, _result_cost, self.MEMO_SIZE
         )
         self._files: BoundedMemo[FileEntry] = BoundedMemo(FILE_MEMO_BUDGET, _file_entry_cost)
+        #: By file: the key of the compiler's last text about it, and that text's parse.
+        self._parsed: BoundedMemo[tuple[str, list[Finding]]] = BoundedMemo(
+            PARSE_MEMO_BUDGET, lambda entry: _findings_cost(entry[1])
+        )
 
     def lookup(
         self,
@@ -132,6 +138,20 @@ class ResultMemo:
             return None
         self._files.touch(key)
         return findings
+
+    def parsed(self, path: str, key: str) -> list[Finding] | None:
+        """The parse of the compiler's text about `path` under `key` (see `remember_parsed`),
+        if it is the last one kept for `path`."""
+        entry = self._parsed.get(path)
+        return entry[1] if entry is not None and entry[0] == key else None
+
+    def remember_parsed(self, path: str, key: str, raw: list[Finding]) -> None:
+        """Keep the parse (`build_findings`, before mapping) of the compiler's text about
+        `path` under `key`: a save that changed the file but not what the compiler says
+        about it (a comment, a line appended at the end) maps again, against the new text,
+        without parsing again (~1.8 ms of a small package's save). Nothing mutates parsed
+        findings once made; mapping makes new ones."""
+        self._parsed.put(path, (key, raw))
 
     def _load(self, key: str) -> FileEntry | None:
         """The entry an earlier process stored for `key`, now also in memory."""
