@@ -108,13 +108,14 @@ def _compiled(
     # (findings are about the file their chunk is about; sort_key starts with it).
     chunks = sorted(split_by_file(text, host.context.root, path_map).items())
     chunks = [(path, chunk) for path, chunk in chunks if keep(path)]
-    keys = [_chunk_key(host, path, chunk, contents, path_map) for path, chunk in chunks]
-    hits = [host.memo.file_entry(key, contents) for key in keys]
     root = host.context.root
+    parse_keys = {path: _parse_key(root, path, chunk, path_map) for path, chunk in chunks}
+    keys = [_chunk_key(host, parse_keys[path], path, contents) for path, _ in chunks]
+    hits = [host.memo.file_entry(key, contents) for key in keys]
 
     def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
         path, chunk = item
-        key = _parse_key(root, path, chunk, path_map)
+        key = parse_keys[path]
         raw = host.memo.parsed(path, key)
         if raw is None:
             raw = build_findings(chunk, root, keep, path_map)
@@ -157,25 +158,14 @@ def _same(a: Mapping[str, GoSource], b: Mapping[str, GoSource]) -> bool:
     return a.keys() == b.keys() and all(a[path] is b[path] for path in a)
 
 
-def _chunk_key(
-    host: Host, path: str, text: str, contents: Mapping[str, bytes], path_map: Mapping[str, str]
-) -> str:
-    """The per-file memo key of the compiler's `text` about `path`: that text, the file's
-    content and the overlay names in it."""
-    overlaid = sorted((tmp, real) for tmp, real in path_map.items() if tmp in text)
+def _chunk_key(host: Host, parse_key: str, path: str, contents: Mapping[str, bytes]) -> str:
+    """The per-file memo key of the compiler's text about `path`: its parse's key (that text,
+    the overlay names in it, the root), the file's content, which the mapping reads, and what
+    tells the workspace's files apart."""
     graph = host.current_graph
     modules = graph.modules if graph is not None else ()
-    head = repr(
-        (
-            path,
-            host.file_hash(path, contents),
-            overlaid,
-            host.context.root,
-            host.settings.excluded,
-            modules,
-        )
-    )
-    return digest(head.encode(), b"\0", text_digest(text).encode())
+    head = repr((parse_key, host.file_hash(path, contents), host.settings.excluded, modules))
+    return digest(head.encode())
 
 
 def _parse_key(root: str, path: str, text: str, path_map: Mapping[str, str]) -> str:
