@@ -355,11 +355,15 @@ async def test_after_a_memo_answer_the_first_edit_maps_only_what_it_changed(
     toolchain = find_toolchain()
     engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
     computed: list[Span] = []
-    locate = GoSource._locate
+    locate, locate_many = GoSource._locate, GoSource._locate_many
 
     def counted(self: GoSource, span: Span, *args: Any) -> tuple[Span, str | None]:
         computed.append(span)
         return locate(self, span, *args)
+
+    def counted_many(self: GoSource, compiled: Any, keys: list[Any]) -> list[Any]:
+        computed.extend(span for span, _, _ in keys)  # the compiled mapping's batch
+        return locate_many(self, compiled, keys)
 
     try:
         assert (await engine.analyze([PKG]))[PKG].from_memo
@@ -367,6 +371,7 @@ async def test_after_a_memo_answer_the_first_edit_maps_only_what_it_changed(
         edited = "// a new first line\n" + SEEDED.replace("return &x", "y := x; return &y")
         path.write_text(edited)
         monkeypatch.setattr(GoSource, "_locate", counted)
+        monkeypatch.setattr(GoSource, "_locate_many", counted_many)
         after = (await engine.analyze([PKG]))[PKG]
     finally:
         engine.close()
@@ -374,5 +379,6 @@ async def test_after_a_memo_answer_the_first_edit_maps_only_what_it_changed(
     c_line = edited.splitlines().index("func C(x *int) **int { y := x; return &y }")
     assert computed and all(span.start_line == c_line for span in computed), computed
     monkeypatch.setattr(GoSource, "_locate", locate)
+    monkeypatch.setattr(GoSource, "_locate_many", locate_many)
     monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")
     assert (await run(root)).findings == after.findings

@@ -36,12 +36,12 @@ os.fork = counted
 parent = os.getpid()
 if mode in ("failing-child", "failing-parent"):
     from escape_lsp.analysis import package_results
-    widen = package_results.widen_finding
+    widen = package_results.widen_findings
     def widen_failing(*args):
         if (os.getpid() == parent) == (mode == "failing-parent"):
             raise RuntimeError(mode)
         return widen(*args)
-    package_results.widen_finding = widen_failing
+    package_results.widen_findings = widen_failing
 
 async def findings(min_chars):
     two_cores.MIN_CHARS = min_chars

@@ -19,7 +19,7 @@ from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.two_cores import map_on_two_cores
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, gc_paused, parse_errors, split_by_file
-from escape_lsp.findings.syntax import GoSource, widen_finding
+from escape_lsp.findings.syntax import GoSource, widen_findings
 from escape_lsp.gotool.build import BuildOutput, transient_failure
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
@@ -120,7 +120,7 @@ def _compiled(
         if raw is None:
             raw = build_findings(chunk, root, keep, path_map)
             host.memo.remember_parsed(path, key, raw)
-        return tuple(sorted((widen_finding(f, sources) for f in raw), key=Finding.sort_key))
+        return tuple(sorted(widen_findings(raw, sources), key=Finding.sort_key))
 
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
     fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1])))
@@ -220,7 +220,7 @@ def prepare_sources(
             if keep(path):
                 src = host.source(path, contents)
                 if src is not None:
-                    src.tree  # noqa: B018 - parsed now, used when the output arrives
+                    src.prepare()  # its trees parsed now, read when the output arrives
                     src.settle_carried()  # an edited file: its unchanged declarations' answers
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from escape_lsp.findings import native
 from escape_lsp.findings.model import CompileError, Finding, FlowStep, Kind, Span
 
 _LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<text>.*)$")
@@ -372,7 +373,37 @@ def build_findings(
     unparsed, and repeated steps (the output repeats whole blocks) are parsed once.
     """
     with gc_paused():
+        if native.compiled is not None:
+            return _build_compiled(text, cwd, keep, path_map)
         return _build_findings(text, cwd, keep, path_map)
+
+
+def _build_compiled(
+    text: str, cwd: str, keep: Callable[[str], bool], path_map: Mapping[str, str] | None
+) -> list[Finding]:
+    """`_build_findings`, its rules compiled (`native/src/parse.rs`): the same findings."""
+    mapping = path_map or {}
+
+    def resolve(file: str) -> str:
+        return resolve_path(file, cwd, mapping)
+
+    def kept(file: str) -> str:
+        path = resolve(file)
+        return path if path and keep(path) else ""
+
+    rows, step_rows = native.compiled.build_findings(text, kept, resolve)  # type: ignore[union-attr]
+    steps = [FlowStep(f, Span(ln, c, ln, c), s, r, e) for f, ln, c, s, r, e in step_rows]
+    kinds = _KINDS
+    return [
+        Finding(
+            kinds[kind], file, Span(line, col, line, col), message, subject, function,
+            tuple([steps[i] for i in flow]), cost, leak_to, dict(detail),
+        )
+        for kind, file, line, col, message, subject, function, flow, cost, leak_to, detail in rows
+    ]  # fmt: skip
+
+
+_KINDS = {kind.value: kind for kind in Kind}
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Tree
 
+from escape_lsp.findings import native
 from escape_lsp.findings.model import DERIVED_KINDS, Finding, FlowStep, Kind, Span
 from escape_lsp.findings.positions import LineIndex
 
@@ -75,6 +76,8 @@ class GoSource:
         #: object for every `parent` asked).
         self._at: dict[int, _Point] = {}
         self._root: Node | None = None
+        #: The compiled mapping's own tree of this text (`native.py`), when it is built.
+        self._native: Any = None
         self._derived: dict[tuple[Hashable, ...], Any] = {}
 
     @property
@@ -82,6 +85,17 @@ class GoSource:
         if self._tree is None:
             self._tree = _parser().parse(self.data)
         return self._tree
+
+    def prepare(self) -> None:
+        """Parse now what mapping the compiler's points will read (the syntax tree, and the
+        compiled mapping's own when it is built): the engine calls it while go compiles."""
+        self.tree  # noqa: B018 - parsed now
+        self._native_source()
+
+    def _native_source(self) -> Any:
+        if self._native is None and native.compiled is not None:
+            self._native = native.compiled.NativeSource(self.data)
+        return self._native
 
     def derived(self, compute: Callable[..., T], *args: Hashable) -> T:
         """`compute(self, *args)`, computed once for this text: the per-file parts of indexes
@@ -123,6 +137,32 @@ class GoSource:
         if hit is None:
             hit = self._located[key] = self._locate_anew(span, subject, kind)
         return hit
+
+    def locate_all(self, keys: Iterable[tuple[Span, str, Kind | None]]) -> None:
+        """Locate now, in one call to the compiled mapping (when it is built), the points
+        (`locate`'s arguments) not located yet: the calls, not the rules, were most of the
+        time per point. A text that carries an earlier one's answers locates one by one."""
+        compiled = self._native_source()
+        if compiled is None or self._prior is not None:
+            return
+        located = self._located
+        todo = [key for key in dict.fromkeys(keys) if key not in located]
+        if todo:
+            located.update(zip(todo, self._locate_many(compiled, todo), strict=True))
+
+    def _locate_many(
+        self, compiled: Any, keys: list[tuple[Span, str, Kind | None]]
+    ) -> list[tuple[Span, str | None]]:
+        """`_locate_anew` of each key, by the compiled mapping in one call."""
+        points = [(span.start_line, span.start_col, subject, kind) for span, subject, kind in keys]
+        out: list[tuple[Span, str | None]] = []
+        for key, hit in zip(keys, compiled.locate_many(points), strict=True):
+            if hit is None:
+                out.append((key[0], None))
+            else:
+                sl, sc, el, ec, inlined = hit
+                out.append((Span(sl, sc, el, ec), inlined))
+        return out
 
     @property
     def has_answers(self) -> bool:
@@ -200,6 +240,7 @@ class GoSource:
         answers go too: this text has located what its output needed."""
         self._at.clear()
         self._root = None
+        self._native = None
         self._prior = None
         self._prior_tops = {}
         self._same_top.clear()
@@ -256,6 +297,13 @@ class GoSource:
     def _locate(
         self, span: Span, offset: int, subject: str, kind: Kind | None
     ) -> tuple[Span, str | None]:
+        compiled = self._native_source()
+        if compiled is not None:  # the same rules, compiled (`native/src/syntax.rs`)
+            hit = compiled.locate(offset, subject, kind)
+            if hit is None:
+                return span, None
+            sl, sc, el, ec, inlined = hit
+            return Span(sl, sc, el, ec), inlined
         at = self._at.get(offset)
         if at is None:
             if self._root is None:
@@ -590,6 +638,27 @@ def _shape_of(subject: str) -> list[set[str]]:
     if re.search(r"\s[-+*/%|&^<>=!]+\s", subject):
         return [{"binary_expression"}]
     return []
+
+
+def widen_findings(
+    findings: Iterable[Finding], sources: Callable[[str], GoSource | None]
+) -> list[Finding]:
+    """`widen_finding` of each, each file's points located first all at once
+    (`GoSource.locate_all`)."""
+    findings = list(findings)
+    if native.compiled is not None:
+        wanted: dict[GoSource, list[tuple[Span, str, Kind | None]]] = {}
+        for f in findings:
+            own = sources(f.file)
+            if own is not None:
+                wanted.setdefault(own, []).append((f.at, f.subject, f.kind))
+            for step in f.flow:
+                src = own if step.file == f.file else sources(step.file)
+                if src is not None:
+                    wanted.setdefault(src, []).append((step.span, step.subject, None))
+        for src, keys in wanted.items():
+            src.locate_all(keys)
+    return [widen_finding(f, sources) for f in findings]
 
 
 def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -> Finding:

@@ -128,11 +128,20 @@ def source_copy(dest: Path) -> Path:
     """The package's sources alone, built apart from the checkout: setuptools' in-tree `build/`
     keeps modules that were since deleted, and would put them in the wheel."""
     dest.mkdir(parents=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, dest / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copy2(REPO / "README.md", dest / "README.md")
+    pyproject = (REPO / "pyproject.toml").read_text()
+    (dest / "pyproject.toml").write_text(_NATIVE_TABLE.sub("", pyproject))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "native")
     shutil.copytree(REPO / "escape_lsp", dest / "escape_lsp", ignore=ignore)
     return dest
+
+
+#: The compiled parse and map's table in pyproject.toml: the bundle leaves it out, so the
+#: server's wheel stays pure Python (one build serves every platform of a target's wheels);
+#: the bundled server maps with the Python modules the compiled ones mirror.
+_NATIVE_TABLE = re.compile(
+    r"^\[\[tool\.setuptools-rust\.ext-modules\]\]\n(?:[^\[\n].*\n|\n)*", re.M
+)
 
 
 def bundle(target: str) -> None:

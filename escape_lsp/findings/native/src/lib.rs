@@ -1,0 +1,112 @@
+//! escape-lsp's hot path compiled: the parse of the compiler's `-m=2` text and the mapping of
+//! its points to ranges. `findings/native.py` loads it; the Python modules it mirrors
+//! (`findings/parser.py`, `findings/syntax.py`) stay the reference, and tests compare the two.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+mod parse;
+mod syntax;
+
+/// A located range and the inlined call it names, if any.
+type Located = (usize, usize, usize, usize, Option<String>);
+
+/// One Go file's syntax tree, for `GoSource`'s mapping.
+#[pyclass(module = "escape_lsp.findings._native")]
+struct NativeSource {
+    inner: syntax::Syntax,
+}
+
+#[pymethods]
+impl NativeSource {
+    /// Parses `data` (the GIL released meanwhile, so other threads run beside it).
+    #[new]
+    fn new(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<Self> {
+        let bytes = data.as_bytes().to_vec();
+        let inner = py
+            .allow_threads(move || syntax::Syntax::parse(bytes))
+            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("tree-sitter could not parse"))?;
+        Ok(NativeSource { inner })
+    }
+
+    /// `GoSource._locate` at byte `offset`: `(start_line, start_col, end_line, end_col,
+    /// inlined)`, or None when no token is there.
+    #[pyo3(signature = (offset, subject, kind=None))]
+    fn locate(
+        &self,
+        offset: usize,
+        subject: &str,
+        kind: Option<&str>,
+    ) -> Option<Located> {
+        let ((sl, sc, el, ec), inlined) = self.inner.locate(offset, subject, kind)?;
+        Some((sl, sc, el, ec, inlined))
+    }
+
+    /// `locate` of each `(line, col, subject, kind)`, at a point as the compiler gave it
+    /// (0-based, clamped into its line; None past the last line or where no token is).
+    fn locate_many(&self, points: Vec<(i64, i64, String, Option<String>)>) -> Vec<Option<Located>> {
+        points
+            .iter()
+            .map(|(line, col, subject, kind)| {
+                let ((sl, sc, el, ec), inlined) = self.inner.locate_at(*line, *col, subject, kind.as_deref())?;
+                Some((sl, sc, el, ec, inlined))
+            })
+            .collect()
+    }
+}
+
+/// A flow step: `(file, line, col, subject, reason, edge)`, line and column 0-based.
+type StepRow = (String, i64, i64, String, String, String);
+/// A finding: `(kind, file, line, col, message, subject, function, flow, cost, leak_to,
+/// detail)`, line and column 0-based, `flow` indexes into the steps.
+type FindingRow = (
+    &'static str,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Vec<usize>,
+    Option<i64>,
+    Option<String>,
+    Vec<(String, String)>,
+);
+
+/// `parser.build_findings` of `text`: the findings and the flow steps they index (a step
+/// the output repeats is one step). `kept(file)` is the resolved path of a file as printed
+/// ("" for one not kept), `resolve(file)` its resolved path; each is asked once per file.
+#[pyfunction]
+fn build_findings(
+    text: &str,
+    kept: &Bound<'_, PyAny>,
+    resolve: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<FindingRow>, Vec<StepRow>)> {
+    let error: std::cell::RefCell<Option<PyErr>> = std::cell::RefCell::new(None);
+    let ask = |f: &Bound<'_, PyAny>, file: &str| -> String {
+        match f.call1((file,)).and_then(|r| r.extract::<String>()) {
+            Ok(path) => path,
+            Err(e) => {
+                error.borrow_mut().get_or_insert(e);
+                String::new()
+            }
+        }
+    };
+    let (found, steps) = parse::build(text, &mut |file| ask(kept, file), &mut |file| ask(resolve, file));
+    if let Some(e) = error.into_inner() {
+        return Err(e);
+    }
+    let rows = found
+        .into_iter()
+        .map(|v| (v.kind, v.file, v.at.0, v.at.1, v.message, v.subject, v.function, v.flow, v.cost, v.leak_to, v.detail))
+        .collect();
+    let steps = steps.into_iter().map(|s| (s.file, s.at.0, s.at.1, s.subject, s.reason, s.edge)).collect();
+    Ok((rows, steps))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeSource>()?;
+    m.add_function(wrap_pyfunction!(build_findings, m)?)?;
+    Ok(())
+}

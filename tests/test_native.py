@@ -1,0 +1,136 @@
+"""The compiled parse and map (`findings/native/`) give exactly what the Python modules they
+mirror give, on real packages nobody here wrote: every finding, range, flow step, detail and
+inlined-call label, with the opt-in check reports too."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from escape_lsp.findings import native, parser
+from escape_lsp.findings.model import Finding
+from escape_lsp.findings.syntax import GoSource, widen_findings
+
+needs_native = pytest.mark.skipif(native.compiled is None, reason="no compiled parse and map")
+
+#: std packages with many shapes of verdicts (generics, closures, inlining, reflection, big
+#: literals), built with the flags that add check reports and debug notes.
+PACKAGES = [
+    ("encoding/json", "-m=2 -d=ssa/check_bce/debug=1"),
+    ("text/template/parse", "-m=2 -d=nil"),
+    ("go/types", "-m=2"),
+    ("compress/flate", "-m=2 -d=ssa/check_bce/debug=1"),
+]
+
+
+def _output(package: str, flags: str) -> tuple[str, str]:
+    """GOROOT/src, and the package's compiler output (paths relative to it)."""
+    goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True)
+    src = os.path.join(goroot.stdout.strip(), "src")
+    proc = subprocess.run(
+        ["go", "build", "-o", os.devnull, f"-gcflags={package}={flags}", package],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return src, proc.stderr
+
+
+def _sources() -> Callable[[str], GoSource | None]:
+    """Each file's text parsed once, as the engine's source cache has it."""
+    parsed: dict[str, GoSource | None] = {}
+
+    def source(path: str) -> GoSource | None:
+        if path not in parsed:
+            parsed[path] = GoSource(Path(path).read_bytes()) if os.path.isfile(path) else None
+        return parsed[path]
+
+    return source
+
+
+def _everything(findings: list[Finding]) -> list[tuple[object, ...]]:
+    """Each finding with the fields equality leaves out (`detail`)."""
+    return [(f, sorted(f.detail.items())) for f in findings]
+
+
+def test_the_compiled_parse_and_map_is_built_where_cargo_is() -> None:
+    """The build is optional (an install without Rust works): where cargo is, a failed build
+    would otherwise go unnoticed, as a slower server."""
+    if shutil.which("cargo") is None:
+        pytest.skip("no cargo on PATH: the install maps with the Python modules")
+    assert native.compiled is not None
+
+
+def test_it_can_be_turned_off() -> None:
+    code = "from escape_lsp.findings import native; print(native.compiled is None)"
+    env = {**os.environ, native.ENV: "off"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+@needs_native
+@pytest.mark.parametrize(("package", "flags"), PACKAGES)
+def test_compiled_and_python_agree_on_a_real_package(
+    monkeypatch: pytest.MonkeyPatch, package: str, flags: str
+) -> None:
+    root, output = _output(package, flags)
+    chunks = parser.split_by_file(output, root)
+    assert chunks, output[:500]
+    total = 0
+    for index, (path, chunk) in enumerate(sorted(chunks.items())):
+        # Every other file keeps only itself: flow steps into files not kept stay points.
+        keep = (lambda _p: True) if index % 2 else (lambda p, path=path: p == path)
+        compiled = parser.build_findings(chunk, root, keep)
+        reference = parser._build_findings(chunk, root, keep, None)
+        assert _everything(compiled) == _everything(reference), path
+        total += len(compiled)
+
+        mapped = widen_findings(compiled, _sources())
+        with monkeypatch.context() as m:
+            m.setattr(native, "compiled", None)
+            expected = widen_findings(reference, _sources())
+        assert _everything(mapped) == _everything(expected), path
+    assert total > 300
+
+
+@needs_native
+def test_odd_lines_parse_alike() -> None:
+    """Lines real packages rarely print: CRLF ends, a line 0, no column, Windows paths,
+    repeated and unpositioned steps, headers no verdict matches, non-ASCII subjects."""
+    text = "\r\n".join(
+        [
+            "# example.com/p",
+            "./a.go:0:0: moved to heap: x",
+            "./a.go:3: leaking param: p",
+            r"C:\w\a.go:4:2: leaking param: q to result ~r0 level=0",
+            "./a.go:5:9: &T{...} escapes to heap in F:",
+            "./a.go:5:9:   flow: {heap} = &{storage for &T{...}}:",
+            "./a.go:5:9:     from &T{...} (spill) at ./a.go:5:9",
+            "./a.go:5:9:     from &T{...} (spill) at ./a.go:5:9",
+            "./a.go:5:9:     from return (return)",
+            "./a.go:5:9: &T{...} escapes to heap",
+            "./a.go:6:1: parameter p leaks to {storage for func literal} for G with derefs=1:",
+            "./a.go:6:1:   flow: ~r0 ← p:",
+            "./a.go:6:1: leaking param content: p",
+            "./a.go:7:3: func literal capturing by ref: é (addr=true assign=false width=8)",
+            "./a.go:8:3: can inline (*T).M with cost 12 as: func() { }",
+            "./a.go:9:3: cannot inline F: function too complex: cost 90 exceeds budget 80",
+            "./a.go:10:3: inlining call to strings.Index with score -3",
+            "./a.go:11:3: Found IsInBounds",
+            "./a.go:12:3: x ignoring self-assignment in b.buf = b.buf[1:]",
+            "./a.go:13:3: something the parser has no rule for",
+            "<autogenerated>:1: leaking param: .this",
+        ]
+    )
+    keep = lambda _p: True  # noqa: E731
+    compiled = parser.build_findings(text, "/w", keep, {"/w/a.go": "/real/a.go"})
+    reference = parser._build_findings(text, "/w", keep, {"/w/a.go": "/real/a.go"})
+    assert _everything(compiled) == _everything(reference)
+    assert len(compiled) >= 12
