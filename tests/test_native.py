@@ -5,6 +5,7 @@ inlined-call label, with the opt-in check reports too."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -134,3 +135,48 @@ def test_odd_lines_parse_alike() -> None:
     reference = parser._build_findings(text, "/w", keep, {"/w/a.go": "/real/a.go"})
     assert _everything(compiled) == _everything(reference)
     assert len(compiled) >= 12
+
+
+#: Pieces of the verdicts' and headers' shapes, for lines that bend them.
+_PIECES = [" with cost ", "12", " as: ", ": ", "}", "{", " for ", " with derefs=", "-1", ":",
+           " (", ")", " capturing by ref: ", " capturing by value: ", " to result ", " level=",
+           "~r0", " ", "é", "\t", "{heap}", " leaks to ", "parameter ", "leaking param: "]  # fmt: skip
+_SHAPES = [
+    "leaking param: p",
+    "leaking param: p to result ~r0 level=0",
+    "leaking param content: q",
+    "can inline F with cost 12 as: func() {}",
+    "cannot inline G: function too complex: cost 90 exceeds budget 80",
+    "cannot inline : G: reason",
+    "can inline  with cost 1 with cost 2 as: x",
+    "leaking param:  to result ~r0 level=1",
+    "func literal capturing by ref: x (addr=true assign=false width=8)",
+    "parameter p leaks to {storage for func literal} for G with derefs=1:",
+    "parameter p leaks to ~r0 with derefs=0:",
+    "x escapes to heap in F:",
+    "inlining call to strings.Index with score 12",
+]
+
+
+@needs_native
+def test_bent_shapes_parse_alike() -> None:
+    """Real lines with pieces of other shapes inserted and characters cut out (seeded): the
+    compiled matchers written by hand answer as the patterns do, match or not."""
+    rng = random.Random(7)
+    lines = []
+    for _ in range(6000):
+        text = rng.choice(_SHAPES)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randint(0, len(text))
+            if rng.random() < 0.3:
+                text = text[:i] + text[rng.randint(i, min(len(text), i + 4)) :]
+            else:
+                text = text[:i] + rng.choice(_PIECES) + text[i:]
+        lines.append(f"./a.go:{rng.randint(1, 9)}:{rng.randint(1, 9)}: {text}")
+        if text.endswith(":"):
+            lines.append("./a.go:1:1:   from x (y) at ./a.go:1:2")
+    text = "\n".join(lines)
+    compiled = parser.build_findings(text, "/w", lambda _p: True)
+    reference = parser._build_findings(text, "/w", lambda _p: True, None)
+    assert _everything(compiled) == _everything(reference)
+    assert len(compiled) > 4000

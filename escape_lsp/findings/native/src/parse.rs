@@ -168,9 +168,6 @@ fn check_report(text: &str) -> Option<&'static str> {
     }
 }
 
-fn group(m: &Captures, name: &str) -> Option<String> {
-    m.name(name).map(|g| g.as_str().to_string())
-}
 
 fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
     let plain = |kind: &'static str, subject: String| Verdict {
@@ -191,35 +188,210 @@ fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
     let p = patterns();
     for kind in candidates(text) {
         let pattern = &p.verdicts.iter().find(|(k, _)| *k == kind).unwrap().1;
-        let Some(m) = pattern.captures(text) else { continue };
+        let Some(m) = matched(kind, pattern, text) else { continue };
         let mut detail = Vec::new();
-        if let Some(d) = m.name("detail").map(|g| g.as_str()).filter(|d| !d.is_empty()) {
+        if let Some(d) = m.detail.filter(|d| !d.is_empty()) {
             for item in d.split(py_space).filter(|w| !w.is_empty()) {
                 let (key, value) = item.split_once('=').unwrap_or((item, ""));
                 set(&mut detail, key, value);
             }
         }
-        if let Some(r) = m.name("reason").map(|g| g.as_str()).filter(|r| !r.is_empty()) {
+        if let Some(r) = m.reason.filter(|r| !r.is_empty()) {
             set(&mut detail, "reason", r);
         }
-        let mut leak_to = group(&m, "to");
+        let mut leak_to = m.to.map(str::to_string);
         if (kind == "leaking-param" && leak_to.is_none()) || kind == "leaking-param-content" {
             leak_to = Some("{heap}".to_string());
         }
-        let subject = ["subject", "quiet", "loop"]
-            .iter()
-            .filter_map(|n| m.name(n).map(|g| g.as_str()))
-            .find(|s| !s.is_empty())
-            .unwrap_or("");
+        let subject = [m.subject, m.quiet, m.looped].into_iter().flatten().find(|s| !s.is_empty()).unwrap_or("");
         let function_first = matches!(kind, "capture-by-ref" | "capture-by-value" | "self-assignment");
         let mut v = plain(kind, subject.to_string());
-        v.function = if function_first { group(&m, "fn") } else { None };
-        v.cost = m.name("n").map(|g| g.as_str()).filter(|n| !n.is_empty()).and_then(|n| n.parse().ok());
+        v.function = if function_first { m.function.map(str::to_string) } else { None };
+        v.cost = m.n.filter(|n| !n.is_empty()).and_then(|n| n.parse().ok());
         v.leak_to = leak_to;
         v.detail = detail;
         return v;
     }
     plain("other", text.to_string())
+}
+
+/// The named groups of a verdict's or header's pattern.
+#[derive(Default)]
+struct Groups<'a> {
+    subject: Option<&'a str>,
+    function: Option<&'a str>,
+    to: Option<&'a str>,
+    n: Option<&'a str>,
+    d: Option<&'a str>,
+    detail: Option<&'a str>,
+    reason: Option<&'a str>,
+    quiet: Option<&'a str>,
+    looped: Option<&'a str>,
+}
+
+impl<'a> Groups<'a> {
+    fn of(m: &Captures<'a>) -> Self {
+        let g = |name: &str| m.name(name).map(|g| g.as_str());
+        Groups {
+            subject: g("subject"),
+            function: g("fn"),
+            to: g("to"),
+            n: g("n"),
+            d: g("d"),
+            detail: g("detail"),
+            reason: g("reason"),
+            quiet: g("quiet"),
+            looped: g("loop"),
+        }
+    }
+}
+
+/// `kind`'s pattern on `text`: the frequent shapes of an ASCII line by hand (a regex's
+/// captures cost microseconds each; the same answers: `tests/test_native.py`), else the
+/// pattern.
+fn matched<'a>(kind: &str, pattern: &Regex, text: &'a str) -> Option<Groups<'a>> {
+    if text.is_ascii() {
+        if let Some(found) = by_hand(kind, text) {
+            return found;
+        }
+    }
+    pattern.captures(text).map(|m| Groups::of(&m))
+}
+
+/// Python's `\s` on ASCII: `str.isspace()`.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1f)
+}
+
+/// The longest run of `\S` at the start of `s` (ASCII).
+fn non_space(s: &str) -> &str {
+    &s[..s.bytes().position(ascii_space).unwrap_or(s.len())]
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The hand-written matchers (ASCII text); None: this kind has none.
+fn by_hand<'a>(kind: &str, text: &'a str) -> Option<Option<Groups<'a>>> {
+    Some(match kind {
+        "leaking-param-content" => text
+            .strip_prefix("leaking param content: ")
+            .filter(|r| !r.is_empty() && non_space(r).len() == r.len())
+            .map(|r| Groups { subject: Some(r), ..Groups::default() }),
+        "leaking-param" => text.strip_prefix("leaking param: ").and_then(leaking_param),
+        "can-inline" => text.strip_prefix("can inline ").and_then(can_inline),
+        "cannot-inline" => text.strip_prefix("cannot inline ").and_then(|r| {
+            // `(?P<subject>.+?): (?P<reason>.*)`: the first `: ` after one character
+            let i = r.get(1..)?.find(": ")? + 1;
+            Some(Groups { subject: Some(&r[..i]), reason: Some(&r[i + 2..]), ..Groups::default() })
+        }),
+        "capture-by-ref" => capture(text, " capturing by ref: "),
+        "capture-by-value" => capture(text, " capturing by value: "),
+        _ => return None,
+    })
+}
+
+/// `(?P<subject>\S+)(?: to result (?P<to>\S+) level=(?P<n>\d+))?$`
+fn leaking_param(r: &str) -> Option<Groups<'_>> {
+    let subject = non_space(r);
+    if subject.is_empty() {
+        return None;
+    }
+    let rest = &r[subject.len()..];
+    if rest.is_empty() {
+        return Some(Groups { subject: Some(subject), ..Groups::default() });
+    }
+    let rest = rest.strip_prefix(" to result ")?;
+    let to = non_space(rest);
+    let n = rest[to.len()..].strip_prefix(" level=")?;
+    (!to.is_empty() && all_digits(n)).then_some(Groups {
+        subject: Some(subject),
+        to: Some(to),
+        n: Some(n),
+        ..Groups::default()
+    })
+}
+
+/// `(?P<subject>.+?) with cost (?P<n>\d+)(?: as: .*)?$`: the first ` with cost ` after one
+/// character that digits and then the end or ` as: ` follow.
+fn can_inline(r: &str) -> Option<Groups<'_>> {
+    const MARK: &str = " with cost ";
+    let mut from = 1;
+    while let Some(found) = r.get(from..).and_then(|tail| tail.find(MARK)) {
+        let i = from + found;
+        let after = &r[i + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let rest = &after[digits..];
+        if digits > 0 && (rest.is_empty() || rest.starts_with(" as: ")) {
+            return Some(Groups { subject: Some(&r[..i]), n: Some(&after[..digits]), ..Groups::default() });
+        }
+        from = i + 1;
+    }
+    None
+}
+
+/// `(?P<fn>.+) capturing by …: (?P<subject>\S+) \((?P<detail>[^)]*)\)$`: the last mark after
+/// one character that the rest fits.
+fn capture<'a>(text: &'a str, mark: &str) -> Option<Groups<'a>> {
+    let mut end = text.len();
+    while let Some(i) = text[..end].rfind(mark) {
+        if i == 0 {
+            return None;
+        }
+        let after = &text[i + mark.len()..];
+        let subject = non_space(after);
+        let detail = after[subject.len()..].strip_prefix(" (").and_then(|d| d.strip_suffix(')'));
+        if let Some(detail) = detail.filter(|d| !subject.is_empty() && !d.contains(')')) {
+            return Some(Groups {
+                function: Some(&text[..i]),
+                subject: Some(subject),
+                detail: Some(detail),
+                ..Groups::default()
+            });
+        }
+        end = i + mark.len() - 1;
+    }
+    None
+}
+
+/// `^parameter (?P<subject>\S+) leaks to (?P<to>\{.*\}|\S+)(?: for (?P<fn>.+))? with
+/// derefs=(?P<d>-?\d+):$` on an ASCII header.
+fn leak_header(body: &str) -> Option<Groups<'_>> {
+    let r = body.strip_prefix("parameter ")?;
+    let subject = non_space(r);
+    if subject.is_empty() {
+        return None;
+    }
+    let m = r[subject.len()..].strip_prefix(" leaks to ")?.strip_suffix(':')?;
+    // The end is fixed: only the last ` with derefs=` can have nothing but a number after it.
+    let j = m.rfind(" with derefs=")?;
+    let d = &m[j + " with derefs=".len()..];
+    if !all_digits(d.strip_prefix('-').unwrap_or(d)) {
+        return None;
+    }
+    let m = &m[..j];
+    // After `to` ends at `k`: nothing, or ` for ` and at least one character.
+    let split = |k: usize| -> Option<Option<&str>> {
+        let rest = &m[k..];
+        if let Some(function) = rest.strip_prefix(" for ").filter(|f| !f.is_empty()) {
+            return Some(Some(function));
+        }
+        rest.is_empty().then_some(None)
+    };
+    if m.starts_with('{') {
+        // `\{.*\}`, greedy: the last `}` after which the rest fits
+        let mut end = m.len();
+        while let Some(k) = m[..end].rfind('}') {
+            if let Some(function) = split(k + 1) {
+                return Some(Groups { subject: Some(subject), to: Some(&m[..=k]), function, d: Some(d), ..Groups::default() });
+            }
+            end = k;
+        }
+    }
+    let to = non_space(m);
+    let function = split(to.len())?;
+    (!to.is_empty()).then_some(Groups { subject: Some(subject), to: Some(to), function, d: Some(d), ..Groups::default() })
 }
 
 /// A dict's `d[key] = value`: a key given again keeps its first place.
@@ -332,12 +504,16 @@ fn header(body: &str, path: &str, at: Point) -> Option<Explanation> {
     if !body.starts_with("parameter ") {
         return None;
     }
-    let l = p.leak_header.captures(body)?;
-    block.subject = l["subject"].to_string();
-    block.function = group(&l, "fn");
+    let l = if body.is_ascii() {
+        leak_header(body)?
+    } else {
+        Groups::of(&p.leak_header.captures(body)?)
+    };
+    block.subject = l.subject?.to_string();
+    block.function = l.function.map(str::to_string);
     block.is_leak = true;
-    block.to = l["to"].to_string();
-    block.derefs = l["d"].parse().unwrap_or(0);
+    block.to = l.to?.to_string();
+    block.derefs = l.d?.parse().unwrap_or(0);
     Some(block)
 }
 

@@ -112,26 +112,34 @@ impl Syntax {
     /// The range and inlined call for the compiler's point at byte `offset`; None when no
     /// token is there (the caller keeps the point).
     pub fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Option<(Span, Option<String>)> {
-        let root = self.tree.root_node();
-        let (leaf, top) = self.leaf_at(root, offset)?;
-        let up = Ancestry::of(root, top, leaf);
+        let up = self.ancestry(self.tree.root_node(), offset);
+        let leaf = up.nodes[0];
         let (node, inlined) = self.pick(&up, leaf, subject, kind);
         Some((self.clip(node, offset, leaf), inlined))
     }
 
-    /// `root.descendant_for_byte_range(offset, offset + 1)`, and the top-level node holding
-    /// it. The search from the root scans its children one by one (a large file has a
-    /// thousand); it takes the first whose end passes the offset, if that starts at or
-    /// before it: a binary search of the children finds that one.
-    fn leaf_at<'t>(&'t self, root: Node<'t>, offset: usize) -> Option<(Node<'t>, Option<Node<'t>>)> {
-        let at = self.tops.partition_point(|n| n.end_byte() < offset + 1);
-        match self.tops.get(at) {
-            Some(top) if top.start_byte() <= offset => {
-                let top: Node<'t> = *top;
-                Some((top.descendant_for_byte_range(offset, offset + 1)?, Some(top)))
+    /// The token at `offset` and its ancestors: what `root.descendant_for_byte_range(offset,
+    /// offset + 1)` finds, with every `parent` on the way. That search scans each level's
+    /// children for the first whose end passes the offset, and stops where that one starts
+    /// after it; the top level (a thousand declarations in a large file) is searched by
+    /// bisection, the levels below with a cursor, so no node is looked for twice.
+    fn ancestry<'t>(&'t self, root: Node<'t>, offset: usize) -> Ancestry<'t> {
+        let mut nodes = vec![root];
+        let at = self.tops.partition_point(|n| n.end_byte() <= offset);
+        if let Some(top) = self.tops.get(at).filter(|top| top.start_byte() <= offset) {
+            let top: Node<'t> = *top;
+            nodes.push(top);
+            let mut cursor = top.walk();
+            while cursor.goto_first_child_for_byte(offset).is_some() {
+                let node = cursor.node();
+                if node.start_byte() > offset {
+                    break;
+                }
+                nodes.push(node);
             }
-            _ => Some((root, None)),
         }
+        nodes.reverse();
+        Ancestry { nodes }
     }
 
     fn pick<'t>(&self, up: &Ancestry<'t>, leaf: Node<'t>, subject: &str, kind: Option<&str>) -> (Node<'t>, Option<String>) {
@@ -356,33 +364,12 @@ fn spaced(text: &str) -> String {
 }
 
 /// The token at the point and its ancestors, smallest first, found in one descent from the
-/// root (tree-sitter has no parent links: each `parent()` descends from the root again, over
-/// every top-level declaration of the file).
+/// root (tree-sitter has no parent links: each `parent()` descends from the root again).
 struct Ancestry<'t> {
     nodes: Vec<Node<'t>>,
 }
 
 impl<'t> Ancestry<'t> {
-    fn of(root: Node<'t>, top: Option<Node<'t>>, leaf: Node<'t>) -> Self {
-        let mut nodes = vec![root];
-        let mut node = root;
-        if let Some(top) = top {
-            nodes.push(top);
-            node = top;
-        }
-        while node != leaf {
-            match node.child_with_descendant(leaf) {
-                Some(child) => {
-                    nodes.push(child);
-                    node = child;
-                }
-                None => break,
-            }
-        }
-        nodes.reverse();
-        Ancestry { nodes }
-    }
-
     /// `node.parent()`, for a node on this line of ancestors.
     fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
         let at = self.nodes.iter().position(|n| *n == node)?;
