@@ -114,7 +114,9 @@ class CodegenCache:
         compiling it anew took `worth` seconds or more; errors only cost the cache."""
         if self.compiling < worth or not self.used:
             return
-        table = {**self.kept, **self.used}
+        # With what the file holds now: another process of the same user (the in-process
+        # first publish's server beside the zygote it starts) may have written it meanwhile.
+        table = {**read(self.path), **self.kept, **self.used}
         try:
             data = marshal.dumps(table)
             if len(data) > MAX_BYTES:
