@@ -644,21 +644,45 @@ def widen_findings(
     findings: Iterable[Finding], sources: Callable[[str], GoSource | None]
 ) -> list[Finding]:
     """`widen_finding` of each, each file's points located first all at once
-    (`GoSource.locate_all`)."""
+    (`GoSource.locate_all`), and each flow step the parse shares between findings (the
+    output repeats whole blocks) widened once."""
     findings = list(findings)
-    if native.compiled is not None:
-        wanted: dict[GoSource, list[tuple[Span, str, Kind | None]]] = {}
-        for f in findings:
-            own = sources(f.file)
-            if own is not None:
-                wanted.setdefault(own, []).append((f.at, f.subject, f.kind))
-            for step in f.flow:
-                src = own if step.file == f.file else sources(step.file)
-                if src is not None:
-                    wanted.setdefault(src, []).append((step.span, step.subject, None))
-        for src, keys in wanted.items():
-            src.locate_all(keys)
-    return [widen_finding(f, sources) for f in findings]
+    if native.compiled is None:
+        return [widen_finding(f, sources) for f in findings]
+    wanted: dict[GoSource, list[tuple[Span, str, Kind | None]]] = {}
+    for f in findings:
+        own = sources(f.file)
+        if own is not None:
+            wanted.setdefault(own, []).append((f.at, f.subject, f.kind))
+        for step in f.flow:
+            src = own if step.file == f.file else sources(step.file)
+            if src is not None:
+                wanted.setdefault(src, []).append((step.span, step.subject, None))
+    for src, keys in wanted.items():
+        src.locate_all(keys)
+    widened: dict[int, FlowStep] = {}  # by the step object: `findings` keeps each alive
+    out: list[Finding] = []
+    for f in findings:
+        file = f.file
+        own = sources(file)
+        point = f.at
+        span, inlined = own.locate(point, f.subject, f.kind) if own else (point, None)
+        flow = f.flow
+        if flow:
+            steps = []
+            for step in flow:
+                done = widened.get(id(step))
+                if done is None:
+                    src = own if step.file == file else sources(step.file)
+                    done = widened[id(step)] = _widen_step(step, src)
+                steps.append(done)
+            flow = tuple(steps)
+        widened_finding = Finding(
+            f.kind, file, span, f.message, f.subject, f.function, flow, f.cost, f.leak_to,
+            f.detail, inlined, point,
+        )  # fmt: skip
+        out.append(widened_finding)
+    return out
 
 
 def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -> Finding:
