@@ -1,4 +1,5 @@
-"""`split_by_file` (runs of lines matched in C) equals the line-by-line rules on real output.
+"""`split_by_file` (runs of lines matched in C, or the compiled line-by-line rules) equals the
+line-by-line rules on real output.
 
 The per-file groups decide what the engine parses, memoises and answers from its memo, so the
 fast split must give exactly what one line at a time gives: the same groups, the same lines.
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from escape_lsp.findings.parser import _split_lines, build_findings, split_by_file
+from escape_lsp.findings.parser import _split_lines, _split_runs, build_findings, split_by_file
 
 DATA = Path(__file__).parent / "data"
 CWD = "/work/mod"
@@ -20,9 +21,11 @@ STD = ("net/http", "encoding/json", "text/template/parse", "fmt")
 
 
 def _same(text: str, cwd: str = CWD, path_map: dict[str, str] | None = None) -> dict[str, str]:
-    fast = split_by_file(text, cwd, path_map)
-    assert fast == _split_lines(text, cwd, path_map)
-    assert list(fast) == list(_split_lines(text, cwd, path_map))  # the same order too
+    fast = split_by_file(text, cwd, path_map)  # compiled where it is built
+    lines = _split_lines(text, cwd, path_map)
+    for split in (fast, _split_runs(text, cwd, path_map)):
+        assert split == lines
+        assert list(split) == list(lines)  # the same order too
     return fast
 
 

@@ -289,6 +289,15 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
     matches each whole run in C, and only a run's first line and the lines between runs go
     through the line-by-line rules (`_split_lines`, which this equals).
     """
+    if native.compiled is not None:  # the line-by-line rules, compiled (`native/src/parse.rs`)
+        mapping = path_map or {}
+        groups = native.compiled.split_by_file(text, lambda f: resolve_path(f, cwd, mapping))
+        return dict(groups)
+    return _split_runs(text, cwd, path_map)
+
+
+def _split_runs(text: str, cwd: str, path_map: Mapping[str, str] | None) -> dict[str, str]:
+    """`split_by_file` in Python: one regex match per run of lines about one file."""
     text = _lf_only(text)  # lines as `compiler_lines` has them
     state = _Grouping(cwd, path_map or {})
     at = 0

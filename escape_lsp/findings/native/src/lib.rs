@@ -104,9 +104,30 @@ fn build_findings(
     Ok((rows, steps))
 }
 
+/// `parser.split_by_file` of `text`: `(path, text)` per file, `resolve(file)` naming each
+/// file as printed (asked once per file).
+#[pyfunction]
+fn split_by_file(text: &str, resolve: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let error: std::cell::RefCell<Option<PyErr>> = std::cell::RefCell::new(None);
+    let groups = parse::split(text, &mut |file| {
+        match resolve.call1((file,)).and_then(|r| r.extract::<String>()) {
+            Ok(path) => path,
+            Err(e) => {
+                error.borrow_mut().get_or_insert(e);
+                String::new()
+            }
+        }
+    });
+    match error.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(groups),
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeSource>()?;
     m.add_function(wrap_pyfunction!(build_findings, m)?)?;
+    m.add_function(wrap_pyfunction!(split_by_file, m)?)?;
     Ok(())
 }

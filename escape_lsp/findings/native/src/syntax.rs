@@ -324,6 +324,7 @@ impl Syntax {
         node
     }
 
+    #[allow(clippy::nonminimal_bool)] // the condition as `_clip` writes it
     fn clip(&self, node: Node, offset: usize, leaf: Node) -> Span {
         let (mut start, mut end) = (node.start_byte(), node.end_byte());
         if node.kind() == "func_literal" {
@@ -424,6 +425,7 @@ fn owner<'t>(up: &Ancestry<'t>, leaf: Node<'t>) -> Option<Node<'t>> {
     }
 }
 
+#[allow(clippy::int_plus_one)] // the comparison as `_loosely` writes it
 fn loosely(text: &str, parts: &[&str]) -> bool {
     if parts.len() == 1 {
         return text == parts[0];
