@@ -25,19 +25,16 @@ impl NativeSource {
         let bytes = data.as_bytes().to_vec();
         let inner = py
             .allow_threads(move || syntax::Syntax::parse(bytes))
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("tree-sitter could not parse"))?;
+            .ok_or_else(|| {
+                pyo3::exceptions::PyValueError::new_err("tree-sitter could not parse")
+            })?;
         Ok(NativeSource { inner })
     }
 
     /// `GoSource._locate` at byte `offset`: `(start_line, start_col, end_line, end_col,
     /// inlined)`, or None when no token is there.
     #[pyo3(signature = (offset, subject, kind=None))]
-    fn locate(
-        &self,
-        offset: usize,
-        subject: &str,
-        kind: Option<&str>,
-    ) -> Option<Located> {
+    fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Option<Located> {
         let ((sl, sc, el, ec), inlined) = self.inner.locate(offset, subject, kind)?;
         Some((sl, sc, el, ec, inlined))
     }
@@ -48,7 +45,9 @@ impl NativeSource {
         points
             .iter()
             .map(|(line, col, subject, kind)| {
-                let ((sl, sc, el, ec), inlined) = self.inner.locate_at(*line, *col, subject, kind.as_deref())?;
+                let ((sl, sc, el, ec), inlined) =
+                    self.inner
+                        .locate_at(*line, *col, subject, kind.as_deref())?;
                 Some((sl, sc, el, ec, inlined))
             })
             .collect()
@@ -92,15 +91,25 @@ fn build_findings(
             }
         }
     };
-    let (found, steps) = parse::build(text, &mut |file| ask(kept, file), &mut |file| ask(resolve, file));
+    let (found, steps) = parse::build(text, &mut |file| ask(kept, file), &mut |file| {
+        ask(resolve, file)
+    });
     if let Some(e) = error.into_inner() {
         return Err(e);
     }
     let rows = found
         .into_iter()
-        .map(|v| (v.kind, v.file, v.at.0, v.at.1, v.message, v.subject, v.function, v.flow, v.cost, v.leak_to, v.detail))
+        .map(|v| {
+            (
+                v.kind, v.file, v.at.0, v.at.1, v.message, v.subject, v.function, v.flow, v.cost,
+                v.leak_to, v.detail,
+            )
+        })
         .collect();
-    let steps = steps.into_iter().map(|s| (s.file, s.at.0, s.at.1, s.subject, s.reason, s.edge)).collect();
+    let steps = steps
+        .into_iter()
+        .map(|s| (s.file, s.at.0, s.at.1, s.subject, s.reason, s.edge))
+        .collect();
     Ok((rows, steps))
 }
 
@@ -109,13 +118,14 @@ fn build_findings(
 #[pyfunction]
 fn split_by_file(text: &str, resolve: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let error: std::cell::RefCell<Option<PyErr>> = std::cell::RefCell::new(None);
-    let groups = parse::split(text, &mut |file| {
-        match resolve.call1((file,)).and_then(|r| r.extract::<String>()) {
-            Ok(path) => path,
-            Err(e) => {
-                error.borrow_mut().get_or_insert(e);
-                String::new()
-            }
+    let groups = parse::split(text, &mut |file| match resolve
+        .call1((file,))
+        .and_then(|r| r.extract::<String>())
+    {
+        Ok(path) => path,
+        Err(e) => {
+            error.borrow_mut().get_or_insert(e);
+            String::new()
         }
     });
     match error.into_inner() {

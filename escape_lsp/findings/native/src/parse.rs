@@ -168,7 +168,6 @@ fn check_report(text: &str) -> Option<&'static str> {
     }
 }
 
-
 fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
     let plain = |kind: &'static str, subject: String| Verdict {
         kind,
@@ -188,7 +187,9 @@ fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
     let p = patterns();
     for kind in candidates(text) {
         let pattern = &p.verdicts.iter().find(|(k, _)| *k == kind).unwrap().1;
-        let Some(m) = matched(kind, pattern, text) else { continue };
+        let Some(m) = matched(kind, pattern, text) else {
+            continue;
+        };
         let mut detail = Vec::new();
         if let Some(d) = m.detail.filter(|d| !d.is_empty()) {
             for item in d.split(py_space).filter(|w| !w.is_empty()) {
@@ -203,10 +204,21 @@ fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
         if (kind == "leaking-param" && leak_to.is_none()) || kind == "leaking-param-content" {
             leak_to = Some("{heap}".to_string());
         }
-        let subject = [m.subject, m.quiet, m.looped].into_iter().flatten().find(|s| !s.is_empty()).unwrap_or("");
-        let function_first = matches!(kind, "capture-by-ref" | "capture-by-value" | "self-assignment");
+        let subject = [m.subject, m.quiet, m.looped]
+            .into_iter()
+            .flatten()
+            .find(|s| !s.is_empty())
+            .unwrap_or("");
+        let function_first = matches!(
+            kind,
+            "capture-by-ref" | "capture-by-value" | "self-assignment"
+        );
         let mut v = plain(kind, subject.to_string());
-        v.function = if function_first { m.function.map(str::to_string) } else { None };
+        v.function = if function_first {
+            m.function.map(str::to_string)
+        } else {
+            None
+        };
         v.cost = m.n.filter(|n| !n.is_empty()).and_then(|n| n.parse().ok());
         v.leak_to = leak_to;
         v.detail = detail;
@@ -278,13 +290,20 @@ fn by_hand<'a>(kind: &str, text: &'a str) -> Option<Option<Groups<'a>>> {
         "leaking-param-content" => text
             .strip_prefix("leaking param content: ")
             .filter(|r| !r.is_empty() && non_space(r).len() == r.len())
-            .map(|r| Groups { subject: Some(r), ..Groups::default() }),
+            .map(|r| Groups {
+                subject: Some(r),
+                ..Groups::default()
+            }),
         "leaking-param" => text.strip_prefix("leaking param: ").and_then(leaking_param),
         "can-inline" => text.strip_prefix("can inline ").and_then(can_inline),
         "cannot-inline" => text.strip_prefix("cannot inline ").and_then(|r| {
             // `(?P<subject>.+?): (?P<reason>.*)`: the first `: ` after one character
             let i = r.get(1..)?.find(": ")? + 1;
-            Some(Groups { subject: Some(&r[..i]), reason: Some(&r[i + 2..]), ..Groups::default() })
+            Some(Groups {
+                subject: Some(&r[..i]),
+                reason: Some(&r[i + 2..]),
+                ..Groups::default()
+            })
         }),
         "capture-by-ref" => capture(text, " capturing by ref: "),
         "capture-by-value" => capture(text, " capturing by value: "),
@@ -300,7 +319,10 @@ fn leaking_param(r: &str) -> Option<Groups<'_>> {
     }
     let rest = &r[subject.len()..];
     if rest.is_empty() {
-        return Some(Groups { subject: Some(subject), ..Groups::default() });
+        return Some(Groups {
+            subject: Some(subject),
+            ..Groups::default()
+        });
     }
     let rest = rest.strip_prefix(" to result ")?;
     let to = non_space(rest);
@@ -324,7 +346,11 @@ fn can_inline(r: &str) -> Option<Groups<'_>> {
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
         let rest = &after[digits..];
         if digits > 0 && (rest.is_empty() || rest.starts_with(" as: ")) {
-            return Some(Groups { subject: Some(&r[..i]), n: Some(&after[..digits]), ..Groups::default() });
+            return Some(Groups {
+                subject: Some(&r[..i]),
+                n: Some(&after[..digits]),
+                ..Groups::default()
+            });
         }
         from = i + 1;
     }
@@ -341,7 +367,9 @@ fn capture<'a>(text: &'a str, mark: &str) -> Option<Groups<'a>> {
         }
         let after = &text[i + mark.len()..];
         let subject = non_space(after);
-        let detail = after[subject.len()..].strip_prefix(" (").and_then(|d| d.strip_suffix(')'));
+        let detail = after[subject.len()..]
+            .strip_prefix(" (")
+            .and_then(|d| d.strip_suffix(')'));
         if let Some(detail) = detail.filter(|d| !subject.is_empty() && !d.contains(')')) {
             return Some(Groups {
                 function: Some(&text[..i]),
@@ -363,7 +391,9 @@ fn leak_header(body: &str) -> Option<Groups<'_>> {
     if subject.is_empty() {
         return None;
     }
-    let m = r[subject.len()..].strip_prefix(" leaks to ")?.strip_suffix(':')?;
+    let m = r[subject.len()..]
+        .strip_prefix(" leaks to ")?
+        .strip_suffix(':')?;
     // The end is fixed: only the last ` with derefs=` can have nothing but a number after it.
     let j = m.rfind(" with derefs=")?;
     let d = &m[j + " with derefs=".len()..];
@@ -384,14 +414,26 @@ fn leak_header(body: &str) -> Option<Groups<'_>> {
         let mut end = m.len();
         while let Some(k) = m[..end].rfind('}') {
             if let Some(function) = split(k + 1) {
-                return Some(Groups { subject: Some(subject), to: Some(&m[..=k]), function, d: Some(d), ..Groups::default() });
+                return Some(Groups {
+                    subject: Some(subject),
+                    to: Some(&m[..=k]),
+                    function,
+                    d: Some(d),
+                    ..Groups::default()
+                });
             }
             end = k;
         }
     }
     let to = non_space(m);
     let function = split(to.len())?;
-    (!to.is_empty()).then_some(Groups { subject: Some(subject), to: Some(to), function, d: Some(d), ..Groups::default() })
+    (!to.is_empty()).then_some(Groups {
+        subject: Some(subject),
+        to: Some(to),
+        function,
+        d: Some(d),
+        ..Groups::default()
+    })
 }
 
 /// A dict's `d[key] = value`: a key given again keeps its first place.
@@ -413,8 +455,16 @@ fn split_line(raw: &str) -> Option<(&str, i64, i64, &str)> {
     }
     let m = patterns().line.captures(raw)?;
     let line = m.name("line")?.as_str().parse().ok()?;
-    let col = m.name("col").and_then(|c| c.as_str().parse().ok()).unwrap_or(0);
-    Some((m.name("file")?.as_str(), line, col, m.name("text")?.as_str()))
+    let col = m
+        .name("col")
+        .and_then(|c| c.as_str().parse().ok())
+        .unwrap_or(0);
+    Some((
+        m.name("file")?.as_str(),
+        line,
+        col,
+        m.name("text")?.as_str(),
+    ))
 }
 
 /// `parser.split_by_file`: the lines of `text` grouped by the file each verdict or
@@ -442,7 +492,9 @@ pub fn split(text: &str, resolve: &mut dyn FnMut(&str) -> String) -> Vec<(String
             }
             continue;
         }
-        let Some((file, ..)) = split_line(raw) else { continue };
+        let Some((file, ..)) = split_line(raw) else {
+            continue;
+        };
         current = if file.starts_with('<') {
             None
         } else {
@@ -508,12 +560,18 @@ pub fn build(
             }
             continue;
         }
-        let Some((file, line, col, body)) = split_line(raw) else { continue };
+        let Some((file, line, col, body)) = split_line(raw) else {
+            continue;
+        };
         current = None;
         let path = match state.kept_cache.get(file) {
             Some(path) => path.clone(),
             None => {
-                let path = if file.starts_with('<') { String::new() } else { kept(file) };
+                let path = if file.starts_with('<') {
+                    String::new()
+                } else {
+                    kept(file)
+                };
                 state.kept_cache.insert(file.to_string(), path.clone());
                 path
             }
@@ -649,7 +707,9 @@ impl<'a> State<'a> {
         let mut positioned = None;
         if let Some(pos) = pos {
             let mut where_ = pos.rsplitn(3, ':');
-            if let (Some(col), Some(line), Some(file)) = (where_.next(), where_.next(), where_.next()) {
+            if let (Some(col), Some(line), Some(file)) =
+                (where_.next(), where_.next(), where_.next())
+            {
                 if let (Some(line), Some(col)) = (digits(line), digits(col)) {
                     positioned = Some((file, line, col));
                 }
@@ -659,12 +719,18 @@ impl<'a> State<'a> {
             Some((f, line, col)) => (self.path_of(f, resolve), point(line, col)),
             None => (block.file.clone(), block.at),
         };
-        let Some(open) = head.rfind(" (") else { return edge };
+        let Some(open) = head.rfind(" (") else {
+            return edge;
+        };
         if !head.ends_with(')') {
             return edge;
         }
         let subject = if open > 5 { &head[5..open] } else { "" };
-        let reason = if open + 2 < head.len() { &head[open + 2..head.len() - 1] } else { "" };
+        let reason = if open + 2 < head.len() {
+            &head[open + 2..head.len() - 1]
+        } else {
+            ""
+        };
         let step = Step {
             file,
             at,
@@ -684,7 +750,10 @@ impl<'a> State<'a> {
 
 /// `parser._verdict`'s fast paths for the most frequent shapes, else `verdict`.
 fn fast_verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
-    for (tail, kind) in [(" escapes to heap", "escapes-to-heap"), (" does not escape", "does-not-escape")] {
+    for (tail, kind) in [
+        (" escapes to heap", "escapes-to-heap"),
+        (" does not escape", "does-not-escape"),
+    ] {
         if text.len() > tail.len() && text.ends_with(tail) && text.chars().count() > 16 {
             let mut v = verdict_plain(kind, file, line, col, text);
             v.subject = text[..text.len() - tail.len()].to_string();
@@ -738,7 +807,13 @@ fn merge(verdicts: Vec<Verdict>, blocks: &[Explanation], steps: &[Step]) -> Vec<
         for v in &verdicts {
             keep.push(index.insert((v.file.as_str(), v.at, v.message.as_str())));
         }
-        unique.extend(verdicts.into_iter().zip(keep).filter(|(_, k)| *k).map(|(v, _)| v));
+        unique.extend(
+            verdicts
+                .into_iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|(v, _)| v),
+        );
     }
     let mut by_pos: HashMap<(&str, Point), Vec<usize>> = HashMap::default();
     for (i, v) in unique.iter().enumerate() {
@@ -748,13 +823,19 @@ fn merge(verdicts: Vec<Verdict>, blocks: &[Explanation], steps: &[Step]) -> Vec<
     let mut functions: HashMap<usize, String> = HashMap::default();
     let mut unexplained: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut attach = |b: &Explanation, target: usize, flows: &mut HashMap<usize, Vec<usize>>| {
-        flows.entry(target).or_default().extend(b.steps.iter().copied());
+        flows
+            .entry(target)
+            .or_default()
+            .extend(b.steps.iter().copied());
         if let Some(f) = b.function.as_ref().filter(|f| !f.is_empty()) {
             functions.entry(target).or_insert_with(|| f.clone());
         }
     };
     for (bi, block) in blocks.iter().enumerate() {
-        let here = by_pos.get(&(block.file.as_str(), block.at)).cloned().unwrap_or_default();
+        let here = by_pos
+            .get(&(block.file.as_str(), block.at))
+            .cloned()
+            .unwrap_or_default();
         match explained(block, &here, &unique) {
             Some(target) => attach(block, target, &mut flows),
             None if !block.is_leak => unexplained.push((bi, here)),
@@ -763,8 +844,11 @@ fn merge(verdicts: Vec<Verdict>, blocks: &[Explanation], steps: &[Step]) -> Vec<
     }
     let explained_now: HashSet<usize> = flows.keys().copied().collect();
     for (bi, here) in unexplained {
-        let heap: Vec<usize> =
-            here.iter().copied().filter(|i| matches!(unique[*i].kind, "escapes-to-heap" | "moved-to-heap")).collect();
+        let heap: Vec<usize> = here
+            .iter()
+            .copied()
+            .filter(|i| matches!(unique[*i].kind, "escapes-to-heap" | "moved-to-heap"))
+            .collect();
         if heap.len() == 1 && !explained_now.contains(&heap[0]) {
             attach(&blocks[bi], heap[0], &mut flows);
         }
@@ -772,22 +856,30 @@ fn merge(verdicts: Vec<Verdict>, blocks: &[Explanation], steps: &[Step]) -> Vec<
     for (target, flow) in flows {
         let mut have: HashSet<&Step> = HashSet::default();
         let v = &mut unique[target];
-        v.flow = flow.into_iter().filter(|i| have.insert(&steps[*i])).collect();
+        v.flow = flow
+            .into_iter()
+            .filter(|i| have.insert(&steps[*i]))
+            .collect();
         if v.function.as_ref().is_none_or(|f| f.is_empty()) {
             if let Some(f) = functions.get(&target) {
                 v.function = Some(f.clone());
             }
         }
     }
-    unique.sort_by(|a, b| (&a.file, a.at, a.kind, &a.message).cmp(&(&b.file, b.at, b.kind, &b.message)));
+    unique.sort_by(|a, b| {
+        (&a.file, a.at, a.kind, &a.message).cmp(&(&b.file, b.at, b.kind, &b.message))
+    });
     unique
 }
 
 fn explained(block: &Explanation, here: &[usize], all: &[Verdict]) -> Option<usize> {
     let subject = block.subject.as_str();
     if !block.is_leak {
-        let cands: Vec<usize> =
-            here.iter().copied().filter(|i| matches!(all[*i].kind, "escapes-to-heap" | "moved-to-heap")).collect();
+        let cands: Vec<usize> = here
+            .iter()
+            .copied()
+            .filter(|i| matches!(all[*i].kind, "escapes-to-heap" | "moved-to-heap"))
+            .collect();
         if let Some(f) = cands.iter().find(|i| all[**i].subject == subject) {
             return Some(*f);
         }
@@ -796,12 +888,28 @@ fn explained(block: &Explanation, here: &[usize], all: &[Verdict]) -> Option<usi
         }
         return None;
     }
-    let leak_target =
-        |i: &usize| matches!(all[*i].kind, "leaking-param" | "leaking-param-content" | "moved-to-heap" | "capture-by-value" | "capture-by-ref");
-    let mut cands: Vec<usize> = here.iter().copied().filter(|i| leak_target(i) && all[*i].subject == subject).collect();
+    let leak_target = |i: &usize| {
+        matches!(
+            all[*i].kind,
+            "leaking-param"
+                | "leaking-param-content"
+                | "moved-to-heap"
+                | "capture-by-value"
+                | "capture-by-ref"
+        )
+    };
+    let mut cands: Vec<usize> = here
+        .iter()
+        .copied()
+        .filter(|i| leak_target(i) && all[*i].subject == subject)
+        .collect();
     if cands.is_empty() {
         if let Some((_, bare)) = subject.rsplit_once('.') {
-            cands = here.iter().copied().filter(|i| leak_target(i) && all[*i].subject == bare).collect();
+            cands = here
+                .iter()
+                .copied()
+                .filter(|i| leak_target(i) && all[*i].subject == bare)
+                .collect();
         }
     }
     if cands.is_empty() {
@@ -811,12 +919,16 @@ fn explained(block: &Explanation, here: &[usize], all: &[Verdict]) -> Option<usi
     if !to.starts_with('{') {
         let result = to.rsplit('.').next().unwrap_or(to);
         for &i in &cands {
-            if all[i].kind == "leaking-param" && matches!(all[i].leak_to.as_deref(), Some(t) if t == to || t == result) {
+            if all[i].kind == "leaking-param"
+                && matches!(all[i].leak_to.as_deref(), Some(t) if t == to || t == result)
+            {
                 return Some(i);
             }
         }
     }
-    let of = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<usize> { cands.iter().copied().filter(|i| pred(&all[*i])).collect() };
+    let of = |pred: &dyn Fn(&Verdict) -> bool| -> Vec<usize> {
+        cands.iter().copied().filter(|i| pred(&all[*i])).collect()
+    };
     let plain = of(&|f| f.kind == "leaking-param" && f.leak_to.as_deref() == Some("{heap}"));
     let content = of(&|f| f.kind == "leaking-param-content");
     let moved = of(&|f| f.kind == "moved-to-heap");
@@ -833,7 +945,9 @@ fn explained(block: &Explanation, here: &[usize], all: &[Verdict]) -> Option<usi
             return Some(g[0]);
         }
         if !g.is_empty() {
-            return g.into_iter().find(|i| same_function(&all[*i], block.function.as_deref()));
+            return g
+                .into_iter()
+                .find(|i| same_function(&all[*i], block.function.as_deref()));
         }
     }
     None
@@ -841,7 +955,9 @@ fn explained(block: &Explanation, here: &[usize], all: &[Verdict]) -> Option<usi
 
 fn same_function(verdict: &Verdict, function: Option<&str>) -> bool {
     match (verdict.function.as_deref(), function) {
-        (Some(name), Some(f)) if !name.is_empty() && !f.is_empty() => name == f || name.ends_with(&format!(".{f}")),
+        (Some(name), Some(f)) if !name.is_empty() && !f.is_empty() => {
+            name == f || name.ends_with(&format!(".{f}"))
+        }
         _ => false,
     }
 }

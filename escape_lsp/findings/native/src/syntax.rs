@@ -3,15 +3,26 @@
 //! Strings are compared as Python compares them: whitespace is what `str.split()` splits at,
 //! lengths the limits use are counted in characters, bytes are decoded with replacement.
 
-use std::sync::Mutex;
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::OnceLock;
 
 use regex::Regex;
 use tree_sitter::{Node, Parser, Tree};
 
-const IDENTIFIERS: [&str; 4] = ["identifier", "field_identifier", "type_identifier", "package_identifier"];
-const STOP: [&str; 5] = ["source_file", "block", "statement_list", "function_declaration", "method_declaration"];
+const IDENTIFIERS: [&str; 4] = [
+    "identifier",
+    "field_identifier",
+    "type_identifier",
+    "package_identifier",
+];
+const STOP: [&str; 5] = [
+    "source_file",
+    "block",
+    "statement_list",
+    "function_declaration",
+    "method_declaration",
+];
 const CALLS: [&str; 2] = ["call_expression", "type_conversion_expression"];
 const NORM_CACHE_NODE: usize = 2048;
 
@@ -59,7 +70,12 @@ impl Syntax {
         parser.set_language(&tree_sitter_go::LANGUAGE.into()).ok()?;
         let tree = parser.parse(&data, None)?;
         let mut starts = vec![0];
-        starts.extend(data.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1));
+        starts.extend(
+            data.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         let mut tops = Vec::new();
         let mut cursor = tree.walk();
         if cursor.goto_first_child() {
@@ -72,7 +88,13 @@ impl Syntax {
             }
         }
         drop(cursor);
-        Some(Syntax { data, starts, tree, tops, norms: Mutex::new(HashMap::new()) })
+        Some(Syntax {
+            data,
+            starts,
+            tree,
+            tops,
+            norms: Mutex::new(HashMap::new()),
+        })
     }
 
     fn line_of(&self, offset: usize) -> usize {
@@ -82,7 +104,11 @@ impl Syntax {
 
     fn line_length(&self, line: usize) -> usize {
         let start = self.starts[line];
-        let mut end = if line + 1 < self.starts.len() { self.starts[line + 1] - 1 } else { self.data.len() };
+        let mut end = if line + 1 < self.starts.len() {
+            self.starts[line + 1] - 1
+        } else {
+            self.data.len()
+        };
         if end > start && self.data[end - 1] == b'\r' {
             end -= 1;
         }
@@ -100,7 +126,13 @@ impl Syntax {
 
     /// `locate` at a line and byte column as the compiler gave them (`_locate_anew`): None
     /// past the last line, else clamped into the file.
-    pub fn locate_at(&self, line: i64, col: i64, subject: &str, kind: Option<&str>) -> Option<(Span, Option<String>)> {
+    pub fn locate_at(
+        &self,
+        line: i64,
+        col: i64,
+        subject: &str,
+        kind: Option<&str>,
+    ) -> Option<(Span, Option<String>)> {
         if line >= self.starts.len() as i64 {
             return None;
         }
@@ -111,7 +143,12 @@ impl Syntax {
 
     /// The range and inlined call for the compiler's point at byte `offset`; None when no
     /// token is there (the caller keeps the point).
-    pub fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Option<(Span, Option<String>)> {
+    pub fn locate(
+        &self,
+        offset: usize,
+        subject: &str,
+        kind: Option<&str>,
+    ) -> Option<(Span, Option<String>)> {
         let up = self.ancestry(self.tree.root_node(), offset);
         let leaf = up.nodes[0];
         let (node, inlined) = self.pick(&up, leaf, subject, kind);
@@ -142,9 +179,19 @@ impl Syntax {
         Ancestry { nodes }
     }
 
-    fn pick<'t>(&self, up: &Ancestry<'t>, leaf: Node<'t>, subject: &str, kind: Option<&str>) -> (Node<'t>, Option<String>) {
+    fn pick<'t>(
+        &self,
+        up: &Ancestry<'t>,
+        leaf: Node<'t>,
+        subject: &str,
+        kind: Option<&str>,
+    ) -> (Node<'t>, Option<String>) {
         if matches!(kind, Some("can-inline") | Some("cannot-inline")) {
-            let mut method = if leaf.kind() == "(" { up.parent(leaf) } else { None };
+            let mut method = if leaf.kind() == "(" {
+                up.parent(leaf)
+            } else {
+                None
+            };
             if let Some(m) = method {
                 if up.parent(m).is_some() && m.kind() == "parameter_list" {
                     method = up.parent(m);
@@ -196,7 +243,10 @@ impl Syntax {
         if is_identifier(leaf.kind()) {
             return (leaf, None);
         }
-        (chain.iter().copied().find(|c| c.is_named()).unwrap_or(leaf), None)
+        (
+            chain.iter().copied().find(|c| c.is_named()).unwrap_or(leaf),
+            None,
+        )
     }
 
     fn named_by<'t>(&self, chain: &[Node<'t>], subject: &str) -> Option<Node<'t>> {
@@ -221,7 +271,8 @@ impl Syntax {
             if !elided && end - start > limit {
                 break;
             }
-            if end - start < shortest || (!starts.is_empty() && !starts.contains(&self.data[start])) {
+            if end - start < shortest || (!starts.is_empty() && !starts.contains(&self.data[start]))
+            {
                 continue;
             }
             if !candidate.is_named() && !is_identifier(candidate.kind()) {
@@ -301,12 +352,22 @@ impl Syntax {
         }
     }
 
-    fn whole_concatenation<'t>(&self, up: &Ancestry<'t>, node: Node<'t>, subject: &str) -> Node<'t> {
+    fn whole_concatenation<'t>(
+        &self,
+        up: &Ancestry<'t>,
+        node: Node<'t>,
+        subject: &str,
+    ) -> Node<'t> {
         if node.kind() != "binary_expression" {
             return node;
         }
         let wanted = subject.matches(" + ").count();
-        let pluses = |n: Node| self.data[n.start_byte()..n.end_byte()].iter().filter(|b| **b == b'+').count();
+        let pluses = |n: Node| {
+            self.data[n.start_byte()..n.end_byte()]
+                .iter()
+                .filter(|b| **b == b'+')
+                .count()
+        };
         let mut node = node;
         let mut have = pluses(node);
         while have < wanted {
@@ -361,7 +422,10 @@ impl Syntax {
 
 /// `" ".join(text.split())`.
 fn spaced(text: &str) -> String {
-    text.split(py_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(py_space)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The token at the point and its ancestors, smallest first, found in one descent from the
@@ -379,7 +443,11 @@ impl<'t> Ancestry<'t> {
 
     /// The token and its ancestors up to the enclosing block (`_Point.chain`).
     fn chain(&self) -> Vec<Node<'t>> {
-        self.nodes.iter().copied().take_while(|n| !STOP.contains(&n.kind())).collect()
+        self.nodes
+            .iter()
+            .copied()
+            .take_while(|n| !STOP.contains(&n.kind()))
+            .collect()
     }
 }
 
@@ -400,7 +468,10 @@ fn call_at_paren<'t>(up: &Ancestry<'t>, leaf: Node<'t>) -> Option<Node<'t>> {
 }
 
 fn may_be_inlined(subject: &str, kind: Option<&str>) -> bool {
-    if matches!(kind, Some("bounds-check-elided") | Some("zero-copy-conversion")) {
+    if matches!(
+        kind,
+        Some("bounds-check-elided") | Some("zero-copy-conversion")
+    ) {
         return true;
     }
     !subject.is_empty() && !subject.starts_with(['.', '~'])
@@ -414,7 +485,11 @@ fn owner<'t>(up: &Ancestry<'t>, leaf: Node<'t>) -> Option<Node<'t>> {
     if let Some(p) = parent {
         if p.kind() == "literal_value" {
             if let Some(pp) = up.parent(p) {
-                return Some(if pp.kind() == "composite_literal" { pp } else { p });
+                return Some(if pp.kind() == "composite_literal" {
+                    pp
+                } else {
+                    p
+                });
             }
         }
     }
@@ -451,7 +526,8 @@ fn shape_of(subject: &str) -> Vec<&'static [&'static str]> {
     static ASSIGN: OnceLock<Regex> = OnceLock::new();
     static BINARY: OnceLock<Regex> = OnceLock::new();
     let assign = ASSIGN.get_or_init(|| Regex::new(r"[\s\x1c-\x1f][-+*/%|&^<>]?= ").unwrap());
-    let binary = BINARY.get_or_init(|| Regex::new(r"[\s\x1c-\x1f][-+*/%|&^<>=!]+[\s\x1c-\x1f]").unwrap());
+    let binary =
+        BINARY.get_or_init(|| Regex::new(r"[\s\x1c-\x1f][-+*/%|&^<>=!]+[\s\x1c-\x1f]").unwrap());
     if subject.starts_with("return ") || subject == "return" {
         return vec![&["return_statement"]];
     }
