@@ -87,10 +87,12 @@ class GoSource:
         return self._tree
 
     def prepare(self) -> None:
-        """Parse now what mapping the compiler's points will read (the syntax tree, and the
-        compiled mapping's own when it is built): the engine calls it while go compiles."""
-        self.tree  # noqa: B018 - parsed now
-        self._native_source()
+        """Parse now the tree mapping the compiler's points will read: the compiled
+        mapping's own where it is built (the Python tree waits for the features that read
+        it: the pool index, code lenses, fixes), else the syntax tree. The engine calls it
+        while go compiles."""
+        if self._native_source() is None:
+            self.tree  # noqa: B018 - parsed now
 
     def _native_source(self) -> Any:
         if self._native is None and native.compiled is not None:
@@ -238,6 +240,8 @@ class GoSource:
         that output shares, and would otherwise stay for as long as the source is cached
         (a large package's files hold tens of thousands of node objects). An earlier text's
         answers go too: this text has located what its output needed."""
+        if self._native is not None:  # what a next text's `carry_from` reads of this one
+            self._tops_index()
         self._at.clear()
         self._root = None
         self._native = None
@@ -283,16 +287,22 @@ class GoSource:
             starts: list[int] = []
             ends: list[int] = []
             line_starts = self.lines.starts
-            for node in self.tree.root_node.named_children:
-                start = node.start_byte
+            for start, end in self._top_level():
                 line = bisect_right(line_starts, start) - 1
                 if line_starts[line] == start:
                     first_lines.append(line)
-                    end_points.append(self.lines.position(node.end_byte))
+                    end_points.append(self.lines.position(end))
                     starts.append(start)
-                    ends.append(node.end_byte)
+                    ends.append(end)
             self._tops = (first_lines, end_points, starts, ends)
         return self._tops
+
+    def _top_level(self) -> list[tuple[int, int]]:
+        """The byte ranges of the root's named children, from whichever tree is parsed."""
+        if self._tree is None and native.compiled is not None:
+            ranges: list[tuple[int, int]] = self._native_source().top_level()
+            return ranges
+        return [(node.start_byte, node.end_byte) for node in self.tree.root_node.named_children]
 
     def _locate(
         self, span: Span, offset: int, subject: str, kind: Kind | None

@@ -39,6 +39,12 @@ impl NativeSource {
         Some((sl, sc, el, ec, inlined))
     }
 
+    /// The byte ranges of the root's named children (the top-level declarations, comments
+    /// and clauses), in order: `GoSource._tops_index` without the Python tree.
+    fn top_level(&self) -> Vec<(usize, usize)> {
+        self.inner.top_level()
+    }
+
     /// `locate` of each `(line, col, subject, kind)`, at a point as the compiler gave it
     /// (0-based, clamped into its line; None past the last line or where no token is).
     fn locate_many(&self, points: Vec<(i64, i64, String, Option<String>)>) -> Vec<Option<Located>> {

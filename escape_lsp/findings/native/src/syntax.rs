@@ -97,6 +97,15 @@ impl Syntax {
         })
     }
 
+    pub fn top_level(&self) -> Vec<(usize, usize)> {
+        let root = self.tree.root_node();
+        let mut cursor = root.walk();
+        let found = root
+            .named_children(&mut cursor)
+            .map(|n| (n.start_byte(), n.end_byte()));
+        found.collect()
+    }
+
     fn line_of(&self, offset: usize) -> usize {
         // bisect_right(starts, offset) - 1
         self.starts.partition_point(|s| *s <= offset) - 1
