@@ -285,9 +285,10 @@ def split_by_file(text: str, cwd: str, path_map: Mapping[str, str] | None = None
     `build_findings` of each group, together, equal `build_findings` of the whole text; an
     unchanged group can be answered from a cache.
 
-    Lines come in runs about one file (flow lines carry their header's position): one regex
-    matches each whole run in C, and only a run's first line and the lines between runs go
-    through the line-by-line rules (`_split_lines`, which this equals).
+    Compiled where `native.py` has it (the line-by-line rules); else `_split_runs`: lines come
+    in runs about one file (flow lines carry their header's position), one regex matches each
+    whole run in C, and only a run's first line and the lines between runs go through the
+    line-by-line rules (`_split_lines`, which both equal).
     """
     if native.compiled is not None:  # the line-by-line rules, compiled (`native/src/parse.rs`)
         mapping = path_map or {}

@@ -32,11 +32,11 @@ impl NativeSource {
     }
 
     /// `GoSource._locate` at byte `offset`: `(start_line, start_col, end_line, end_col,
-    /// inlined)`, or None when no token is there.
+    /// inlined)`.
     #[pyo3(signature = (offset, subject, kind=None))]
-    fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Option<Located> {
-        let ((sl, sc, el, ec), inlined) = self.inner.locate(offset, subject, kind)?;
-        Some((sl, sc, el, ec, inlined))
+    fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Located {
+        let ((sl, sc, el, ec), inlined) = self.inner.locate(offset, subject, kind);
+        (sl, sc, el, ec, inlined)
     }
 
     /// The byte ranges of the root's named children (the top-level declarations, comments
@@ -46,16 +46,12 @@ impl NativeSource {
     }
 
     /// `locate` of each `(line, col, subject, kind)`, at a point as the compiler gave it
-    /// (0-based, clamped into its line; None past the last line or where no token is).
+    /// (0-based, clamped into its line; None past the last line).
     fn locate_many(&self, points: Vec<(i64, i64, String, Option<String>)>) -> Vec<Option<Located>> {
-        points
-            .iter()
-            .map(|(line, col, subject, kind)| {
-                let ((sl, sc, el, ec), inlined) =
-                    self.inner
-                        .locate_at(*line, *col, subject, kind.as_deref())?;
-                Some((sl, sc, el, ec, inlined))
-            })
+        let found = self.inner.locate_many(&points);
+        found
+            .into_iter()
+            .map(|f| f.map(|((sl, sc, el, ec), inlined)| (sl, sc, el, ec, inlined)))
             .collect()
     }
 }

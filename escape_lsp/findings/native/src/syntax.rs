@@ -28,6 +28,8 @@ const NORM_CACHE_NODE: usize = 2048;
 
 /// A range: 0-based lines and byte columns, end exclusive (`model.Span`).
 pub type Span = (usize, usize, usize, usize);
+/// A located range and the inlined call it names, if any.
+pub type Located = (Span, Option<String>);
 
 /// What `str.isspace()` holds for: Unicode's White_Space and the four separators U+001C–U+001F.
 pub fn py_space(c: char) -> bool {
@@ -133,59 +135,96 @@ impl Syntax {
         lossy(&self.data[node.start_byte()..node.end_byte()])
     }
 
-    /// `locate` at a line and byte column as the compiler gave them (`_locate_anew`): None
-    /// past the last line, else clamped into the file.
-    pub fn locate_at(
-        &self,
-        line: i64,
-        col: i64,
-        subject: &str,
-        kind: Option<&str>,
-    ) -> Option<(Span, Option<String>)> {
+    /// The byte offset of a point as the compiler gave it (`_locate_anew`): None past the
+    /// last line, else clamped into the file.
+    fn offset_at(&self, line: i64, col: i64) -> Option<usize> {
         if line >= self.starts.len() as i64 {
             return None;
         }
         let line = line.max(0) as usize;
-        let offset = self.starts[line] + (col.max(0) as usize).min(self.line_length(line));
-        self.locate(offset, subject, kind)
+        Some(self.starts[line] + (col.max(0) as usize).min(self.line_length(line)))
     }
 
-    /// The range and inlined call for the compiler's point at byte `offset`; None when no
-    /// token is there (the caller keeps the point).
-    pub fn locate(
+    /// `locate` of each `(line, col, subject, kind)` point as the compiler gave it (None past
+    /// the last line). The points are visited in file order, each descent starting from the
+    /// deepest node of the previous one that holds the new point: the same nodes as a
+    /// descent from the root (a node holding the point is, at its level, the first whose end
+    /// passes it), without scanning the levels above again.
+    pub fn locate_many(
         &self,
+        points: &[(i64, i64, String, Option<String>)],
+    ) -> Vec<Option<Located>> {
+        let offsets: Vec<Option<usize>> = points.iter().map(|p| self.offset_at(p.0, p.1)).collect();
+        let mut order: Vec<usize> = (0..points.len())
+            .filter(|i| offsets[*i].is_some())
+            .collect();
+        order.sort_by_key(|i| offsets[*i]);
+        let root = self.tree.root_node();
+        let mut path: Vec<Node> = vec![root]; // root first
+        let mut out: Vec<Option<Located>> = vec![None; points.len()];
+        for i in order {
+            let offset = offsets[i].unwrap_or(0);
+            while path.len() > 1 {
+                let last = path[path.len() - 1];
+                if last.start_byte() <= offset && offset < last.end_byte() {
+                    break;
+                }
+                path.pop();
+            }
+            self.descend(&mut path, offset);
+            let up = Ancestry {
+                nodes: path.iter().rev().copied().collect(),
+            };
+            let (_, _, subject, kind) = &points[i];
+            out[i] = Some(self.locate_in(&up, offset, subject, kind.as_deref()));
+        }
+        out
+    }
+
+    /// The range and inlined call for the compiler's point at byte `offset`.
+    pub fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Located {
+        let mut path = vec![self.tree.root_node()];
+        self.descend(&mut path, offset);
+        let up = Ancestry {
+            nodes: path.into_iter().rev().collect(),
+        };
+        self.locate_in(&up, offset, subject, kind)
+    }
+
+    fn locate_in(
+        &self,
+        up: &Ancestry,
         offset: usize,
         subject: &str,
         kind: Option<&str>,
-    ) -> Option<(Span, Option<String>)> {
-        let up = self.ancestry(self.tree.root_node(), offset);
+    ) -> Located {
         let leaf = up.nodes[0];
-        let (node, inlined) = self.pick(&up, leaf, subject, kind);
-        Some((self.clip(node, offset, leaf), inlined))
+        let (node, inlined) = self.pick(up, leaf, subject, kind);
+        (self.clip(node, offset, leaf), inlined)
     }
 
-    /// The token at `offset` and its ancestors: what `root.descendant_for_byte_range(offset,
-    /// offset + 1)` finds, with every `parent` on the way. That search scans each level's
-    /// children for the first whose end passes the offset, and stops where that one starts
-    /// after it; the top level (a thousand declarations in a large file) is searched by
-    /// bisection, the levels below with a cursor, so no node is looked for twice.
-    fn ancestry<'t>(&'t self, root: Node<'t>, offset: usize) -> Ancestry<'t> {
-        let mut nodes = vec![root];
-        let at = self.tops.partition_point(|n| n.end_byte() <= offset);
-        if let Some(top) = self.tops.get(at).filter(|top| top.start_byte() <= offset) {
-            let top: Node<'t> = *top;
-            nodes.push(top);
-            let mut cursor = top.walk();
-            while cursor.goto_first_child_for_byte(offset).is_some() {
-                let node = cursor.node();
-                if node.start_byte() > offset {
-                    break;
-                }
-                nodes.push(node);
+    /// Extends `path` (root first, its last node holding `offset`, or the root alone) down to
+    /// the token at `offset`: what `root.descendant_for_byte_range(offset, offset + 1)` finds,
+    /// with every `parent` on the way. That search scans each level's children for the first
+    /// whose end passes the offset, and stops where that one starts after it; the top level
+    /// (a thousand declarations in a large file) is searched by bisection, the levels below
+    /// with a cursor.
+    fn descend<'t>(&'t self, path: &mut Vec<Node<'t>>, offset: usize) {
+        if path.len() == 1 {
+            let at = self.tops.partition_point(|n| n.end_byte() <= offset);
+            match self.tops.get(at).filter(|top| top.start_byte() <= offset) {
+                Some(top) => path.push(*top),
+                None => return,
             }
         }
-        nodes.reverse();
-        Ancestry { nodes }
+        let mut cursor = path[path.len() - 1].walk();
+        while cursor.goto_first_child_for_byte(offset).is_some() {
+            let node = cursor.node();
+            if node.start_byte() > offset {
+                break;
+            }
+            path.push(node);
+        }
     }
 
     fn pick<'t>(
