@@ -94,6 +94,13 @@ class GoSource:
         if self._native_source() is None:
             self.tree  # noqa: B018 - parsed now
 
+    def release_native(self) -> None:
+        """Drop the compiled mapping's tree (parsed again if a point is located later),
+        keeping the top-level ranges a next text's `carry_from` reads."""
+        if self._native is not None:
+            self._tops_index()
+            self._native = None
+
     def _native_source(self) -> Any:
         if self._native is None and native.compiled is not None:
             self._native = native.compiled.NativeSource(self.data)
@@ -240,11 +247,9 @@ class GoSource:
         that output shares, and would otherwise stay for as long as the source is cached
         (a large package's files hold tens of thousands of node objects). An earlier text's
         answers go too: this text has located what its output needed."""
-        if self._native is not None:  # what a next text's `carry_from` reads of this one
-            self._tops_index()
+        self.release_native()
         self._at.clear()
         self._root = None
-        self._native = None
         self._prior = None
         self._prior_tops = {}
         self._same_top.clear()
