@@ -149,7 +149,7 @@ def cli(runs: int) -> None:
 def parse(runs: int) -> None:
     from escape_lsp.findings.model import Finding
     from escape_lsp.findings.parser import build_findings, gc_paused, split_by_file
-    from escape_lsp.findings.syntax import GoSource, widen_findings
+    from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
 
     pkg = "net/http"
     subprocess.run(["go", "build", pkg], check=True)
@@ -182,7 +182,7 @@ def parse(runs: int) -> None:
             for path, part in split_by_file(text, "/").items():
                 if files(path):
                     raw = build_findings(part, "/", lambda _p: True)
-                    sorted(widen_findings(raw, source), key=Finding.sort_key)
+                    sorted(widen_findings(raw, source), key=MAPPED_ORDER)
 
     def parsed(path: str) -> dict[str, GoSource]:
         src = GoSource(Path(path).read_bytes())

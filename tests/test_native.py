@@ -16,7 +16,7 @@ import pytest
 
 from escape_lsp.findings import native, parser
 from escape_lsp.findings.model import Finding
-from escape_lsp.findings.syntax import GoSource, widen_findings
+from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
 
 needs_native = pytest.mark.skipif(native.compiled is None, reason="no compiled parse and map")
 
@@ -98,6 +98,7 @@ def test_compiled_and_python_agree_on_a_real_package(
             m.setattr(native, "compiled", None)
             expected = widen_findings(reference, _sources())
         assert _everything(mapped) == _everything(expected), path
+        assert sorted(mapped, key=MAPPED_ORDER) == sorted(mapped, key=Finding.sort_key)
     assert total > 300
 
 

@@ -20,7 +20,7 @@ from escape_lsp.analysis.two_cores import map_on_two_cores
 from escape_lsp.findings import native
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, gc_paused, parse_errors, split_by_file
-from escape_lsp.findings.syntax import GoSource, widen_findings
+from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
 from escape_lsp.gotool.build import BuildOutput, transient_failure
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
@@ -121,7 +121,7 @@ def _compiled(
         if raw is None:
             raw = build_findings(chunk, root, keep, path_map)
             host.memo.remember_parsed(path, key, raw)
-        found = tuple(sorted(widen_findings(raw, sources), key=Finding.sort_key))
+        found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
         src = parsed.get(path)
         if src is not None:  # one compiled tree at a time (a later flow step parses it again)
             src.release_native()
