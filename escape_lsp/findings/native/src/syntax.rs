@@ -57,11 +57,12 @@ fn is_identifier(kind: &str) -> bool {
 pub struct Syntax {
     data: Vec<u8>,
     starts: Vec<usize>,
-    tree: Tree,
     /// The root's children (visible ones, hidden nodes flattened), in order: the top-level
     /// declarations. `Node<'static>`: nodes point into the tree's heap allocation, which the
-    /// `Tree` owns and never moves nor frees before the `Syntax` goes.
+    /// `Tree` owns and never moves nor frees before the `Syntax` goes (declared before `tree`,
+    /// so dropped first; a `Node` has no drop of its own either way).
     tops: Vec<Node<'static>>,
+    tree: Tree,
     /// Whitespace-free texts of small nodes (findings share their ancestors).
     norms: Mutex<HashMap<(usize, usize), String>>,
 }
