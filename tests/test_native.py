@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from escape_lsp.findings import native, parser
-from escape_lsp.findings.model import Finding
+from escape_lsp.findings.model import Finding, Kind, Span
 from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
 
 needs_native = pytest.mark.skipif(native.compiled is None, reason="no compiled parse and map")
@@ -181,3 +181,21 @@ def test_bent_shapes_parse_alike() -> None:
     reference = parser._build_findings(text, "/w", lambda _p: True, None)
     assert _everything(compiled) == _everything(reference)
     assert len(compiled) > 4000
+
+
+def test_a_file_without_a_compiled_tree_maps_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tree-sitter may give the compiled mapping no tree (it never has here): that file's
+    points are located by the Python rules, with the same answers."""
+
+    class NoTree:
+        def NativeSource(self, _data: bytes) -> object:  # the compiled module's class
+            raise ValueError("tree-sitter could not parse")
+
+    data = b"package p\n\nfunc F() *int {\n\tx := 1\n\treturn &x\n}\n"
+    point = Span.point(3, 1)
+    expected = GoSource(data).locate(point, "x", Kind.MOVED_TO_HEAP)
+    monkeypatch.setattr(native, "compiled", NoTree())
+    src = GoSource(data)
+    src.locate_all([(point, "x", Kind.MOVED_TO_HEAP)])
+    assert src.locate(point, "x", Kind.MOVED_TO_HEAP) == expected
+    assert expected[0] == Span(3, 1, 3, 2)

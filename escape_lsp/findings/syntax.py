@@ -103,8 +103,13 @@ class GoSource:
             self._native = None
 
     def _native_source(self) -> Any:
+        """The compiled mapping's tree, parsed now if need be; None without the compiled
+        mapping, or if tree-sitter gave it no tree (the Python mapping answers then)."""
         if self._native is None and native.compiled is not None:
-            self._native = native.compiled.NativeSource(self.data)
+            try:
+                self._native = native.compiled.NativeSource(self.data)
+            except ValueError:
+                return None
         return self._native
 
     def derived(self, compute: Callable[..., T], *args: Hashable) -> T:
@@ -305,8 +310,9 @@ class GoSource:
 
     def _top_level(self) -> list[tuple[int, int]]:
         """The byte ranges of the root's named children, from whichever tree is parsed."""
-        if self._tree is None and native.compiled is not None:
-            ranges: list[tuple[int, int]] = self._native_source().top_level()
+        compiled = self._native_source() if self._tree is None else None
+        if compiled is not None:
+            ranges: list[tuple[int, int]] = compiled.top_level()
             return ranges
         return [(node.start_byte, node.end_byte) for node in self.tree.root_node.named_children]
 
