@@ -199,3 +199,17 @@ def test_a_file_without_a_compiled_tree_maps_in_python(monkeypatch: pytest.Monke
     src.locate_all([(point, "x", Kind.MOVED_TO_HEAP)])
     assert src.locate(point, "x", Kind.MOVED_TO_HEAP) == expected
     assert expected[0] == Span(3, 1, 3, 2)
+
+
+@needs_native
+def test_a_failing_callback_fails_the_parse_as_in_python() -> None:
+    text = "./a.go:3:6: moved to heap: x\n./b.go:4:2: y escapes to heap"
+
+    def keep(path: str) -> bool:
+        if path.endswith("b.go"):
+            raise RuntimeError(path)
+        return True
+
+    for build in (parser.build_findings, parser._build_findings):
+        with pytest.raises(RuntimeError, match=r"b\.go"):
+            build(text, "/w", keep, None)

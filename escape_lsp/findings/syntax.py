@@ -172,11 +172,7 @@ class GoSource:
         points = [(span.start_line, span.start_col, subject, kind) for span, subject, kind in keys]
         out: list[tuple[Span, str | None]] = []
         for key, hit in zip(keys, compiled.locate_many(points), strict=True):
-            if hit is None:
-                out.append((key[0], None))
-            else:
-                sl, sc, el, ec, inlined = hit
-                out.append((Span(sl, sc, el, ec), inlined))
+            out.append((key[0], None) if hit is None else _compiled_answer(hit))
         return out
 
     @property
@@ -321,11 +317,7 @@ class GoSource:
     ) -> tuple[Span, str | None]:
         compiled = self._native_source()
         if compiled is not None:  # the same rules, compiled (`native/src/syntax.rs`)
-            hit = compiled.locate(offset, subject, kind)
-            if hit is None:
-                return span, None
-            sl, sc, el, ec, inlined = hit
-            return Span(sl, sc, el, ec), inlined
+            return _compiled_answer(compiled.locate(offset, subject, kind))
         at = self._at.get(offset)
         if at is None:
             if self._root is None:
@@ -526,6 +518,12 @@ class GoSource:
             if node.type == "package_clause":
                 return self._clip(node, node.start_byte, node)
         return Span.point(0, 0)
+
+
+def _compiled_answer(hit: tuple[int, int, int, int, str | None]) -> tuple[Span, str | None]:
+    """The compiled mapping's `(start_line, start_col, end_line, end_col, inlined)`."""
+    sl, sc, el, ec, inlined = hit
+    return Span(sl, sc, el, ec), inlined
 
 
 class _Point:

@@ -83,22 +83,12 @@ fn build_findings(
     kept: &Bound<'_, PyAny>,
     resolve: &Bound<'_, PyAny>,
 ) -> PyResult<(Vec<FindingRow>, Vec<StepRow>)> {
-    let error: std::cell::RefCell<Option<PyErr>> = std::cell::RefCell::new(None);
-    let ask = |f: &Bound<'_, PyAny>, file: &str| -> String {
-        match f.call1((file,)).and_then(|r| r.extract::<String>()) {
-            Ok(path) => path,
-            Err(e) => {
-                error.borrow_mut().get_or_insert(e);
-                String::new()
-            }
-        }
-    };
-    let (found, steps) = parse::build(text, &mut |file| ask(kept, file), &mut |file| {
-        ask(resolve, file)
-    });
-    if let Some(e) = error.into_inner() {
-        return Err(e);
-    }
+    let asker = Asker::default();
+    let (found, steps) = asker.done(parse::build(
+        text,
+        &mut |file| asker.ask(kept, file),
+        &mut |file| asker.ask(resolve, file),
+    ))?;
     let rows = found
         .into_iter()
         .map(|v| {
@@ -119,20 +109,34 @@ fn build_findings(
 /// file as printed (asked once per file).
 #[pyfunction]
 fn split_by_file(text: &str, resolve: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
-    let error: std::cell::RefCell<Option<PyErr>> = std::cell::RefCell::new(None);
-    let groups = parse::split(text, &mut |file| match resolve
-        .call1((file,))
-        .and_then(|r| r.extract::<String>())
-    {
-        Ok(path) => path,
-        Err(e) => {
-            error.borrow_mut().get_or_insert(e);
-            String::new()
+    let asker = Asker::default();
+    asker.done(parse::split(text, &mut |file| asker.ask(resolve, file)))
+}
+
+/// Asks Python callbacks for a file's path; the first error they raise is the call's.
+#[derive(Default)]
+struct Asker {
+    error: std::cell::RefCell<Option<PyErr>>,
+}
+
+impl Asker {
+    /// `f(file)` as a string; "" after an error (kept for `done`).
+    fn ask(&self, f: &Bound<'_, PyAny>, file: &str) -> String {
+        match f.call1((file,)).and_then(|r| r.extract::<String>()) {
+            Ok(path) => path,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                String::new()
+            }
         }
-    });
-    match error.into_inner() {
-        Some(e) => Err(e),
-        None => Ok(groups),
+    }
+
+    /// `value`, or the first error a callback raised while it was computed.
+    fn done<T>(&self, value: T) -> PyResult<T> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
     }
 }
 

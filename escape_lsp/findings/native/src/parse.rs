@@ -4,6 +4,7 @@
 //! Digits are ASCII digits: the compiler prints no others.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
@@ -47,15 +48,21 @@ struct Explanation {
     derefs: i64,
 }
 
+/// The text with its CRLF line ends as LF (`parser._lf_only`).
+fn lf_only(text: &str) -> Cow<'_, str> {
+    if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 fn point(line: i64, col: i64) -> Point {
     (line - 1, if col > 0 { col - 1 } else { 0 })
 }
 
 fn digits(s: &str) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    all_digits(s).then(|| s.parse().ok()).flatten()
 }
 
 /// Python's `str.strip()`.
@@ -77,6 +84,9 @@ fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
         let re = |p: &str| Regex::new(&p.replace(r"\S", NS)).unwrap();
+        let capture = |by: &str| {
+            re(&format!(r"^(?P<fn>.+) capturing by {by}: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"))
+        };
         Patterns {
             line: re(r"^(?P<file>.+?):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<text>.*)$"),
             leak_header: re(
@@ -91,14 +101,8 @@ fn patterns() -> &'static Patterns {
                 ),
                 ("escapes-to-heap", re(r"^(?P<subject>.+) escapes to heap$")),
                 ("does-not-escape", re(r"^(?P<subject>.+) does not escape$")),
-                (
-                    "capture-by-ref",
-                    re(r"^(?P<fn>.+) capturing by ref: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"),
-                ),
-                (
-                    "capture-by-value",
-                    re(r"^(?P<fn>.+) capturing by value: (?P<subject>\S+) \((?P<detail>[^)]*)\)$"),
-                ),
+                ("capture-by-ref", capture("ref")),
+                ("capture-by-value", capture("value")),
                 ("can-inline", re(r"^can inline (?P<subject>.+?) with cost (?P<n>\d+)(?: as: .*)?$")),
                 ("cannot-inline", re(r"^cannot inline (?P<subject>.+?): (?P<reason>.*)$")),
                 ("inlined-call", re(r"^inlining call to (?P<subject>.+?)(?: with score -?\d+)?$")),
@@ -169,20 +173,12 @@ fn check_report(text: &str) -> Option<&'static str> {
 }
 
 fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
-    let plain = |kind: &'static str, subject: String| Verdict {
-        kind,
-        file: file.to_string(),
-        at: point(line, col),
-        message: text.to_string(),
-        subject,
-        function: None,
-        flow: Vec::new(),
-        cost: None,
-        leak_to: None,
-        detail: Vec::new(),
+    let plain = |kind: &'static str, subject: &str| Verdict {
+        subject: subject.to_string(),
+        ..verdict_plain(kind, file, line, col, text)
     };
     if let Some(kind) = check_report(text) {
-        return plain(kind, text.to_string());
+        return plain(kind, text);
     }
     let p = patterns();
     for kind in candidates(text) {
@@ -213,7 +209,7 @@ fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
             kind,
             "capture-by-ref" | "capture-by-value" | "self-assignment"
         );
-        let mut v = plain(kind, subject.to_string());
+        let mut v = plain(kind, subject);
         v.function = if function_first {
             m.function.map(str::to_string)
         } else {
@@ -224,7 +220,7 @@ fn verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
         v.detail = detail;
         return v;
     }
-    plain("other", text.to_string())
+    plain("other", text)
 }
 
 /// The named groups of a verdict's or header's pattern.
@@ -472,13 +468,7 @@ fn split_line(raw: &str) -> Option<(&str, i64, i64, &str)> {
 /// the explanation before them; groups in the order their files first come. These are the
 /// line-by-line rules (`parser._split_lines`), which the Python split equals.
 pub fn split(text: &str, resolve: &mut dyn FnMut(&str) -> String) -> Vec<(String, String)> {
-    let lf;
-    let text = if text.contains('\r') {
-        lf = text.replace("\r\n", "\n");
-        lf.as_str()
-    } else {
-        text
-    };
+    let text = lf_only(text);
     let mut resolved: HashMap<&str, usize> = HashMap::default();
     let mut paths: HashMap<String, usize> = HashMap::default();
     let mut groups: Vec<(String, String)> = Vec::new();
@@ -529,13 +519,7 @@ pub fn build(
     kept: &mut dyn FnMut(&str) -> String,
     resolve: &mut dyn FnMut(&str) -> String,
 ) -> (Vec<Verdict>, Vec<Step>) {
-    let lf;
-    let text = if text.contains('\r') {
-        lf = text.replace("\r\n", "\n");
-        lf.as_str()
-    } else {
-        text
-    };
+    let text = lf_only(text);
     let mut state = State {
         kept_cache: HashMap::default(),
         resolved: HashMap::default(),
@@ -564,18 +548,13 @@ pub fn build(
             continue;
         };
         current = None;
-        let path = match state.kept_cache.get(file) {
-            Some(path) => path.clone(),
-            None => {
-                let path = if file.starts_with('<') {
-                    String::new()
-                } else {
-                    kept(file)
-                };
-                state.kept_cache.insert(file.to_string(), path.clone());
-                path
+        let path = cached(&mut state.kept_cache, file, |f| {
+            if f.starts_with('<') {
+                String::new()
+            } else {
+                kept(f)
             }
-        };
+        });
         if path.is_empty() {
             continue;
         }
@@ -652,6 +631,20 @@ fn escape_header(body: &str) -> Option<(&str, Option<&str>)> {
     None
 }
 
+/// `compute(key)`, asked once per key.
+fn cached(
+    cache: &mut HashMap<String, String>,
+    key: &str,
+    compute: impl FnOnce(&str) -> String,
+) -> String {
+    if let Some(found) = cache.get(key) {
+        return found.clone();
+    }
+    let found = compute(key);
+    cache.insert(key.to_string(), found.clone());
+    found
+}
+
 struct State<'a> {
     kept_cache: HashMap<String, String>,
     resolved: HashMap<String, String>,
@@ -670,15 +663,6 @@ impl<'a> State<'a> {
         self.edges.push(edge.to_string());
         self.edge_ids.insert(edge.to_string(), self.edges.len() - 1);
         self.edges.len() - 1
-    }
-
-    fn path_of(&mut self, file: &str, resolve: &mut dyn FnMut(&str) -> String) -> String {
-        if let Some(path) = self.resolved.get(file) {
-            return path.clone();
-        }
-        let path = resolve(file);
-        self.resolved.insert(file.to_string(), path.clone());
-        path
     }
 
     /// One flow line (`flow: dst ← src`, `from S (reason) at f.go:L:C`) of `block`; returns
@@ -716,7 +700,7 @@ impl<'a> State<'a> {
             }
         }
         let (file, at) = match positioned {
-            Some((f, line, col)) => (self.path_of(f, resolve), point(line, col)),
+            Some((f, line, col)) => (cached(&mut self.resolved, f, resolve), point(line, col)),
             None => (block.file.clone(), block.at),
         };
         let Some(open) = head.rfind(" (") else {
@@ -755,16 +739,20 @@ fn fast_verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
         (" does not escape", "does-not-escape"),
     ] {
         if text.len() > tail.len() && text.ends_with(tail) && text.chars().count() > 16 {
-            let mut v = verdict_plain(kind, file, line, col, text);
-            v.subject = text[..text.len() - tail.len()].to_string();
-            return v;
+            let subject = text[..text.len() - tail.len()].to_string();
+            return Verdict {
+                subject,
+                ..verdict_plain(kind, file, line, col, text)
+            };
         }
     }
     if text.starts_with("inlining call to ") && text.chars().count() > 16 {
         if let Some(subject) = inlined_subject(&text["inlining call to ".len()..]) {
-            let mut v = verdict_plain("inlined-call", file, line, col, text);
-            v.subject = subject.to_string();
-            return v;
+            let subject = subject.to_string();
+            return Verdict {
+                subject,
+                ..verdict_plain("inlined-call", file, line, col, text)
+            };
         }
     }
     verdict(file, line, col, text)
@@ -775,14 +763,14 @@ fn fast_verdict(file: &str, line: i64, col: i64, text: &str) -> Verdict {
 fn inlined_subject(rest: &str) -> Option<&str> {
     if let Some(i) = rest.rfind(" with score ") {
         let score = &rest[i + " with score ".len()..];
-        let score = score.strip_prefix('-').unwrap_or(score);
-        if i >= 1 && !score.is_empty() && score.bytes().all(|b| b.is_ascii_digit()) {
+        if i >= 1 && all_digits(score.strip_prefix('-').unwrap_or(score)) {
             return Some(&rest[..i]);
         }
     }
     (!rest.is_empty()).then_some(rest)
 }
 
+/// A verdict of `kind` with its message and no subject, flow or details yet.
 fn verdict_plain(kind: &'static str, file: &str, line: i64, col: i64, text: &str) -> Verdict {
     Verdict {
         kind,
@@ -847,7 +835,7 @@ fn merge(verdicts: Vec<Verdict>, blocks: &[Explanation], steps: &[Step]) -> Vec<
         let heap: Vec<usize> = here
             .iter()
             .copied()
-            .filter(|i| matches!(unique[*i].kind, "escapes-to-heap" | "moved-to-heap"))
+            .filter(|i| escape_target(unique[*i].kind))
             .collect();
         if heap.len() == 1 && !explained_now.contains(&heap[0]) {
             attach(&blocks[bi], heap[0], &mut flows);
@@ -872,13 +860,18 @@ fn merge(verdicts: Vec<Verdict>, blocks: &[Explanation], steps: &[Step]) -> Vec<
     unique
 }
 
+/// The verdicts an escape header explains (`parser._ESCAPE_TARGETS`).
+fn escape_target(kind: &str) -> bool {
+    matches!(kind, "escapes-to-heap" | "moved-to-heap")
+}
+
 fn explained(block: &Explanation, here: &[usize], all: &[Verdict]) -> Option<usize> {
     let subject = block.subject.as_str();
     if !block.is_leak {
         let cands: Vec<usize> = here
             .iter()
             .copied()
-            .filter(|i| matches!(all[*i].kind, "escapes-to-heap" | "moved-to-heap"))
+            .filter(|i| escape_target(all[*i].kind))
             .collect();
         if let Some(f) = cands.iter().find(|i| all[**i].subject == subject) {
             return Some(*f);
