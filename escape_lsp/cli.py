@@ -327,6 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _pools(ns)
         if ns.command != "check":
             return _serve(ns)
+        from escape_lsp.analysis import durable_store
+
+        if argv is None:  # the on-disk memo written once the report is out, by a child
+            durable_store.defer_writes()
         try:
             code = _check(ns)
             head_start.remember(records, cwd, args)
@@ -335,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = EXIT_OK
         finally:
             head_start.release()
+            durable_store.finish_writes(background=True)
     finally:
         if generated is not None:
             generated.save()  # what the imports compiled anew, if that took ≥ 20 ms

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import marshal
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,49 @@ def test_an_unreadable_entry_is_a_miss_and_goes(tmp_path: Path) -> None:
     path = Path(memo.dir) / key[:2] / key[2:]
     path.write_bytes(b"\xffnot marshal data")
     assert memo.get(key) is None and not path.exists()
+
+
+def test_a_reader_waits_for_a_background_writer_and_only_while_it_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer's lock held: the first read waits (up to `WRITER_WAIT`), later ones do not;
+    no writer: no wait."""
+    from escape_lsp.analysis import disk_memo
+
+    monkeypatch.setattr(disk_memo, "WRITER_WAIT", 0.3)
+    writer = DiskMemo(str(tmp_path / "memo"))
+    key = "cd" * 32
+    writer.put(key, ("value",))
+    held = writer.lock_for_writing()
+    assert held is not None
+    assert writer.lock_for_writing() is None  # one writer at a time
+    try:
+        reader = DiskMemo(writer.dir)
+        began = time.monotonic()
+        assert reader.get(key) == ("value",)
+        assert time.monotonic() - began >= 0.3  # it waited for the writer, then read
+        began = time.monotonic()
+        assert reader.get(key) == ("value",)
+        assert time.monotonic() - began < 0.3  # once per process
+    finally:
+        os.close(held)
+    began = time.monotonic()
+    assert DiskMemo(writer.dir).get(key) == ("value",)
+    assert time.monotonic() - began < 0.3
+
+
+async def test_the_cli_stores_its_memo_after_its_report_and_the_next_run_reads_it(
+    gomod: WriteModule, cache: Path
+) -> None:
+    """`check` hands its memo writes to a child once the report is out; the next process
+    waits for that child and is answered by what it stored."""
+    root = gomod(FILES)
+    argv = [sys.executable, "-m", "escape_lsp", "check", "./..."]
+    env = {**os.environ, "ESCAPE_LSP_STATE_DIR": str(cache.parent / "state")}
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "moved to heap: x" in done.stdout, done.stderr
+    res = await run(root)  # a new engine: what the next process gets
+    assert res.from_memo and any(f.message == "moved to heap: x" for f in res.findings)
 
 
 def test_never_inside_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ import pytest
 from escape_lsp.findings import native, parser
 from escape_lsp.findings.model import Finding, Kind, Span
 from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
+from tests.conftest import WriteModule
 
 needs_native = pytest.mark.skipif(native.compiled is None, reason="no compiled parse and map")
 
@@ -213,3 +214,43 @@ def test_a_failing_callback_fails_the_parse_as_in_python() -> None:
     for build in (parser.build_findings, parser._build_findings):
         with pytest.raises(RuntimeError, match=r"b\.go"):
             build(text, "/w", keep, None)
+
+
+@needs_native
+async def test_a_run_parses_ahead_the_compiled_trees_its_bytes_allow(
+    gomod: WriteModule,
+) -> None:
+    """While go compiles a first build, the compiled trees of files not open are parsed only
+    within `trees_ahead` bytes (the CLI's); the server's 0 leaves them to the mapping."""
+    from escape_lsp.analysis.engine import Engine
+    from escape_lsp.analysis.package_results import prepare_sources
+    from escape_lsp.analysis.settings import AnalysisSettings
+    from escape_lsp.gotool.toolchain import find_toolchain, module_context
+
+    files = {
+        "p/a.go": "package p\n\nfunc A() *int { x := 1; return &x }\n",
+        "p/b.go": "package p\n\nfunc B(s []byte) any { return string(s) }\n",
+    }
+    root = gomod(files)
+    toolchain = find_toolchain()
+    a, b = str(root / "p" / "a.go"), str(root / "p" / "b.go")
+    for ahead, parsed in ((0, set()), (len(files["p/a.go"]), {a}), (2**20, {a, b})):
+        engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+        try:
+            graph = await engine.graph()
+            prepare_sources(engine, graph, ["example.com/m/p"], {}, {}, ahead)
+            trees = {p for p in (a, b) if engine.source(p, {})._native is not None}  # type: ignore[union-attr]
+            assert trees == parsed, ahead
+        finally:
+            engine.close()
+
+
+@needs_native
+def test_the_memo_tells_builds_of_the_compiled_module_apart() -> None:
+    """A rebuilt compiled module may map differently: its size and mtime salt every memo key,
+    as the Python modules' do."""
+    from escape_lsp.analysis import disk_memo
+
+    compiled = os.path.realpath(str(native.compiled.__file__))  # type: ignore[union-attr]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(disk_memo.__file__)))
+    assert os.path.relpath(compiled, root) in {path for path, _, _ in disk_memo._code_identity()}

@@ -28,6 +28,12 @@ from escape_lsp.gotool.toolchain import (
 )
 
 
+#: Bytes of Go whose syntax trees a run parses while go compiles (the mapping reads them once
+#: go is done): about ten times as many bytes of memory, so a run over many large packages
+#: parses the rest as it maps, one file at a time.
+TREES_AHEAD = 8 * 2**20
+
+
 @dataclass
 class CheckReport:
     findings: list[Finding] = field(default_factory=list)
@@ -99,6 +105,7 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
     report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, request.settings)
+        engine.trees_ahead = TREES_AHEAD
         on_package = progress.advance if progress else None
         try:
             graph = await engine.graph(while_listing=_start_early(engine, args, cwd, on_package))

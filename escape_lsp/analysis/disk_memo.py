@@ -18,7 +18,14 @@ import marshal
 import os
 import tempfile
 import time
+from types import ModuleType
 from typing import Any
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # not POSIX: no background writer, nothing to wait for
+    fcntl = None
 
 from escape_lsp import __version__
 
@@ -30,6 +37,10 @@ DISK_BUDGET = 256 * 2**20
 RECOUNT_AFTER = 600
 #: The ledger: "<bytes> <unix time of the last count>", beside the entries' directories.
 _LEDGER = "size"
+#: Locked (flock) by a process writing in the background, shared by one about to read.
+_WRITER_LOCK = "writing.lock"
+#: Seconds a reader waits for a background writer at most.
+WRITER_WAIT = 5.0
 #: Variables that change what the compiler prints for the same sources.
 _ENV_PREFIXES = ("GO", "CGO_")
 _ENV_NAMES = ("CC", "CXX", "AR", "PKG_CONFIG")
@@ -66,12 +77,15 @@ _CODE: list[tuple[str, int, int]] = []
 
 
 def _code_identity() -> list[tuple[str, int, int]]:
-    """Size and mtime of every module of this package (once per process)."""
+    """Size and mtime of every module of this package, the compiled one included (once per
+    process); a checkout's build directory of it (`target`) is not walked."""
     if not _CODE:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        for directory, _, names in os.walk(root):
+        for directory, subdirectories, names in os.walk(root):
+            if "target" in subdirectories:
+                subdirectories.remove("target")
             for name in sorted(names):
-                if name.endswith(".py"):
+                if name.endswith((".py", ".so", ".pyd")):
                     st = os.stat(os.path.join(directory, name))
                     _CODE.append((os.path.relpath(os.path.join(directory, name), root),
                                   st.st_size, st.st_mtime_ns))  # fmt: skip
@@ -112,6 +126,7 @@ class DiskMemo:
         self._counted = 0.0  # when the directory was last counted (unix time)
         self._recorded = 0.0  # when the ledger was last written
         self._unrecorded = False  # puts since then
+        self._awaited = False  # whether a background writer was waited for
 
     @classmethod
     def for_workspace(cls, root: str) -> DiskMemo | None:
@@ -127,8 +142,52 @@ class DiskMemo:
     def _path(self, key: str) -> str:
         return os.path.join(self.dir, key[:2], key[2:])
 
+    def lock_for_writing(self) -> int | None:
+        """An exclusive lock on the directory's writer lock file, as its open descriptor
+        (the lock lasts while any copy of it is open: a forked writer keeps it); None when
+        another writer holds it, or it cannot be taken."""
+        if fcntl is None:
+            return None
+        fd = -1
+        try:
+            os.makedirs(self.dir, mode=0o700, exist_ok=True)
+            fd = os.open(os.path.join(self.dir, _WRITER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if fd >= 0:
+                os.close(fd)
+            return None
+
+    def _await_writer(self) -> None:
+        """Wait (at most `WRITER_WAIT` seconds) for a writer still storing what an earlier
+        process deferred (`durable_store.finish_writes`): its entries are then all there."""
+        self._awaited = True
+        if fcntl is None:
+            return
+        try:
+            fd = os.open(os.path.join(self.dir, _WRITER_LOCK), os.O_RDONLY)
+        except OSError:
+            return  # never written here, or not ours to read
+        try:
+            deadline = time.monotonic() + WRITER_WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    return  # no writer: the lock goes with the descriptor
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        return  # a stuck writer costs only memo misses
+                    time.sleep(0.005)
+                except OSError:
+                    return
+        finally:
+            os.close(fd)
+
     def get(self, key: str) -> Any:
         """The value stored under `key`, or None (missing, unreadable or not ours)."""
+        if not self._awaited:
+            self._await_writer()
         path = self._path(key)
         try:
             with open(path, "rb") as fh:

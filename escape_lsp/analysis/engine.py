@@ -71,6 +71,10 @@ class Engine:
         #: Each package's last result: for files whose findings came from a memo (never
         #: mapped in this process), what their points map to, for their next texts.
         self._latest: dict[str, PackageResult] = {}
+        #: Bytes of Go whose trees a build parses while go compiles beyond the files that
+        #: need them then (`package_results.prepare_sources`): 0 in the server, which keeps
+        #: its memory for the session; the CLI's run ends with the mapping.
+        self.trees_ahead = 0
 
     def close(self) -> None:
         self.cancel_speculation()
@@ -238,7 +242,7 @@ class Engine:
             def prepare() -> None:  # while go compiles: what needs no output of it
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
                     package_results.prepare_sources(
-                        self, graph, names, contents, self._built_hashes
+                        self, graph, names, contents, self._built_hashes, self.trees_ahead
                     )
                     first = [n for n in names if n not in self._built_hashes]
                     for name in first:

@@ -675,13 +675,20 @@ def widen_findings(
     findings = list(findings)
     if native.compiled is None:
         return [widen_finding(f, sources) for f in findings]
+    by_path: dict[str, GoSource | None] = {}  # `sources` once per file, not per finding
+
+    def source(path: str) -> GoSource | None:
+        if path not in by_path:
+            by_path[path] = sources(path)
+        return by_path[path]
+
     wanted: dict[GoSource, list[tuple[Span, str, Kind | None]]] = {}
     for f in findings:
-        own = sources(f.file)
+        own = source(f.file)
         if own is not None:
             wanted.setdefault(own, []).append((f.at, f.subject, f.kind))
         for step in f.flow:
-            src = own if step.file == f.file else sources(step.file)
+            src = own if step.file == f.file else source(step.file)
             if src is not None:
                 wanted.setdefault(src, []).append((step.span, step.subject, None))
     for src, keys in wanted.items():
@@ -690,7 +697,7 @@ def widen_findings(
     out: list[Finding] = []
     for f in findings:
         file = f.file
-        own = sources(file)
+        own = source(file)
         point = f.at
         subject, kind = f.subject, f.kind
         if own is None:
@@ -704,7 +711,7 @@ def widen_findings(
             for step in flow:
                 done = widened.get(id(step))
                 if done is None:
-                    src = own if step.file == file else sources(step.file)
+                    src = own if step.file == file else source(step.file)
                     done = widened[id(step)] = _widen_step(step, src)
                 steps.append(done)
             flow = tuple(steps)

@@ -47,8 +47,14 @@ impl NativeSource {
 
     /// `locate` of each `(line, col, subject, kind)`, at a point as the compiler gave it
     /// (0-based, clamped into its line; None past the last line).
-    fn locate_many(&self, points: Vec<(i64, i64, String, Option<String>)>) -> Vec<Option<Located>> {
-        let found = self.inner.locate_many(&points);
+    /// The GIL is released meanwhile: another thread's Python runs beside it.
+    fn locate_many(
+        &self,
+        py: Python<'_>,
+        points: Vec<(i64, i64, String, Option<String>)>,
+    ) -> Vec<Option<Located>> {
+        let inner = &self.inner;
+        let found = py.allow_threads(|| inner.locate_many(&points));
         found
             .into_iter()
             .map(|f| f.map(|((sl, sc, el, ec), inlined)| (sl, sc, el, ec, inlined)))
@@ -77,18 +83,23 @@ type FindingRow = (
 /// `parser.build_findings` of `text`: the findings and the flow steps they index (a step
 /// the output repeats is one step). `kept(file)` is the resolved path of a file as printed
 /// ("" for one not kept), `resolve(file)` its resolved path; each is asked once per file.
+/// The GIL is released while it parses (taken again only to ask those), so two threads
+/// parse two files' texts at once.
 #[pyfunction]
 fn build_findings(
+    py: Python<'_>,
     text: &str,
     kept: &Bound<'_, PyAny>,
     resolve: &Bound<'_, PyAny>,
 ) -> PyResult<(Vec<FindingRow>, Vec<StepRow>)> {
     let asker = Asker::default();
-    let (found, steps) = asker.done(parse::build(
-        text,
-        &mut |file| asker.ask(kept, file),
-        &mut |file| asker.ask(resolve, file),
-    ))?;
+    let (kept, resolve) = (kept.clone().unbind(), resolve.clone().unbind());
+    let parsed = py.allow_threads(|| {
+        parse::build(text, &mut |file| asker.ask(&kept, file), &mut |file| {
+            asker.ask(&resolve, file)
+        })
+    });
+    let (found, steps) = asker.done(parsed)?;
     let rows = found
         .into_iter()
         .map(|v| {
@@ -108,32 +119,42 @@ fn build_findings(
 /// `parser.split_by_file` of `text`: `(path, text)` per file, `resolve(file)` naming each
 /// file as printed (asked once per file).
 #[pyfunction]
-fn split_by_file(text: &str, resolve: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+fn split_by_file(
+    py: Python<'_>,
+    text: &str,
+    resolve: &Bound<'_, PyAny>,
+) -> PyResult<Vec<(String, String)>> {
     let asker = Asker::default();
-    asker.done(parse::split(text, &mut |file| asker.ask(resolve, file)))
+    let resolve = resolve.clone().unbind();
+    let split = py.allow_threads(|| parse::split(text, &mut |file| asker.ask(&resolve, file)));
+    asker.done(split)
 }
 
-/// Asks Python callbacks for a file's path; the first error they raise is the call's.
+/// Asks Python callbacks for a file's path, the GIL taken for each question (the parse runs
+/// without it); the first error they raise is the call's.
 #[derive(Default)]
 struct Asker {
-    error: std::cell::RefCell<Option<PyErr>>,
+    error: std::sync::Mutex<Option<PyErr>>,
 }
 
 impl Asker {
     /// `f(file)` as a string; "" after an error (kept for `done`).
-    fn ask(&self, f: &Bound<'_, PyAny>, file: &str) -> String {
-        match f.call1((file,)).and_then(|r| r.extract::<String>()) {
-            Ok(path) => path,
-            Err(e) => {
-                self.error.borrow_mut().get_or_insert(e);
-                String::new()
-            }
-        }
+    fn ask(&self, f: &Py<PyAny>, file: &str) -> String {
+        Python::with_gil(
+            |py| match f.call1(py, (file,)).and_then(|r| r.extract::<String>(py)) {
+                Ok(path) => path,
+                Err(e) => {
+                    let mut error = self.error.lock().unwrap_or_else(|p| p.into_inner());
+                    error.get_or_insert(e);
+                    String::new()
+                }
+            },
+        )
     }
 
     /// `value`, or the first error a callback raised while it was computed.
-    fn done<T>(&self, value: T) -> PyResult<T> {
-        match self.error.take() {
+    fn done<T>(self, value: T) -> PyResult<T> {
+        match self.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
             Some(e) => Err(e),
             None => Ok(value),
         }
