@@ -27,7 +27,6 @@ from escape_lsp.gotool.toolchain import (
     go_executable,
 )
 
-
 #: Bytes of Go whose syntax trees a run parses while go compiles (the mapping reads them once
 #: go is done): about ten times as many bytes of memory, so a run over many large packages
 #: parses the rest as it maps, one file at a time.

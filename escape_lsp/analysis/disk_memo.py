@@ -21,13 +21,13 @@ import time
 from types import ModuleType
 from typing import Any
 
+from escape_lsp import __version__
+
 fcntl: ModuleType | None
 try:
     import fcntl
 except ImportError:  # not POSIX: no background writer, nothing to wait for
     fcntl = None
-
-from escape_lsp import __version__
 
 #: Bumped whenever what is stored (findings, results) changes shape.
 FORMAT = 2
