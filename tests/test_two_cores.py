@@ -1,7 +1,5 @@
-"""Mapping a large output on two cores. The compiled mapping's second thread maps exactly
-what one thread would, and an error on either thread is the caller's. The Python mapping's
-forked child's share comes back exactly as the parent would have mapped it, and a child that
-fails leaves its share to the parent.
+"""Mapping a large output on two cores: the forked child's share comes back exactly as the
+parent would have mapped it, and a child that fails leaves its share to the parent.
 
 Run in a fresh interpreter: the fork happens only in a process without other threads, which
 a test process that ran server tests before may not be."""
@@ -26,16 +24,7 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.toolchain import find_toolchain, module_context
 
-import threading
-from escape_lsp.findings import native
-
 root, pkg, mode = sys.argv[1:4]
-threaded = []
-on_threads = two_cores._on_two_threads
-def counted_threads(*args):
-    threaded.append(1)
-    return on_threads(*args)
-two_cores._on_two_threads = counted_threads
 forks = []
 fork = os.fork
 def counted():
@@ -54,17 +43,8 @@ if mode in ("failing-child", "failing-parent"):
         return widen(*args)
     package_results.widen_findings = widen_failing
 
-if mode == "failing-helper":
-    from escape_lsp.analysis import package_results
-    widen = package_results.widen_findings
-    def widen_failing(*args):
-        if threading.current_thread().name == "escape-lsp-mapping":
-            raise RuntimeError(mode)
-        return widen(*args)
-    package_results.widen_findings = widen_failing
-
 async def findings(min_chars):
-    two_cores.MIN_CHARS = two_cores.MIN_THREAD_CHARS = min_chars
+    two_cores.MIN_CHARS = min_chars
     toolchain = find_toolchain()
     engine = Engine(toolchain, module_context(toolchain, root), AnalysisSettings())
     try:
@@ -73,14 +53,6 @@ async def findings(min_chars):
         engine.close()
     return [repr(f) for f in result.findings]
 
-if mode == "failing-helper":  # the helper thread's error is the caller's
-    try:
-        asyncio.run(findings(0))
-        error = ""
-    except RuntimeError as exc:
-        error = str(exc)
-    print(json.dumps({"error": error, "threads": threading.active_count()}))
-    sys.exit(0)
 if mode == "failing-parent":  # the error comes out, and no child is left behind
     try:
         asyncio.run(findings(0))
@@ -103,23 +75,12 @@ if mode == "memo":  # the child's rows go to the disk memo; a new engine reads t
 else:
     parallel = asyncio.run(findings(0))
     forked = len(forks) - before
-print(json.dumps({
-    "same": serial == parallel, "count": len(serial), "forks": forked,
-    "threaded": len(threaded), "compiled": native.compiled is not None,
-}))
+print(json.dumps({"same": serial == parallel, "count": len(serial), "forks": forked}))
 """
 
 
-def _run(
-    root: Path, pkg: str, mode: str, memo: str = "", compiled: bool = False
-) -> dict[str, object]:
-    """The script in a fresh interpreter; `compiled`: with the compiled mapping (threads),
-    else the Python one (a forked child)."""
-    env = {
-        **os.environ,
-        "ESCAPE_LSP_CACHE": "off",
-        "ESCAPE_LSP_NATIVE": "on" if compiled else "off",
-    }
+def _run(root: Path, pkg: str, mode: str, memo: str = "") -> dict[str, object]:
+    env = {**os.environ, "ESCAPE_LSP_CACHE": "off"}
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(root), pkg, mode, memo],
         capture_output=True,
@@ -180,25 +141,4 @@ def test_a_failing_parent_takes_its_child_down(csv_copy: tuple[Path, str]) -> No
         "error": "failing-parent",
         "forks": 1,
         "left": False,
-    }
-
-
-needs_compiled = pytest.mark.skipif(
-    __import__("escape_lsp.findings.native", fromlist=["compiled"]).compiled is None,
-    reason="the compiled mapping is not built here",
-)
-
-
-@needs_compiled
-def test_the_compiled_mapping_maps_on_two_threads_as_on_one(csv_copy: tuple[Path, str]) -> None:
-    result = _run(*csv_copy, "normal", compiled=True)
-    assert result["compiled"] and result["threaded"] == 1 and result["forks"] == 0
-    assert result["same"] and result["count"]
-
-
-@needs_compiled
-def test_an_error_on_the_helper_thread_is_the_callers(csv_copy: tuple[Path, str]) -> None:
-    assert _run(*csv_copy, "failing-helper", compiled=True) == {
-        "error": "failing-helper",
-        "threads": 1,
     }

@@ -4,7 +4,6 @@ or the findings of each file (widened, memoised per file) plus the derived pool 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -98,15 +97,11 @@ def _compiled(
     graph, contents, path_map = batch.graph, batch.contents, batch.path_map
     keep = keep_filter(host, graph, contents)
     parsed: dict[str, GoSource | None] = {}
-    # Two threads may map at once (`map_on_two_cores`): the engine's caches are not theirs to
-    # share, so each visit to them holds this lock (the parse and mapping run outside it).
-    shared = threading.RLock()
 
     def sources(path: str) -> GoSource | None:
-        with shared:
-            if path not in parsed:
-                parsed[path] = host.source(path, contents) if keep(path) else None
-            return parsed[path]
+        if path not in parsed:
+            parsed[path] = host.source(path, contents) if keep(path) else None
+        return parsed[path]
 
     # Unsaved buffers' results stay in memory: a saved text builds without overlays.
     durable = host.store.durable_package(graph, name) and not path_map
@@ -122,12 +117,10 @@ def _compiled(
     def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
         path, chunk = item
         key = parse_keys[path]
-        with shared:
-            raw = host.memo.parsed(path, key)
+        raw = host.memo.parsed(path, key)
         if raw is None:
             raw = build_findings(chunk, root, keep, path_map)
-            with shared:
-                host.memo.remember_parsed(path, key, raw)
+            host.memo.remember_parsed(path, key, raw)
         found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
         src = parsed.get(path)
         if src is not None:  # one compiled tree at a time (a later flow step parses it again)

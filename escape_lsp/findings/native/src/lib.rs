@@ -47,7 +47,7 @@ impl NativeSource {
 
     /// `locate` of each `(line, col, subject, kind)`, at a point as the compiler gave it
     /// (0-based, clamped into its line; None past the last line).
-    /// The GIL is released meanwhile: another thread's Python runs beside it.
+    /// The GIL is released meanwhile, as `build_findings` does.
     fn locate_many(
         &self,
         py: Python<'_>,
@@ -83,8 +83,8 @@ type FindingRow = (
 /// `parser.build_findings` of `text`: the findings and the flow steps they index (a step
 /// the output repeats is one step). `kept(file)` is the resolved path of a file as printed
 /// ("" for one not kept), `resolve(file)` its resolved path; each is asked once per file.
-/// The GIL is released while it parses (taken again only to ask those), so two threads
-/// parse two files' texts at once.
+/// The GIL is released while it parses (taken again only to ask those): the process's
+/// other threads (a server's reader and watchers) run meanwhile.
 #[pyfunction]
 fn build_findings(
     py: Python<'_>,
