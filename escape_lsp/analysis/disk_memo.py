@@ -159,7 +159,7 @@ class DiskMemo:
                 os.close(fd)
             return None
 
-    def _await_writer(self) -> None:
+    def wait_for_writer(self) -> None:
         """Wait (at most `WRITER_WAIT` seconds) for a writer still storing what an earlier
         process deferred (`durable_store.finish_writes`): its entries are then all there."""
         self._awaited = True
@@ -187,7 +187,7 @@ class DiskMemo:
     def get(self, key: str) -> Any:
         """The value stored under `key`, or None (missing, unreadable or not ours)."""
         if not self._awaited:
-            self._await_writer()
+            self.wait_for_writer()
         path = self._path(key)
         try:
             with open(path, "rb") as fh:
