@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from escape_lsp.analysis import findings_codec
+from escape_lsp.findings import codec as findings_codec
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.parser import build_findings, split_by_file
 from escape_lsp.findings.syntax import GoSource, widen_finding

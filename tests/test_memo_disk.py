@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from escape_lsp.analysis import findings_codec
+from escape_lsp.findings import codec as findings_codec
 from escape_lsp.analysis.disk_memo import DiskMemo
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import PackageResult

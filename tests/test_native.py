@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from escape_lsp.findings import native, parser
+from escape_lsp.findings import codec, native, parser
+from escape_lsp.findings.compiled_map import mapped_rows
 from escape_lsp.findings.model import Finding, Kind, Span
-from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
+from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, unwiden_findings, widen_findings
 from tests.conftest import WriteModule
 
 needs_native = pytest.mark.skipif(native.compiled is None, reason="no compiled parse and map")
@@ -100,7 +101,19 @@ def test_compiled_and_python_agree_on_a_real_package(
             expected = widen_findings(reference, _sources())
         assert _everything(mapped) == _everything(expected), path
         assert sorted(mapped, key=MAPPED_ORDER) == sorted(mapped, key=Finding.sort_key)
+
+        # Parsed and mapped in one compiled call: the same findings, in MAPPED_ORDER.
+        rows = mapped_rows(chunk, root, keep, None, _sources())
+        assert rows is not None
+        fused = list(codec.decode(rows))
+        assert _everything(fused) == _everything(sorted(expected, key=MAPPED_ORDER)), path
+        # ... from which the parse the result memo keeps is made again.
+        assert _multiset(unwiden_findings(fused)) == _multiset(reference), path
     assert total > 300
+
+
+def _multiset(findings: list[Finding]) -> list[str]:
+    return sorted(map(repr, findings))
 
 
 @needs_native
@@ -200,6 +213,25 @@ def test_a_file_without_a_compiled_tree_maps_in_python(monkeypatch: pytest.Monke
     src.locate_all([(point, "x", Kind.MOVED_TO_HEAP)])
     assert src.locate(point, "x", Kind.MOVED_TO_HEAP) == expected
     assert expected[0] == Span(3, 1, 3, 2)
+
+
+@needs_native
+def test_the_one_call_mapping_leaves_a_file_without_a_compiled_tree_to_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`mapped_rows` answers None when a file its findings name (here, a flow step's) has
+    no compiled tree: the engine maps through the parsed findings then, in Python."""
+    a = b"package p\n\nfunc F() *int {\n\tx := 1\n\treturn &x\n}\n"
+    text = "./a.go:4:2: moved to heap: x\n./a.go:4:2: x escapes to heap:\n"
+    text += "./a.go:4:2:   flow: ~r0 = &x:\n./a.go:4:2:     from &x (address-of) at ./b.go:5:9\n"
+    good = {"/w/a.go": GoSource(a), "/w/b.go": GoSource(a)}
+    rows = mapped_rows(text, "/w", lambda _p: True, None, good.get)
+    assert rows is not None and len(rows) == 1  # the verdict, its explanation folded in
+    assert [step[1] for step in rows[0][6]] == [(4, 8, 4, 10)]  # `&x`, in b.go's tree
+
+    bad = GoSource(a)
+    monkeypatch.setattr(bad, "compiled_tree", lambda: None)
+    assert mapped_rows(text, "/w", lambda _p: True, None, {**good, "/w/b.go": bad}.get) is None
 
 
 @needs_native

@@ -36,12 +36,14 @@ os.fork = counted
 parent = os.getpid()
 if mode in ("failing-child", "failing-parent"):
     from escape_lsp.analysis import package_results
-    widen = package_results.widen_findings
-    def widen_failing(*args):
-        if (os.getpid() == parent) == (mode == "failing-parent"):
-            raise RuntimeError(mode)
-        return widen(*args)
-    package_results.widen_findings = widen_failing
+    def failing(mapping):  # the compiled mapping, or the Python one without it
+        def fail(*args):
+            if (os.getpid() == parent) == (mode == "failing-parent"):
+                raise RuntimeError(mode)
+            return mapping(*args)
+        return fail
+    package_results.widen_findings = failing(package_results.widen_findings)
+    package_results.mapped_rows = failing(package_results.mapped_rows)
 
 async def findings(min_chars):
     two_cores.MIN_CHARS = min_chars

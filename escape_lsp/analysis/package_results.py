@@ -16,8 +16,10 @@ from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.two_cores import map_on_two_cores
-from escape_lsp.findings import native
+from escape_lsp.analysis.two_cores import Mapped, map_on_two_cores
+from escape_lsp.findings import codec, native
+from escape_lsp.findings.codec import Row
+from escape_lsp.findings.compiled_map import mapped_rows
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, gc_paused, parse_errors, split_by_file
 from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
@@ -114,21 +116,52 @@ def _compiled(
     keys = [_chunk_key(host, parse_keys[path], path, contents) for path, _ in chunks]
     hits = [host.memo.file_entry(key, contents) for key in keys]
 
-    def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
+    def compiled_rows(item: tuple[str, str]) -> tuple[Row, ...] | None:
+        """The chunk parsed and mapped in one compiled call (`compiled_map`), unless its
+        parse is memoised, or its file carries answers from an earlier text (each of those
+        points then costs a lookup)."""
+        path, chunk = item
+        if host.memo.has_parsed(path, parse_keys[path]):
+            return None
+        own = sources(path)
+        if own is not None and own.has_answers:
+            return None
+        return mapped_rows(chunk, root, keep, path_map, sources)
+
+    def mapped(item: tuple[str, str]) -> Mapped:
         path, chunk = item
         key = parse_keys[path]
-        raw = host.memo.parsed(path, key)
-        if raw is None:
-            raw = build_findings(chunk, root, keep, path_map)
-            host.memo.remember_parsed(path, key, raw)
-        found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
+        rows = compiled_rows(item)
+        if rows is not None:
+            found = codec.decode(rows)
+            host.memo.remember_parsed(path, key, found, mapped=True)
+            own = parsed.get(path)
+            if own is not None:  # the next text of the file carries these answers
+                own.seed(found, path)
+        else:
+            raw = host.memo.parsed(path, key)
+            if raw is None:
+                raw = build_findings(chunk, root, keep, path_map)
+                host.memo.remember_parsed(path, key, raw)
+            found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
+        _release(path)
+        return found, rows
+
+    def as_rows(item: tuple[str, str]) -> tuple[Row, ...]:
+        """`mapped`'s findings as rows, made as rows when the compiled mapping maps them."""
+        rows = compiled_rows(item)
+        if rows is None:
+            return codec.encode(mapped(item)[0])
+        _release(item[0])
+        return rows
+
+    def _release(path: str) -> None:
         src = parsed.get(path)
         if src is not None:  # one compiled tree at a time (a later flow step parses it again)
             src.release_native()
-        return found
 
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
-    fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1])))
+    fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1]), as_rows))
     findings: list[Finding] = []
     for (path, _), key, hit in zip(chunks, keys, hits, strict=True):
         found = hit

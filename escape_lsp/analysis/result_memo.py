@@ -3,14 +3,15 @@ estimated bytes) and, for durable workspaces, on disk for later processes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from escape_lsp.analysis import findings_codec
 from escape_lsp.analysis.bounded_memo import BoundedMemo
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import FileHasher
 from escape_lsp.analysis.results import PackageResult
+from escape_lsp.findings import codec as findings_codec
 from escape_lsp.findings.model import Finding
+from escape_lsp.findings.syntax import unwiden_findings
 
 #: Estimated bytes the result memo may hold.
 MEMO_BUDGET = 96 * 2**20
@@ -56,8 +57,9 @@ class ResultMemo:
             MEMO_BUDGET, _result_cost, self.MEMO_SIZE
         )
         self._files: BoundedMemo[FileEntry] = BoundedMemo(FILE_MEMO_BUDGET, _file_entry_cost)
-        #: By file: the key of the compiler's last text about it, and that text's parse.
-        self._parsed: BoundedMemo[tuple[str, list[Finding]]] = BoundedMemo(
+        #: By file: the key of the compiler's last text about it, that text's parse or
+        #: mapped findings, and which of the two.
+        self._parsed: BoundedMemo[tuple[str, Sequence[Finding], bool]] = BoundedMemo(
             PARSE_MEMO_BUDGET, lambda entry: _findings_cost(entry[1])
         )
 
@@ -143,15 +145,27 @@ class ResultMemo:
         """The parse of the compiler's text about `path` under `key` (see `remember_parsed`),
         if it is the last one kept for `path`."""
         entry = self._parsed.get(path)
-        return entry[1] if entry is not None and entry[0] == key else None
+        if entry is None or entry[0] != key:
+            return None
+        _, found, mapped = entry
+        return unwiden_findings(found) if mapped else list(found)
 
-    def remember_parsed(self, path: str, key: str, raw: list[Finding]) -> None:
+    def has_parsed(self, path: str, key: str) -> bool:
+        """Whether `parsed` has the parse of the compiler's text about `path` under `key`."""
+        entry = self._parsed.get(path)
+        return entry is not None and entry[0] == key
+
+    def remember_parsed(
+        self, path: str, key: str, found: Sequence[Finding], mapped: bool = False
+    ) -> None:
         """Keep the parse (`build_findings`, before mapping) of the compiler's text about
         `path` under `key`: a save that changed the file but not what the compiler says
         about it (a comment, a line appended at the end) maps again, against the new text,
-        without parsing again (~1.8 ms of a small package's save). Nothing mutates parsed
-        findings once made; mapping makes new ones."""
-        self._parsed.put(path, (key, raw))
+        without parsing again (~1.8 ms of a small package's save). `mapped`: `found` are
+        its findings mapped (the compiled mapping makes no parsed ones), the parse is made
+        of them when it is asked for. Nothing mutates findings once made; mapping makes new
+        ones."""
+        self._parsed.put(path, (key, found, mapped))
 
     def _load(self, key: str) -> FileEntry | None:
         """The entry an earlier process stored for `key`, now also in memory."""

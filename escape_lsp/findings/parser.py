@@ -392,15 +392,7 @@ def _build_compiled(
     text: str, cwd: str, keep: Callable[[str], bool], path_map: Mapping[str, str] | None
 ) -> list[Finding]:
     """`_build_findings`, its rules compiled (`native/src/parse.rs`): the same findings."""
-    mapping = path_map or {}
-
-    def resolve(file: str) -> str:
-        return resolve_path(file, cwd, mapping)
-
-    def kept(file: str) -> str:
-        path = resolve(file)
-        return path if path and keep(path) else ""
-
+    kept, resolve = path_askers(cwd, keep, path_map)
     rows, step_rows = native.compiled.build_findings(text, kept, resolve)  # type: ignore[union-attr]
     steps = [FlowStep(f, Span(ln, c, ln, c), s, r, e) for f, ln, c, s, r, e in step_rows]
     kinds = _KINDS
@@ -414,6 +406,23 @@ def _build_compiled(
 
 
 _KINDS = {kind.value: kind for kind in Kind}
+
+
+def path_askers(
+    cwd: str, keep: Callable[[str], bool], path_map: Mapping[str, str] | None
+) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """What the compiled parse asks of each file as printed: its resolved path if `keep`
+    accepts it, else "" (`kept`); its resolved path whatever it is (`resolve`)."""
+    mapping = path_map or {}
+
+    def resolve(file: str) -> str:
+        return resolve_path(file, cwd, mapping)
+
+    def kept(file: str) -> str:
+        path = resolve(file)
+        return path if path and keep(path) else ""
+
+    return kept, resolve
 
 
 @contextmanager

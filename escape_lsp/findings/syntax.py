@@ -92,7 +92,7 @@ class GoSource:
         mapping's own where it is built (the Python tree waits for the features that read
         it: the pool index, code lenses, fixes), else the syntax tree. The engine calls it
         while go compiles."""
-        if self._native_source() is None:
+        if self.compiled_tree() is None:
             self.tree  # noqa: B018 - parsed now
 
     def release_native(self) -> None:
@@ -102,7 +102,7 @@ class GoSource:
             self._tops_index()
             self._native = None
 
-    def _native_source(self) -> Any:
+    def compiled_tree(self) -> Any:
         """The compiled mapping's tree, parsed now if need be; None without the compiled
         mapping, or if tree-sitter gave it no tree (the Python mapping answers then)."""
         if self._native is None and native.compiled is not None:
@@ -157,7 +157,7 @@ class GoSource:
         """Locate now, in one call to the compiled mapping (when it is built), the points
         (`locate`'s arguments) not located yet: the calls, not the rules, were most of the
         time per point. A text that carries an earlier one's answers locates one by one."""
-        compiled = self._native_source()
+        compiled = self.compiled_tree()
         if compiled is None or self._prior is not None:
             return
         located = self._located
@@ -306,7 +306,7 @@ class GoSource:
 
     def _top_level(self) -> list[tuple[int, int]]:
         """The byte ranges of the root's named children, from whichever tree is parsed."""
-        compiled = self._native_source() if self._tree is None else None
+        compiled = self.compiled_tree() if self._tree is None else None
         if compiled is not None:
             ranges: list[tuple[int, int]] = compiled.top_level()
             return ranges
@@ -315,7 +315,7 @@ class GoSource:
     def _locate(
         self, span: Span, offset: int, subject: str, kind: Kind | None
     ) -> tuple[Span, str | None]:
-        compiled = self._native_source()
+        compiled = self.compiled_tree()
         if compiled is not None:  # the same rules, compiled (`native/src/syntax.rs`)
             return _compiled_answer(compiled.locate(offset, subject, kind))
         at = self._at.get(offset)
@@ -740,6 +740,30 @@ def widen_finding(finding: Finding, sources: Callable[[str], GoSource | None]) -
         f.kind, f.file, span, f.message, f.subject, f.function, steps, f.cost, f.leak_to,
         f.detail, inlined, point,
     )  # fmt: skip
+
+
+def unwiden_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """The parse `widen_findings` mapped to `findings`: each finding and flow step at its
+    compiler's point again, without an inlined-call label (`build_findings`' own form)."""
+    out: list[Finding] = []
+    steps: dict[int, FlowStep] = {}  # by the widened step object: findings share them
+    for f in findings:
+        flow = f.flow
+        if flow:
+            unwidened = []
+            for step in flow:
+                done = steps.get(id(step))
+                if done is None:
+                    file, _, subject, reason, edge, _ = step
+                    done = steps[id(step)] = FlowStep(file, step.at, subject, reason, edge)
+                unwidened.append(done)
+            flow = tuple(unwidened)
+        parse = Finding(
+            f.kind, f.file, f.at, f.message, f.subject, f.function, flow, f.cost, f.leak_to,
+            f.detail,
+        )  # fmt: skip
+        out.append(parse)
+    return out
 
 
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:

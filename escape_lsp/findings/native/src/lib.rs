@@ -2,9 +2,13 @@
 //! its points to ranges. `findings/native.py` loads it; the Python modules it mirrors
 //! (`findings/parser.py`, `findings/syntax.py`) stay the reference, and tests compare the two.
 
-use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use std::sync::Arc;
 
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+use rustc_hash::FxHashMap as HashMap;
+
+mod map;
 mod parse;
 mod syntax;
 
@@ -14,7 +18,8 @@ type Located = (usize, usize, usize, usize, Option<String>);
 /// One Go file's syntax tree, for `GoSource`'s mapping.
 #[pyclass(module = "escape_lsp.findings._native")]
 struct NativeSource {
-    inner: syntax::Syntax,
+    /// Shared with a `map_findings` call that locates without the GIL.
+    inner: Arc<syntax::Syntax>,
 }
 
 #[pymethods]
@@ -28,7 +33,9 @@ impl NativeSource {
             .ok_or_else(|| {
                 pyo3::exceptions::PyValueError::new_err("tree-sitter could not parse")
             })?;
-        Ok(NativeSource { inner })
+        Ok(NativeSource {
+            inner: Arc::new(inner),
+        })
     }
 
     /// `GoSource._locate` at byte `offset`: `(start_line, start_col, end_line, end_col,
@@ -116,6 +123,94 @@ fn build_findings(
     Ok((rows, steps))
 }
 
+/// `syntax.widen_findings` of `parser.build_findings(text)`, sorted by `syntax.MAPPED_ORDER`,
+/// as `findings/codec.py` rows: `(kind, file, span, message, subject, function, flow, cost,
+/// leak_to, detail, inlined, point)`, each flow step `(file, span, subject, reason, edge,
+/// point)` (one tuple for a step the output repeats). `tree_of(path)` is the `NativeSource`
+/// of a resolved path the findings or their steps name, or None for a file not mapped;
+/// asked once per file. Parsing and locating run without the GIL.
+#[pyfunction]
+fn map_findings<'py>(
+    py: Python<'py>,
+    text: &str,
+    kept: &Bound<'py, PyAny>,
+    resolve: &Bound<'py, PyAny>,
+    tree_of: &Bound<'py, PyAny>,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let asker = Asker::default();
+    let (kept, resolve) = (kept.clone().unbind(), resolve.clone().unbind());
+    let parsed = py.allow_threads(|| {
+        parse::build(text, &mut |file| asker.ask(&kept, file), &mut |file| {
+            asker.ask(&resolve, file)
+        })
+    });
+    let (found, steps) = asker.done(parsed)?;
+    let mut trees: HashMap<String, Option<Arc<syntax::Syntax>>> = HashMap::default();
+    for file in found
+        .iter()
+        .map(|v| &v.file)
+        .chain(steps.iter().map(|s| &s.file))
+    {
+        if !trees.contains_key(file) {
+            let tree = tree_of.call1((file.as_str(),))?;
+            let syntax = match tree.is_none() {
+                true => None,
+                false => Some(tree.downcast::<NativeSource>()?.borrow().inner.clone()),
+            };
+            trees.insert(file.clone(), syntax);
+        }
+    }
+    let mapped = py.allow_threads(|| map::map(&found, &steps, &trees));
+    let mut names: HashMap<String, Bound<'py, PyString>> = HashMap::default();
+    let mut name = |text: &str| -> Bound<'py, PyString> {
+        if let Some(known) = names.get(text) {
+            return known.clone();
+        }
+        let made = PyString::intern(py, text);
+        names.insert(text.to_owned(), made.clone());
+        made
+    };
+    let mut step_rows: Vec<Option<Bound<'py, PyTuple>>> = vec![None; steps.len()];
+    let mut rows = Vec::with_capacity(found.len());
+    for i in mapped.order {
+        let v = &found[i];
+        let mut flow = Vec::with_capacity(v.flow.len());
+        for &s in &v.flow {
+            if step_rows[s].is_none() {
+                let (step, (span, point)) = (&steps[s], mapped.steps[s]);
+                let row = (
+                    name(&step.file),
+                    span,
+                    &step.subject,
+                    &step.reason,
+                    &step.edge,
+                    point,
+                );
+                step_rows[s] = Some(row.into_pyobject(py)?);
+            }
+            flow.push(step_rows[s].clone());
+        }
+        let (span, inlined) = &mapped.findings[i];
+        let detail = PyTuple::new(py, &v.detail)?;
+        let row = (
+            name(v.kind),
+            name(&v.file),
+            *span,
+            &v.message,
+            &v.subject,
+            &v.function,
+            PyTuple::new(py, flow)?,
+            v.cost,
+            &v.leak_to,
+            detail,
+            inlined,
+            (v.at.0, v.at.1, v.at.0, v.at.1),
+        );
+        rows.push(row.into_pyobject(py)?);
+    }
+    Ok(rows)
+}
+
 /// `parser.split_by_file` of `text`: `(path, text)` per file, `resolve(file)` naming each
 /// file as printed (asked once per file).
 #[pyfunction]
@@ -165,6 +260,7 @@ impl Asker {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeSource>()?;
     m.add_function(wrap_pyfunction!(build_findings, m)?)?;
+    m.add_function(wrap_pyfunction!(map_findings, m)?)?;
     m.add_function(wrap_pyfunction!(split_by_file, m)?)?;
     Ok(())
 }

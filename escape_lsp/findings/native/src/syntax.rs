@@ -151,9 +151,9 @@ impl Syntax {
     /// deepest node of the previous one that holds the new point: the same nodes as a
     /// descent from the root (a node holding the point is, at its level, the first whose end
     /// passes it), without scanning the levels above again.
-    pub fn locate_many(
+    pub fn locate_many<S: AsRef<str>>(
         &self,
-        points: &[(i64, i64, String, Option<String>)],
+        points: &[(i64, i64, S, Option<S>)],
     ) -> Vec<Option<Located>> {
         let offsets: Vec<Option<usize>> = points.iter().map(|p| self.offset_at(p.0, p.1)).collect();
         let mut order: Vec<usize> = (0..points.len())
@@ -177,7 +177,8 @@ impl Syntax {
                 nodes: path.iter().rev().copied().collect(),
             };
             let (_, _, subject, kind) = &points[i];
-            out[i] = Some(self.locate_in(&up, offset, subject, kind.as_deref()));
+            let kind = kind.as_ref().map(AsRef::as_ref);
+            out[i] = Some(self.locate_in(&up, offset, subject.as_ref(), kind));
         }
         out
     }

@@ -1,4 +1,5 @@
-"""Findings as plain tuples (and back), for the on-disk memo: `marshal` reads those several
+"""Findings as plain tuples (and back): what the compiled mapping returns, a forked
+mapping child sends back and the on-disk memo stores; `marshal` reads those several
 times faster than `pickle` reads the objects, and the data stays inspectable."""
 
 from __future__ import annotations
@@ -40,23 +41,26 @@ def _span(span: Span | None) -> tuple[int, ...] | None:
 
 
 def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
-    """The findings `encode` saw; ValueError/TypeError/KeyError for anything else."""
+    """The findings `encode` saw; ValueError/TypeError/KeyError for anything else. A step
+    row several findings share (the compiled mapping's rows, `marshal`'s references) is one
+    step object, as the mapping made it."""
     out: list[Finding] = []
     append = out.append
     span_of = Span._make
-    step_of = FlowStep
+    step_of = tuple.__new__  # FlowStep's fields, unpacked and checked here, as one tuple
     kinds = _KINDS
+    steps: dict[int, FlowStep] = {}  # by the row object, alive while `rows` is
     for kind, file, span, message, subject, fn, flow, cost, leak_to, detail, inl, point in rows:
-        steps = (
-            tuple(
-                [
-                    step_of(sf, span_of(ss), sj, why, edge, span_of(sp) if sp else None)
-                    for sf, ss, sj, why, edge, sp in flow
-                ]
-            )
-            if flow
-            else ()
-        )
+        if flow:
+            made = []
+            for row in flow:
+                step = steps.get(id(row))
+                if step is None:
+                    sf, ss, sj, why, edge, sp = row
+                    sp = span_of(sp) if sp else None
+                    step = steps[id(row)] = step_of(FlowStep, (sf, span_of(ss), sj, why, edge, sp))
+                made.append(step)
+            flow = tuple(made)
         append(
             Finding(
                 kinds[kind],
@@ -65,7 +69,7 @@ def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
                 message,
                 subject,
                 fn,
-                steps,
+                flow,
                 cost,
                 leak_to,
                 dict(detail) if detail else {},
