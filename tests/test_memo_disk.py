@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from escape_lsp.findings import codec as findings_codec
 from escape_lsp.analysis.disk_memo import DiskMemo
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.findings import codec as findings_codec
 from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.toolchain import find_toolchain, module_context

@@ -253,7 +253,8 @@ async def test_a_run_parses_ahead_the_compiled_trees_its_bytes_allow(
     gomod: WriteModule,
 ) -> None:
     """While go compiles a first build, the compiled trees of files not open are parsed only
-    within `trees_ahead` bytes (the CLI's); the server's 0 leaves them to the mapping."""
+    within the bytes it is given (the CLI's `TREES_AHEAD`); the server's 0 leaves them to the
+    mapping."""
     from escape_lsp.analysis.engine import Engine
     from escape_lsp.analysis.package_results import prepare_sources
     from escape_lsp.analysis.settings import AnalysisSettings
@@ -270,9 +271,10 @@ async def test_a_run_parses_ahead_the_compiled_trees_its_bytes_allow(
         engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
         try:
             graph = await engine.graph()
-            prepare_sources(engine, graph, ["example.com/m/p"], {}, {}, ahead)
+            said: set[str] = set()
+            prepare_sources(engine, graph, ["example.com/m/p"], {}, {}, ahead, said)
             trees = {p for p in (a, b) if engine.source(p, {})._native is not None}  # type: ignore[union-attr]
-            assert trees == parsed, ahead
+            assert trees == parsed == said, ahead
         finally:
             engine.close()
 

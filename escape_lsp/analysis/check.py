@@ -27,11 +27,6 @@ from escape_lsp.gotool.toolchain import (
     go_executable,
 )
 
-#: Bytes of Go whose syntax trees a run parses while go compiles (the mapping reads them once
-#: go is done): about ten times as many bytes of memory, so a run over many large packages
-#: parses the rest as it maps, one file at a time.
-TREES_AHEAD = 8 * 2**20
-
 
 @dataclass
 class CheckReport:
@@ -104,7 +99,7 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
     report = CheckReport(cwd=cwd)
     for ctx, args in groups.items():
         engine = Engine(toolchain, ctx, request.settings)
-        engine.trees_ahead = TREES_AHEAD
+        engine.one_shot = True
         on_package = progress.advance if progress else None
         try:
             graph = await engine.graph(while_listing=_start_early(engine, args, cwd, on_package))

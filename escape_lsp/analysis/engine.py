@@ -71,10 +71,11 @@ class Engine:
         #: Each package's last result: for files whose findings came from a memo (never
         #: mapped in this process), what their points map to, for their next texts.
         self._latest: dict[str, PackageResult] = {}
-        #: Bytes of Go whose trees a build parses while go compiles beyond the files that
-        #: need them then (`package_results.prepare_sources`): 0 in the server, which keeps
-        #: its memory for the session; the CLI's run ends with the mapping.
-        self.trees_ahead = 0
+        #: The process ends with this engine's analysis (the CLI): a build parses compiled
+        #: trees ahead while go compiles (`package_results.TREES_AHEAD` bytes of Go), and
+        #: the mapping keeps those trees and keeps no answers for later texts of a file
+        #: (`package_results.package_result`). The server keeps its memory for the session.
+        self.one_shot = False
 
     def close(self) -> None:
         self.cancel_speculation()
@@ -238,11 +239,13 @@ class Engine:
             req = build_request(self.settings, self.context.root, graph, names, contents, overlay)
 
             pools: dict[str, package_results.PreparedPools] = {}
+            ahead: set[str] = set()
 
             def prepare() -> None:  # while go compiles: what needs no output of it
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
+                    budget = package_results.TREES_AHEAD if self.one_shot else 0
                     package_results.prepare_sources(
-                        self, graph, names, contents, self._built_hashes, self.trees_ahead
+                        self, graph, names, contents, self._built_hashes, budget, ahead
                     )
                     first = [n for n in names if n not in self._built_hashes]
                     for name in first:
@@ -251,7 +254,7 @@ class Engine:
                     pools.update(package_results.prepare_pools(self, graph, names, contents))
 
             out = await self.builds.run(req, on_package, prepare)
-        batch = package_results.BuildBatch(graph, out, contents, path_map, pools)
+        batch = package_results.BuildBatch(graph, out, contents, path_map, pools, ahead)
         return {
             name: package_results.package_result(
                 self, batch, name, keys[name], hashes.get(name, {})

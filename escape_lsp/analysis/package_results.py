@@ -4,7 +4,7 @@ or the findings of each file (widened, memoised per file) plus the derived pool 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,10 +27,18 @@ from escape_lsp.gotool.build import BuildOutput, transient_failure
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
 
+#: Bytes of Go whose compiled trees a one-shot run (the CLI) parses while go compiles, beyond
+#: the files that need them then (the mapping reads them once go is done): about ten times
+#: as many bytes of memory, so a run over many large packages parses the rest as it maps,
+#: one file at a time.
+TREES_AHEAD = 8 * 2**20
+
 
 class Host(Protocol):
     """What mapping needs of the engine."""
 
+    #: The process ends with this analysis (see `Engine.one_shot`).
+    one_shot: bool
     toolchain: Toolchain
     context: ModuleContext
     settings: AnalysisSettings
@@ -57,6 +65,9 @@ class BuildBatch:
     path_map: Mapping[str, str]
     #: Per package, the sync.Pool indexes built while go compiled (see `prepare_pools`).
     pools: Mapping[str, PreparedPools] = field(default_factory=dict)
+    #: The files whose compiled trees were parsed while go compiled beyond those that need
+    #: them then (`prepare_sources`' `ahead`).
+    ahead: Set[str] = frozenset()
 
 
 #: A package's files as parsed sources, and the sync.Pool indexes built from exactly those.
@@ -136,7 +147,7 @@ def _compiled(
             found = codec.decode(rows)
             host.memo.remember_parsed(path, key, found, mapped=True)
             own = parsed.get(path)
-            if own is not None:  # the next text of the file carries these answers
+            if own is not None and not host.one_shot:  # the file's next text carries them
                 own.seed(found, path)
         else:
             raw = host.memo.parsed(path, key)
@@ -156,8 +167,11 @@ def _compiled(
         return rows
 
     def _release(path: str) -> None:
+        """One compiled tree at a time (a later flow step parses it again); a one-shot
+        run keeps those it parsed ahead: the peak held them already, and freeing them
+        costs time (~20 ms for a copy of net/http) where exiting costs none."""
         src = parsed.get(path)
-        if src is not None:  # one compiled tree at a time (a later flow step parses it again)
+        if src is not None and not (host.one_shot and path in batch.ahead):
             src.release_native()
 
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
@@ -169,9 +183,10 @@ def _compiled(
             found, rows = next(fresh)
             host.memo.remember_file(key, path, found, contents, durable, rows)
         findings.extend(found)
-    for src in parsed.values():
-        if src is not None:
-            src.forget_points()
+    if not host.one_shot:  # a lasting session's sources: nothing kept for this output
+        for src in parsed.values():
+            if src is not None:
+                src.forget_points()
     parsed_files = _package_sources(host, graph, name, sources, keep)
     prepared = batch.pools.get(name)
     index = prepared[1] if prepared is not None and _same(prepared[0], parsed_files) else None
@@ -244,6 +259,7 @@ def prepare_sources(
     contents: Mapping[str, bytes],
     built_hashes: Mapping[str, Mapping[str, str]],
     ahead: int = 0,
+    parsed_ahead: set[str] | None = None,
 ) -> None:
     """Parse (syntax trees included) the files of `names` the mapping will read, while go is
     busy: all of a package's files on its first build here (its findings are mapped and its
@@ -255,7 +271,8 @@ def prepare_sources(
     at a time beside the Python trees the pool index reads (a large package's peak: 108 →
     94 MB in the engine alone). `ahead`: bytes of Go beyond those whose compiled trees are
     parsed now all the same (the CLI's, whose run ends with the mapping: go leaves most of a
-    core idle while it compiles, and a copy of net/http's first run mapped ~0.09 s sooner)."""
+    core idle while it compiles, and a copy of net/http's first run mapped ~0.09 s sooner);
+    `parsed_ahead` gets the paths of those."""
     keep = keep_filter(host, graph, contents)
     tests = host.settings.tests
     for name in names:
@@ -269,6 +286,8 @@ def prepare_sources(
                     early = before is not None or native.compiled is None or path in contents
                     if not early and ahead >= len(src.data):
                         early, ahead = True, ahead - len(src.data)
+                        if parsed_ahead is not None:
+                            parsed_ahead.add(path)
                     if early:
                         src.prepare()  # its tree parsed now, read when the output arrives
                     src.settle_carried()  # an edited file: its unchanged declarations' answers

@@ -4,6 +4,7 @@ estimated bytes) and, for durable workspaces, on disk for later processes."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 
 from escape_lsp.analysis.bounded_memo import BoundedMemo
 from escape_lsp.analysis.durable_store import DurableStore
@@ -26,12 +27,13 @@ FileEntry = tuple[tuple[tuple[str, str], ...], tuple[Finding, ...]]
 
 
 def _findings_cost(findings: Iterable[Finding]) -> int:
-    """Rough bytes findings hold (their flow steps included)."""
-    items = steps = 0
-    for f in findings:
-        items += 1
-        steps += len(f.flow)
-    return 400 * items + 300 * steps
+    """Rough bytes findings hold (their flow steps included); counted in C loops (a large
+    package's first run asks for ~9k findings' twice)."""
+    found = findings if isinstance(findings, list | tuple) else list(findings)
+    return 400 * len(found) + 300 * sum(map(len, map(_FLOW, found)))
+
+
+_FLOW = attrgetter("flow")
 
 
 def _result_cost(res: PackageResult) -> int:
