@@ -4,7 +4,8 @@ times faster than `pickle` reads the objects, and the data stays inspectable."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
@@ -41,13 +42,16 @@ def _span(span: Span | None) -> tuple[int, ...] | None:
 
 
 def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
-    """The findings `encode` saw; ValueError/TypeError/KeyError for anything else. A step
-    row several findings share (the compiled mapping's rows, `marshal`'s references) is one
-    step object, as the mapping made it."""
+    """The findings `encode` saw; ValueError/TypeError/KeyError for anything else of another
+    shape (a range's four numbers are not counted: rows come from this version's own
+    mapping, or from a memo whose keys name the version). A step row several findings share
+    (the compiled mapping's rows, `marshal`'s references) is one step object, as the
+    mapping made it."""
     out: list[Finding] = []
     append = out.append
-    span_of = Span._make
-    step_of = tuple.__new__  # FlowStep's fields, unpacked and checked here, as one tuple
+    new = tuple.__new__  # `Span._make` and `FlowStep(...)` without their Python frames
+    span_of: Callable[[Any], Span] = partial(new, Span)
+    step_of = new
     kinds = _KINDS
     steps: dict[int, FlowStep] = {}  # by the row object, alive while `rows` is
     for kind, file, span, message, subject, fn, flow, cost, leak_to, detail, inl, point in rows:
