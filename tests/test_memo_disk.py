@@ -76,6 +76,25 @@ async def test_changed_content_or_environment_is_built_again(
     assert not (await run(root)).from_memo
 
 
+async def test_the_preload_names_the_files_the_memo_most_likely_answers(
+    gomod: WriteModule, cache: Path
+) -> None:
+    """While go compiles, a new engine reads the per-file entries of the package's last
+    stored result: the files whose entries still hold need no tree parsed ahead."""
+    root = gomod(FILES)
+    await run(root)
+    (root / "p" / "a.go").write_text("package p\n\nfunc A() *int { y := 2; return &y }\n")
+    toolchain = find_toolchain()
+    engine = Engine(toolchain, module_context(toolchain, str(root)), AnalysisSettings())
+    try:
+        lineage = engine._lineage(PKG)
+        assert engine.memo.preload(lineage, {}) == {str(root / "p" / "b.go")}
+        edited = {str(root / "p" / "b.go"): b"package p\n"}  # an unsaved buffer counts
+        assert engine.memo.preload(lineage, edited) == set()
+    finally:
+        engine.close()
+
+
 async def test_one_changed_file_reparses_only_that_file(gomod: WriteModule) -> None:
     root = gomod(FILES)
     toolchain = find_toolchain()

@@ -144,3 +144,15 @@ def test_a_failing_parent_takes_its_child_down(csv_copy: tuple[Path, str]) -> No
         "forks": 1,
         "left": False,
     }
+
+
+def test_the_child_takes_its_share_of_the_work_by_size() -> None:
+    """The parent also makes the findings of the child's rows, so the child takes more than
+    half (`CHILD_SHARE`); largest items first, each to the side furthest below its share."""
+    from escape_lsp.analysis.two_cores import CHILD_SHARE, _shares
+
+    mine, theirs = _shares([10] * 10, CHILD_SHARE)
+    assert (len(mine), len(theirs)) == (4, 6)
+    assert sorted(mine + theirs) == list(range(10))
+    mine, theirs = _shares([50, 10, 10, 10, 10, 10], 0.5)
+    assert (mine, theirs) == ([0], [1, 2, 3, 4, 5])

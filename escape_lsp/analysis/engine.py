@@ -243,14 +243,15 @@ class Engine:
 
             def prepare() -> None:  # while go compiles: what needs no output of it
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
+                    answered: set[str] = set()  # likely answered by the memo: no tree ahead
+                    for name in names:  # a package's first build here: a stored result?
+                        first = name not in self._built_hashes
+                        if first and self.store.durable_package(graph, name):
+                            answered |= self.memo.preload(self._lineage(name), contents)
                     budget = package_results.TREES_AHEAD if self.one_shot else 0
                     package_results.prepare_sources(
-                        self, graph, names, contents, self._built_hashes, budget, ahead
+                        self, graph, names, contents, self._built_hashes, budget, ahead, answered
                     )
-                    first = [n for n in names if n not in self._built_hashes]
-                    for name in first:
-                        if self.store.durable_package(graph, name):
-                            self.memo.preload(self._lineage(name))
                     pools.update(package_results.prepare_pools(self, graph, names, contents))
 
             out = await self.builds.run(req, on_package, prepare)

@@ -260,6 +260,7 @@ def prepare_sources(
     built_hashes: Mapping[str, Mapping[str, str]],
     ahead: int = 0,
     parsed_ahead: set[str] | None = None,
+    answered: Set[str] = frozenset(),
 ) -> None:
     """Parse (syntax trees included) the files of `names` the mapping will read, while go is
     busy: all of a package's files on its first build here (its findings are mapped and its
@@ -272,7 +273,8 @@ def prepare_sources(
     94 MB in the engine alone). `ahead`: bytes of Go beyond those whose compiled trees are
     parsed now all the same (the CLI's, whose run ends with the mapping: go leaves most of a
     core idle while it compiles, and a copy of net/http's first run mapped ~0.09 s sooner);
-    `parsed_ahead` gets the paths of those."""
+    `parsed_ahead` gets the paths of those. Files the memo most likely `answered` (see
+    `ResultMemo.preload`) get none ahead: a run after an edit maps only what changed."""
     keep = keep_filter(host, graph, contents)
     tests = host.settings.tests
     for name in names:
@@ -284,7 +286,7 @@ def prepare_sources(
                 src = host.source(path, contents)
                 if src is not None:
                     early = before is not None or native.compiled is None or path in contents
-                    if not early and ahead >= len(src.data):
+                    if not early and path not in answered and ahead >= len(src.data):
                         early, ahead = True, ahead - len(src.data)
                         if parsed_ahead is not None:
                             parsed_ahead.add(path)

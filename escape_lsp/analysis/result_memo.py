@@ -91,19 +91,30 @@ class ResultMemo:
         self._store.put_later("package", res.key, lambda: value)
         self._store.put_later("last", lineage, lambda: res.file_keys)
 
-    def preload(self, lineage: str) -> None:
+    def preload(self, lineage: str, contents: Mapping[str, bytes]) -> set[str]:
         """Read into memory the per-file entries of the result last stored for `lineage`, while
         go compiles: after an edit most files' output is what it was, so their entries answer
         as soon as go is done (reading and decoding them took ~60 ms of a large package's
-        result). Entries that no longer match cost only this idle time."""
+        result). Entries that no longer match cost only this idle time. The files whose
+        entries still hold for every file they read (`contents`, else disk) come back: those
+        most likely need no mapping, so no tree parsed ahead for it."""
+        answered: set[str] = set()
         if self._store.disk is None:
-            return
+            return answered
         keys = self._store.get("last", lineage)
         if not isinstance(keys, tuple):
-            return  # nothing stored yet, or not what this version writes
+            return answered  # nothing stored yet, or not what this version writes
+        hash_of = self._hasher.content_hash
         for key in keys:
-            if isinstance(key, str) and self._files.get(key, touch=False) is None:
-                self._load(key)
+            if not isinstance(key, str):
+                continue
+            entry = self._files.get(key, touch=False) or self._load(key)
+            if entry is None or not entry[1]:
+                continue
+            deps, findings = entry
+            if all(hash_of(path, contents) == digest for path, digest in deps):
+                answered.add(findings[0].file)  # an entry's findings are about its file
+        return answered
 
     def _disk_result(
         self, name: str, key: str, file_hashes: Mapping[str, str], contents: Mapping[str, bytes]
