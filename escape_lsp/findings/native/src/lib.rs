@@ -99,14 +99,7 @@ fn build_findings(
     kept: &Bound<'_, PyAny>,
     resolve: &Bound<'_, PyAny>,
 ) -> PyResult<(Vec<FindingRow>, Vec<StepRow>)> {
-    let asker = Asker::default();
-    let (kept, resolve) = (kept.clone().unbind(), resolve.clone().unbind());
-    let parsed = py.allow_threads(|| {
-        parse::build(text, &mut |file| asker.ask(&kept, file), &mut |file| {
-            asker.ask(&resolve, file)
-        })
-    });
-    let (found, steps) = asker.done(parsed)?;
+    let (found, steps) = parse_released(py, text, kept, resolve)?;
     let rows = found
         .into_iter()
         .map(|v| {
@@ -137,14 +130,7 @@ fn map_findings<'py>(
     resolve: &Bound<'py, PyAny>,
     tree_of: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-    let asker = Asker::default();
-    let (kept, resolve) = (kept.clone().unbind(), resolve.clone().unbind());
-    let parsed = py.allow_threads(|| {
-        parse::build(text, &mut |file| asker.ask(&kept, file), &mut |file| {
-            asker.ask(&resolve, file)
-        })
-    });
-    let (found, steps) = asker.done(parsed)?;
+    let (found, steps) = parse_released(py, text, kept, resolve)?;
     let mut trees: HashMap<String, Option<Arc<syntax::Syntax>>> = HashMap::default();
     for file in found
         .iter()
@@ -209,6 +195,25 @@ fn map_findings<'py>(
         rows.push(row.into_pyobject(py)?);
     }
     Ok(rows)
+}
+
+/// `parse::build` of `text` with the GIL released (taken again only to ask `kept` and
+/// `resolve`, once per file): the process's other threads (a server's reader and watchers)
+/// run meanwhile.
+fn parse_released(
+    py: Python<'_>,
+    text: &str,
+    kept: &Bound<'_, PyAny>,
+    resolve: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<parse::Verdict>, Vec<parse::Step>)> {
+    let asker = Asker::default();
+    let (kept, resolve) = (kept.clone().unbind(), resolve.clone().unbind());
+    let parsed = py.allow_threads(|| {
+        parse::build(text, &mut |file| asker.ask(&kept, file), &mut |file| {
+            asker.ask(&resolve, file)
+        })
+    });
+    asker.done(parsed)
 }
 
 /// `parser.split_by_file` of `text`: `(path, text)` per file, `resolve(file)` naming each
