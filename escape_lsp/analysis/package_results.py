@@ -156,7 +156,7 @@ def _compiled(
                 host.memo.remember_parsed(path, key, raw)
             found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
         _release(path)
-        return found, rows
+        return found, None  # the rows go now: the disk memo encodes what it stores, later
 
     def as_rows(item: tuple[str, str]) -> tuple[Row, ...]:
         """`mapped`'s findings as rows, made as rows when the compiled mapping maps them."""
