@@ -1,4 +1,4 @@
-"""Parsing and mapping a large output on two cores: a forked child takes about half the files.
+"""Parsing and mapping a large output on two cores: a forked child takes a share of the files.
 
 Once go has compiled a package both cores are free, and parsing plus mapping its output is
 pure CPU work per file (a package with nothing memoised: ~0.2 s for a copy of net/http). The
@@ -28,7 +28,7 @@ T = TypeVar("T")
 MIN_CHARS = 400_000
 
 
-#: An item's findings, and their `codec` rows when they were made as rows.
+#: An item's findings, and their `codec` rows when the child sent them.
 Mapped = tuple[tuple[Finding, ...], tuple[codec.Row, ...] | None]
 
 #: The share of the work the child takes, by size: the parent also makes the findings of
