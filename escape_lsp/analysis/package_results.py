@@ -16,7 +16,7 @@ from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
-from escape_lsp.analysis.two_cores import Mapped, map_on_two_cores
+from escape_lsp.analysis.two_cores import map_on_two_cores
 from escape_lsp.findings import codec, native
 from escape_lsp.findings.codec import Row
 from escape_lsp.findings.compiled_map import mapped_rows
@@ -139,7 +139,7 @@ def _compiled(
             return None
         return mapped_rows(chunk, root, keep, path_map, sources)
 
-    def mapped(item: tuple[str, str]) -> Mapped:
+    def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
         path, chunk = item
         key = parse_keys[path]
         rows = compiled_rows(item)
@@ -156,13 +156,13 @@ def _compiled(
                 host.memo.remember_parsed(path, key, raw)
             found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
         _release(path)
-        return found, None  # the rows go now: the disk memo encodes what it stores, later
+        return found  # its rows go now: the disk memo encodes what it stores, later
 
     def as_rows(item: tuple[str, str]) -> tuple[Row, ...]:
         """`mapped`'s findings as rows, made as rows when the compiled mapping maps them."""
         rows = compiled_rows(item)
         if rows is None:
-            return codec.encode(mapped(item)[0])
+            return codec.encode(mapped(item))
         _release(item[0])
         return rows
 

@@ -39,7 +39,7 @@ CHILD_SHARE = 0.6
 
 def map_on_two_cores(
     items: Sequence[T],
-    work: Callable[[T], Mapped],
+    work: Callable[[T], tuple[Finding, ...]],
     size: Callable[[T], int],
     as_rows: Callable[[T], tuple[codec.Row, ...]],
 ) -> list[Mapped]:
@@ -48,7 +48,7 @@ def map_on_two_cores(
     same findings as rows, which it sends back (the disk memo stores those)."""
     sizes = [size(item) for item in items]
     if len(items) < 2 or sum(sizes) < MIN_CHARS or not may_fork():
-        return [work(item) for item in items]
+        return [(work(item), None) for item in items]
     mine, theirs = _shares(sizes, CHILD_SHARE)
     read_end, write_end = os.pipe()
     try:
@@ -56,7 +56,7 @@ def map_on_two_cores(
     except OSError:
         os.close(read_end)
         os.close(write_end)
-        return [work(item) for item in items]
+        return [(work(item), None) for item in items]
     if pid == 0:  # the child: its share, as plain data, then gone
         status = 1
         try:
@@ -70,7 +70,7 @@ def map_on_two_cores(
     os.close(write_end)
     with os.fdopen(read_end, "rb") as received:
         try:
-            results: dict[int, Mapped] = {i: work(items[i]) for i in mine}
+            results: dict[int, Mapped] = {i: (work(items[i]), None) for i in mine}
             data = received.read()
         except BaseException:  # the parent's own share failed: the child goes too
             os.kill(pid, signal.SIGKILL)
@@ -83,7 +83,7 @@ def map_on_two_cores(
             results[i] = (codec.decode(rows), rows)
     except (ValueError, TypeError, KeyError, EOFError):
         for i in theirs:
-            results[i] = work(items[i])
+            results[i] = (work(items[i]), None)
     return [results[i] for i in range(len(items))]
 
 
