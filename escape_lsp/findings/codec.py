@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
+from escape_lsp.findings.model import Finding, FlowStep, Kind, Span, shared_flow
 
 _KINDS = {k.value: k for k in Kind}
 
@@ -51,20 +51,16 @@ def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
     append = out.append
     new = tuple.__new__  # `Span._make` and `FlowStep(...)` without their Python frames
     span_of: Callable[[Any], Span] = partial(new, Span)
-    step_of = new
+
+    def step_of(row: Row) -> FlowStep:
+        sf, ss, sj, why, edge, sp = row
+        return new(FlowStep, (sf, span_of(ss), sj, why, edge, span_of(sp) if sp else None))
+
     kinds = _KINDS
     steps: dict[int, FlowStep] = {}  # by the row object, alive while `rows` is
     for kind, file, span, message, subject, fn, flow, cost, leak_to, detail, inl, point in rows:
         if flow:
-            made = []
-            for row in flow:
-                step = steps.get(id(row))
-                if step is None:
-                    sf, ss, sj, why, edge, sp = row
-                    sp = span_of(sp) if sp else None
-                    step = steps[id(row)] = step_of(FlowStep, (sf, span_of(ss), sj, why, edge, sp))
-                made.append(step)
-            flow = tuple(made)
+            flow = shared_flow(flow, steps, step_of)
         append(
             Finding(
                 kinds[kind],

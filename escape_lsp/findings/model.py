@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
+
+S = TypeVar("S")
 
 
 class Kind(StrEnum):
@@ -143,6 +146,21 @@ class FlowStep(NamedTuple):
     def at(self) -> Span:
         """The compiler's point, whatever range the step now covers."""
         return self.point if self.point is not None else self.span
+
+
+def shared_flow(
+    flow: Iterable[S], made: dict[int, FlowStep], make: Callable[[S], FlowStep]
+) -> tuple[FlowStep, ...]:
+    """`make` of each step of `flow`, once per step object: findings share the steps the
+    compiler's output repeats, and their conversions stay shared. `made` holds what was made
+    by the id of what it was made of, so those objects must outlive it."""
+    out = []
+    for step in flow:
+        done = made.get(id(step))
+        if done is None:
+            done = made[id(step)] = make(step)
+        out.append(done)
+    return tuple(out)
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ import tree_sitter_go
 from tree_sitter import Language, Node, Parser, Tree
 
 from escape_lsp.findings import native
-from escape_lsp.findings.model import DERIVED_KINDS, Finding, FlowStep, Kind, Span
+from escape_lsp.findings.model import DERIVED_KINDS, Finding, FlowStep, Kind, Span, shared_flow
 from escape_lsp.findings.positions import LineIndex
 
 _LANGUAGE = Language(tree_sitter_go.language())
@@ -694,6 +694,10 @@ def widen_findings(
     for src, keys in wanted.items():
         src.locate_all(keys)
     widened: dict[int, FlowStep] = {}  # by the step object: `findings` keeps each alive
+
+    def widen(step: FlowStep) -> FlowStep:
+        return _widen_step(step, source(step.file))
+
     out: list[Finding] = []
     for f in findings:
         file = f.file
@@ -707,14 +711,7 @@ def widen_findings(
             span, inlined = hit if hit is not None else own.locate(point, subject, kind)
         flow = f.flow
         if flow:
-            steps = []
-            for step in flow:
-                done = widened.get(id(step))
-                if done is None:
-                    src = own if step.file == file else source(step.file)
-                    done = widened[id(step)] = _widen_step(step, src)
-                steps.append(done)
-            flow = tuple(steps)
+            flow = shared_flow(flow, widened, widen)
         widened_finding = Finding(
             f.kind, file, span, f.message, subject, f.function, flow, f.cost, f.leak_to,
             f.detail, inlined, point,
@@ -750,20 +747,18 @@ def unwiden_findings(findings: Iterable[Finding]) -> list[Finding]:
     for f in findings:
         flow = f.flow
         if flow:
-            unwidened = []
-            for step in flow:
-                done = steps.get(id(step))
-                if done is None:
-                    file, _, subject, reason, edge, _ = step
-                    done = steps[id(step)] = FlowStep(file, step.at, subject, reason, edge)
-                unwidened.append(done)
-            flow = tuple(unwidened)
+            flow = shared_flow(flow, steps, _unwiden_step)
         parse = Finding(
             f.kind, f.file, f.at, f.message, f.subject, f.function, flow, f.cost, f.leak_to,
             f.detail,
         )  # fmt: skip
         out.append(parse)
     return out
+
+
+def _unwiden_step(step: FlowStep) -> FlowStep:
+    file, _, subject, reason, edge, _ = step
+    return FlowStep(file, step.at, subject, reason, edge)
 
 
 def _widen_step(step: FlowStep, source: GoSource | None) -> FlowStep:
