@@ -14,7 +14,7 @@ from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.targets import matched_packages, select_packages, unlocated_matches
-from escape_lsp.findings.model import CompileError, Finding, Span
+from escape_lsp.findings.model import SORT_ORDER, CompileError, Finding, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.patterns import is_path_pattern, pattern_dir
@@ -131,7 +131,7 @@ async def run_check(request: CheckRequest, progress: Progress | None = None) -> 
             report.inputs.update(engine.input_stats())
         finally:
             engine.close()
-    report.findings.sort(key=Finding.sort_key)
+    report.findings.sort(key=SORT_ORDER)
     report.violations.sort(key=lambda v: (v.file, v.span, v.message))
     report.blocked.sort(key=lambda b: b.package)
     return report
