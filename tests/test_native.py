@@ -16,7 +16,7 @@ import pytest
 
 from escape_lsp.findings import codec, native, parser
 from escape_lsp.findings.compiled_map import mapped_rows
-from escape_lsp.findings.model import Finding, Kind, Span
+from escape_lsp.findings.model import SORT_ORDER, Finding, Kind, Span
 from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, unwiden_findings, widen_findings
 from tests.conftest import WriteModule
 
@@ -101,6 +101,9 @@ def test_compiled_and_python_agree_on_a_real_package(
             expected = widen_findings(reference, _sources())
         assert _everything(mapped) == _everything(expected), path
         assert sorted(mapped, key=MAPPED_ORDER) == sorted(mapped, key=Finding.sort_key)
+        for some in (compiled, mapped):  # the report's key read in C: sort_key's order
+            backwards = some[::-1]
+            assert sorted(backwards, key=SORT_ORDER) == sorted(backwards, key=Finding.sort_key)
 
         # Parsed and mapped in one compiled call: the same findings, in MAPPED_ORDER.
         rows = mapped_rows(chunk, root, keep, None, _sources())
