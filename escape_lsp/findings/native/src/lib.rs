@@ -162,19 +162,24 @@ fn map_findings<'py>(
         let v = &found[i];
         let mut flow = Vec::with_capacity(v.flow.len());
         for &s in &v.flow {
-            if step_rows[s].is_none() {
-                let (step, (span, point)) = (&steps[s], mapped.steps[s]);
-                let row = (
-                    name(&step.file),
-                    span,
-                    &step.subject,
-                    &step.reason,
-                    &step.edge,
-                    point,
-                );
-                step_rows[s] = Some(row.into_pyobject(py)?);
-            }
-            flow.push(step_rows[s].clone());
+            let row = match &step_rows[s] {
+                Some(made) => made.clone(),
+                None => {
+                    let (step, (span, point)) = (&steps[s], mapped.steps[s]);
+                    let made = (
+                        name(&step.file),
+                        span,
+                        &step.subject,
+                        &step.reason,
+                        &step.edge,
+                        point,
+                    )
+                        .into_pyobject(py)?;
+                    step_rows[s] = Some(made.clone());
+                    made
+                }
+            };
+            flow.push(row);
         }
         let (span, inlined) = &mapped.findings[i];
         let detail = PyTuple::new(py, &v.detail)?;
