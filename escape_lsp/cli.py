@@ -302,7 +302,7 @@ def _first_build(cwd: str, args: Sequence[str]) -> Command | None:
         return None
     from escape_lsp.gotool.first_build import first_build
 
-    return first_build(cwd, patterns[0], go)
+    return first_build(cwd, patterns[0], go, stream=True)  # a `check` streams (one-shot)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

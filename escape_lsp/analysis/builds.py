@@ -26,8 +26,10 @@ def build_request(
     names: list[str],
     contents: Mapping[str, bytes],
     overlay: str | None,
+    stream: bool = False,
 ) -> BuildRequest:
-    """The go command for `names`, with the bounds-check report where a file asserts it."""
+    """The go command for `names`, with the bounds-check report where a file asserts it (and
+    the compiler's output `stream`ed, see `BuildRequest.stream`)."""
     s = settings
     return BuildRequest(
         packages=tuple(names),
@@ -39,6 +41,7 @@ def build_request(
             for name in names
             if BOUNDS_FLAG not in s.gcflags and asserts_bce(graph, name, contents, s.tests)
         ),
+        stream=stream,
     )
 
 
@@ -94,15 +97,17 @@ class BuildRunner:
         self,
         req: BuildRequest,
         on_package: Callable[[str], None] | None,
-        prepare: Callable[[], None],
+        prepare: Callable[[str | None], None],
     ) -> BuildOutput:
         """The output of `req` (the speculative build's if it is the same command); a timeout
-        or a go that cannot start is an interrupted output, not an exception."""
+        or a go that cannot start is an interrupted output, not an exception. `prepare` is
+        called once go runs, with its GOTMPDIR (None: the speculative build's, already
+        running)."""
         command = build_command(self.toolchain.go, req)
         try:
             running = self._speculated(req)
             if running is not None:
-                prepare()  # the speculative build runs already
+                prepare(None)  # the speculative build runs already
                 out = await running
             else:
                 started = head_start.claim(command)

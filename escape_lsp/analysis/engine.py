@@ -8,6 +8,7 @@ both drive it. It composes the parts: `PackageGraphCache` (listing), `ResultMemo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -22,10 +23,12 @@ from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.source_cache import SOURCE_BUDGET, SOURCE_COST_FACTOR, SourceCache
+from escape_lsp.analysis.stream_follower import follow
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool import head_start
 from escape_lsp.gotool.build import OverlayStore
+from escape_lsp.gotool.compile_stream import Streams, as_go_shows
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
 
@@ -219,7 +222,9 @@ class Engine:
         self.cancel_speculation()
         wanted = sorted(p for p in set(packages) if p in graph.packages)
         if wanted:
-            req = build_request(self.settings, self.context.root, graph, wanted, {}, None)
+            req = build_request(
+                self.settings, self.context.root, graph, wanted, {}, None, self.one_shot
+            )
             self.builds.speculate(req, on_package)
 
     def cancel_speculation(self) -> None:
@@ -236,12 +241,16 @@ class Engine:
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != digest(d)}
         with self.overlays.lease(changed) as (overlay, path_map):
-            req = build_request(self.settings, self.context.root, graph, names, contents, overlay)
+            req = build_request(
+                self.settings, self.context.root, graph, names, contents, overlay, self.one_shot
+            )
 
             pools: dict[str, package_results.PreparedPools] = {}
             ahead: set[str] = set()
+            premapped = package_results.Premapped()
+            following: list[asyncio.Future[None]] = []
 
-            def prepare() -> None:  # while go compiles: what needs no output of it
+            def prepare(gotmp: str | None) -> None:  # while go compiles: needs no output of it
                 with contextlib.suppress(Exception):  # only a head start; mapping redoes it
                     answered: set[str] = set()  # likely answered by the memo: no tree ahead
                     for name in names:  # a package's first build here: a stored result?
@@ -253,9 +262,26 @@ class Engine:
                         self, graph, names, contents, self._built_hashes, budget, ahead, answered
                     )
                     pools.update(package_results.prepare_pools(self, graph, names, contents))
+                if req.stream and gotmp is not None:
+                    following.append(asyncio.ensure_future(follow(Streams(gotmp), premap)))
 
-            out = await self.builds.run(req, on_package, prepare)
-        batch = package_results.BuildBatch(graph, out, contents, path_map, pools, ahead)
+            def premap(package: str, printed: str) -> None:  # the compiler's text, go running
+                if package not in names:  # a test variant, or a dependency
+                    return
+                with contextlib.suppress(Exception):  # only ahead of time; mapping redoes it
+                    text = as_go_shows(printed, package, graph.packages[package].dir, req.cwd)
+                    package_results.premap(
+                        self, graph, contents, path_map, ahead, package, text, premapped
+                    )
+
+            try:
+                out = await self.builds.run(req, on_package, prepare)
+            finally:
+                for task in following:
+                    task.cancel()
+        batch = package_results.BuildBatch(
+            graph, out, contents, path_map, pools, ahead, premapped
+        )
         return {
             name: package_results.package_result(
                 self, batch, name, keys[name], hashes.get(name, {})

@@ -55,6 +55,21 @@ class Host(Protocol):
     def is_excluded(self, path: str) -> bool: ...
 
 
+@dataclass
+class Premapped:
+    """What `premap` mapped while go still ran, for `_compiled` to take where go's output
+    turns out the same."""
+
+    #: Per package: the text go was expected to show, and its chunks.
+    texts: dict[str, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    #: Per file: the chunk mapped, and its findings.
+    files: dict[str, tuple[str, tuple[Finding, ...]]] = field(default_factory=dict)
+
+    def found(self, path: str, chunk: str) -> tuple[Finding, ...] | None:
+        got = self.files.get(path)
+        return got[1] if got is not None and got[0] == chunk else None
+
+
 @dataclass(frozen=True)
 class BuildBatch:
     """One go command's output, and the contents and overlay names it was run with."""
@@ -68,6 +83,8 @@ class BuildBatch:
     #: The files whose compiled trees were parsed while go compiled beyond those that need
     #: them then (`prepare_sources`' `ahead`).
     ahead: Set[str] = frozenset()
+    #: What was mapped while go still ran (`premap`).
+    premapped: Premapped = field(default_factory=Premapped)
 
 
 #: A package's files as parsed sources, and the sync.Pool indexes built from exactly those.
@@ -103,95 +120,150 @@ def package_result(
     return PackageResult(name, (), blocked, file_hashes, key)
 
 
-def _compiled(
-    host: Host, batch: BuildBatch, name: str, text: str
-) -> tuple[tuple[Finding, ...], tuple[str, ...] | None]:
-    """The findings of a package that compiled, and the per-file memo keys they came from."""
-    graph, contents, path_map = batch.graph, batch.contents, batch.path_map
-    keep = keep_filter(host, graph, contents)
-    parsed: dict[str, GoSource | None] = {}
+class _Mapping:
+    """How one build's output about each file becomes findings: once go is done
+    (`_compiled`), or while it still runs (`premap`)."""
 
-    def sources(path: str) -> GoSource | None:
-        if path not in parsed:
-            parsed[path] = host.source(path, contents) if keep(path) else None
-        return parsed[path]
+    def __init__(
+        self,
+        host: Host,
+        graph: PackageGraph,
+        contents: Mapping[str, bytes],
+        path_map: Mapping[str, str],
+        ahead: Set[str],
+    ) -> None:
+        self.host, self.contents, self.path_map, self.ahead = host, contents, path_map, ahead
+        self.root = host.context.root
+        self.keep = keep_filter(host, graph, contents)
+        self.parsed: dict[str, GoSource | None] = {}
+        self.parse_keys: dict[str, str] = {}
 
-    # Unsaved buffers' results stay in memory: a saved text builds without overlays.
-    durable = host.store.durable_package(graph, name) and not path_map
-    # By path, each file's findings sorted: the package's in Finding.sort_key order
-    # (findings are about the file their chunk is about; sort_key starts with it).
-    chunks = sorted(split_by_file(text, host.context.root, path_map).items())
-    chunks = [(path, chunk) for path, chunk in chunks if keep(path)]
-    root = host.context.root
-    parse_keys = {path: _parse_key(root, path, chunk, path_map) for path, chunk in chunks}
-    keys = [_chunk_key(host, parse_keys[path], path, contents) for path, _ in chunks]
-    hits = [host.memo.file_entry(key, contents) for key in keys]
+    def sources(self, path: str) -> GoSource | None:
+        if path not in self.parsed:
+            keep = self.keep(path)
+            self.parsed[path] = self.host.source(path, self.contents) if keep else None
+        return self.parsed[path]
 
-    def compiled_rows(item: tuple[str, str]) -> tuple[Row, ...] | None:
+    def chunks(self, text: str) -> list[tuple[str, str]]:
+        """The text's part about each kept file, by path (a package's findings come out in
+        `Finding.sort_key` order: it starts with the file)."""
+        chunks = sorted(split_by_file(text, self.root, self.path_map).items())
+        return [(path, chunk) for path, chunk in chunks if self.keep(path)]
+
+    def keys(self, chunks: Iterable[tuple[str, str]]) -> list[str]:
+        """Each chunk's per-file memo key (its parse's key noted for the mapping)."""
+        keys: list[str] = []
+        for path, chunk in chunks:
+            parse_key = self.parse_keys[path] = _parse_key(self.root, path, chunk, self.path_map)
+            keys.append(_chunk_key(self.host, parse_key, path, self.contents))
+        return keys
+
+    def compiled_rows(self, item: tuple[str, str]) -> tuple[Row, ...] | None:
         """The chunk parsed and mapped in one compiled call (`compiled_map`), unless its
         parse is memoised, or its file carries answers from an earlier text (each of those
         points then costs a lookup)."""
         path, chunk = item
-        if host.memo.has_parsed(path, parse_keys[path]):
+        if self.host.memo.has_parsed(path, self.parse_keys[path]):
             return None
-        own = sources(path)
+        own = self.sources(path)
         if own is not None and own.has_answers:
             return None
-        return mapped_rows(chunk, root, keep, path_map, sources)
+        return mapped_rows(chunk, self.root, self.keep, self.path_map, self.sources)
 
-    def mapped(item: tuple[str, str]) -> tuple[Finding, ...]:
-        return found_of(item, compiled_rows(item))
+    def mapped(self, item: tuple[str, str]) -> tuple[Finding, ...]:
+        return self.found_of(item, self.compiled_rows(item))
 
-    def found_of(item: tuple[str, str], rows: tuple[Row, ...] | None) -> tuple[Finding, ...]:
+    def found_of(self, item: tuple[str, str], rows: tuple[Row, ...] | None) -> tuple[Finding, ...]:
         """The chunk's findings: made of `rows` (the compiled mapping's), else through its
         parse."""
-        path, chunk = item
-        key = parse_keys[path]
+        host, (path, chunk) = self.host, item
+        key = self.parse_keys[path]
         if rows is not None:
             found = codec.decode(rows)
             host.memo.remember_parsed(path, key, found, mapped=True)
-            own = parsed.get(path)
+            own = self.parsed.get(path)
             if own is not None and not host.one_shot:  # the file's next text carries them
                 own.seed(found, path)
         else:
             raw = host.memo.parsed(path, key)
             if raw is None:
-                raw = build_findings(chunk, root, keep, path_map)
+                raw = build_findings(chunk, self.root, self.keep, self.path_map)
                 host.memo.remember_parsed(path, key, raw)
-            found = tuple(sorted(widen_findings(raw, sources), key=MAPPED_ORDER))
-        _release(path)
+            found = tuple(sorted(widen_findings(raw, self.sources), key=MAPPED_ORDER))
+        self.release(path)
         return found  # its rows go now: the disk memo encodes what it stores, later
 
-    def as_rows(item: tuple[str, str]) -> tuple[Row, ...]:
+    def as_rows(self, item: tuple[str, str]) -> tuple[Row, ...]:
         """`mapped`'s findings as rows, made as rows when the compiled mapping maps them."""
-        rows = compiled_rows(item)
+        rows = self.compiled_rows(item)
         if rows is None:  # (asked once: a file without a compiled tree is parsed once)
-            return codec.encode(found_of(item, None))
-        _release(item[0])
+            return codec.encode(self.found_of(item, None))
+        self.release(item[0])
         return rows
 
-    def _release(path: str) -> None:
+    def release(self, path: str) -> None:
         """One compiled tree at a time (a later flow step parses it again); a one-shot
         run keeps those it parsed ahead: the peak held them already, and freeing them
         costs time (~20 ms for a copy of net/http) where the exit frees them at once."""
-        src = parsed.get(path)
-        if src is not None and not (host.one_shot and path in batch.ahead):
+        src = self.parsed.get(path)
+        if src is not None and not (self.host.one_shot and path in self.ahead):
             src.release_native()
 
+
+def premap(
+    host: Host,
+    graph: PackageGraph,
+    contents: Mapping[str, bytes],
+    path_map: Mapping[str, str],
+    ahead: Set[str],
+    name: str,
+    text: str,
+    into: Premapped,
+) -> None:
+    """Map `text`, what go is expected to show for `name` (the compiler's output read while
+    go still runs, see `gotool/compile_stream.py`), into `into`: each kept file's chunk that
+    the memo does not answer and that is not mapped already. Only ever ahead of time: the
+    findings are taken for a file only where go's own output has the very same chunk."""
+    m = _Mapping(host, graph, contents, path_map, ahead)
+    with gc_paused():
+        chunks = m.chunks(text)
+        for item, key in zip(chunks, m.keys(chunks), strict=True):
+            if into.found(*item) is None and host.memo.file_entry(key, contents) is None:
+                into.files[item[0]] = (item[1], m.mapped(item))
+        into.texts[name] = (text, chunks)
+
+
+def _compiled(
+    host: Host, batch: BuildBatch, name: str, text: str
+) -> tuple[tuple[Finding, ...], tuple[str, ...] | None]:
+    """The findings of a package that compiled, and the per-file memo keys they came from."""
+    graph, contents = batch.graph, batch.contents
+    m = _Mapping(host, graph, contents, batch.path_map, batch.ahead)
+    # Unsaved buffers' results stay in memory: a saved text builds without overlays.
+    durable = host.store.durable_package(graph, name) and not batch.path_map
+    early = batch.premapped
+    expected = early.texts.get(name)
+    chunks = expected[1] if expected is not None and expected[0] == text else m.chunks(text)
+    keys = m.keys(chunks)
+    hits = [host.memo.file_entry(key, contents) for key in keys]
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
-    fresh = iter(map_on_two_cores(missed, mapped, lambda item: len(item[1]), as_rows))
+    ready = {
+        path: found for path, chunk in missed if (found := early.found(path, chunk)) is not None
+    }
+    rest = [item for item in missed if item[0] not in ready]
+    fresh = iter(map_on_two_cores(rest, m.mapped, lambda item: len(item[1]), m.as_rows))
     findings: list[Finding] = []
     for (path, _), key, hit in zip(chunks, keys, hits, strict=True):
         found = hit
         if found is None:
-            found, rows = next(fresh)
+            found, rows = (ready[path], None) if path in ready else next(fresh)
             host.memo.remember_file(key, path, found, contents, durable, rows)
         findings.extend(found)
     if not host.one_shot:  # a lasting session's sources: nothing kept for this output
-        for src in parsed.values():
+        for src in m.parsed.values():
             if src is not None:
                 src.forget_points()
-    parsed_files = _package_sources(host, graph, name, sources, keep)
+    parsed_files = _package_sources(host, graph, name, m.sources, m.keep)
     prepared = batch.pools.get(name)
     index = prepared[1] if prepared is not None and _same(prepared[0], parsed_files) else None
     findings += pool_findings(findings, parsed_files, index)  # derived: the sync.Pool doctor

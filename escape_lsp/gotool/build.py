@@ -211,21 +211,22 @@ async def run_build(
     toolchain: Toolchain,
     req: BuildRequest,
     on_package: Callable[[str], None] | None = None,
-    on_start: Callable[[], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
     started: Started | None = None,
 ) -> BuildOutput:
     """Run one batch; raises asyncio.CancelledError (process group killed) or GoTimeout.
 
     `on_package` hears of each named package as soon as the compiler has reported on it;
-    `on_start` is called once go runs. `started`: the process `head_start` started for
-    exactly this request's command, read instead of starting another.
+    `on_start` is called once go runs, with its GOTMPDIR. `started`: the process
+    `head_start` started for exactly this request's command, read instead of starting
+    another.
     """
     began = time.monotonic()
     on_line = package_reporter(set(req.packages), on_package) if on_package else None
     timeout = req.options.timeout
     if started is not None:
         if on_start is not None:
-            on_start()
+            on_start(started.gotmp)
         proc = await adopt(started, timeout, on_line)
     else:
         argv = build_argv(toolchain.go, req)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from escape_lsp.gotool.compile_stream import toolexec_flag, user_toolexec
 from escape_lsp.gotool.flags import pinned_flags
 
 ESCAPE_FLAGS = "-m=2"
@@ -27,13 +28,18 @@ def go_build_argv(
     env: Mapping[str, str] | None = None,
     package_gcflags: Mapping[str, Sequence[str]] | None = None,
     overlay: str | None = None,
+    stream: bool = False,
 ) -> list[str]:
     """`go build` (`go test -c` with tests) of `packages` with `-m=2` (and `gcflags`, and
     each package's own `package_gcflags`) for exactly those packages, output discarded, JSON
-    events, and go.mod/go.sum pinned read-only (`flags.pinned_flags`)."""
+    events, and go.mod/go.sum pinned read-only (`flags.pinned_flags`). With `stream`, the
+    compiler runs through `compile_stream.sh` (unless the user runs go's tools through their
+    own program), so its output can be read before go ends."""
     extra = package_gcflags or {}
     argv = [go, "test", "-c"] if tests else [go, "build"]
     argv += ["-json", "-o", os.devnull]
+    if stream and not user_toolexec(build_flags, env or {}) and (flag := toolexec_flag()):
+        argv.append(flag)
     for pkg in packages:
         flags = " ".join([ESCAPE_FLAGS, *gcflags, *extra.get(pkg, ())])
         argv.append(f"-gcflags={pkg}={flags}")

@@ -35,6 +35,9 @@ class BuildRequest:
     #: Compiler flags for some packages only: (import path, flags) pairs.
     package_gcflags: tuple[tuple[str, tuple[str, ...]], ...] = ()
     overlay: str | None = None
+    #: The compiler's output copied as it prints it (`compile_stream`): a one-shot run maps
+    #: it while go still runs.
+    stream: bool = False
 
 
 def build_command(go: str, req: BuildRequest) -> Command:
@@ -55,4 +58,5 @@ def build_argv(go: str, req: BuildRequest) -> list[str]:
         env=dict(opts.env),
         package_gcflags=dict(req.package_gcflags),
         overlay=req.overlay,
+        stream=req.stream,
     )

@@ -27,9 +27,12 @@ _SKIPPED = ("testdata", "vendor")
 _GO_MOD, _GO_WORK = MODULE_FILES[0], WORKSPACE_FILES[0]
 
 
-def first_build(cwd: str, pattern: str, go: str | None = None) -> Command | None:
-    """The go build a `check` of `pattern` from `cwd` with default settings will run, or None
-    when that cannot be told without go."""
+def first_build(
+    cwd: str, pattern: str, go: str | None = None, stream: bool = False
+) -> Command | None:
+    """The go build a `check` of `pattern` from `cwd` with default settings will run (its
+    compiler output streamed as a one-shot engine's is: `stream`), or None when that cannot
+    be told without go."""
     exe = shutil.which(go or "go")
     if exe is None or "..." in pattern or not _module_mode():
         return None
@@ -53,7 +56,7 @@ def first_build(cwd: str, pattern: str, go: str | None = None) -> Command | None
     parts = [] if rel == "." else rel.split(os.sep if is_path else "/")
     if any(p in _SKIPPED or p.startswith((".", "_")) for p in parts) or not _has_package(directory):
         return None
-    return Command(tuple(go_build_argv(exe, (import_path,), root)), root, ())
+    return Command(tuple(go_build_argv(exe, (import_path,), root, stream=stream)), root, ())
 
 
 def _module_mode() -> bool:

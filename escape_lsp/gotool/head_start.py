@@ -42,6 +42,7 @@ try:  # what hashlib.blake2b is, without hashlib's load of OpenSSL (~4 ms)
 except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
+from escape_lsp.gotool.compile_stream import toolexec_flag
 from escape_lsp.gotool.spawning import kill_group, spawn_options
 from escape_lsp.gotool.tempdir import private_subdir
 
@@ -218,7 +219,8 @@ def remember(directory: str | None, cwd: str, args: Sequence[str]) -> None:
 
 
 #: The flags of the builds escape-lsp's CLI runs (`gotool/build.py`, `gotool/flags.py`); none
-#: of them makes go run another program (as `-toolexec`, `-exec` or `-ldflags=-extld` would).
+#: of them makes go run another program (as `-toolexec`, `-exec` or `-ldflags=-extld` would),
+#: but for escape-lsp's own `-toolexec` (`compile_stream.toolexec_flag`), as this install has it.
 _FLAGS = ("-json", "-c", "-o")
 _VALUED_FLAGS = ("-gcflags=", "-mod=", "-tags=")
 
@@ -237,10 +239,14 @@ def _plausible(command: Command, cwd: str, anywhere: bool = False) -> bool:
         if args[i - 1 : i] == ("-o",):
             if arg != os.devnull:
                 return False
-        elif arg.startswith("-") and arg not in _FLAGS and not arg.startswith(_VALUED_FLAGS):
+        elif arg.startswith("-") and not _known_flag(arg):
             return False
     here = os.path.join(os.path.realpath(cwd), "")
     return anywhere or here.startswith(os.path.join(os.path.realpath(command.cwd), ""))
+
+
+def _known_flag(arg: str) -> bool:
+    return arg in _FLAGS or arg.startswith(_VALUED_FLAGS) or arg == toolexec_flag()
 
 
 def _record_path(directory: str, cwd: str, args: Sequence[str]) -> str:

@@ -168,13 +168,13 @@ async def run(
     env: dict[str, str] | None = None,
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
-    on_start: Callable[[], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> ProcessResult:
     """Run `argv`; cancelling the awaiting task kills the command's whole process group.
 
     Raises GoTimeout (group killed) past `timeout`, OSError when the command cannot start.
     `on_line`, when given, sees each stdout line while the command runs (progress reports);
-    `on_start` is called once the command runs (work to overlap with it).
+    `on_start` is called once the command runs (work to overlap with it), with its GOTMPDIR.
     """
     global _active
     _active += 1
@@ -190,7 +190,7 @@ async def _run(
     env: dict[str, str] | None,
     timeout: float | None,
     on_line: Callable[[str], None] | None,
-    on_start: Callable[[], None] | None = None,
+    on_start: Callable[[str], None] | None = None,
 ) -> ProcessResult:
     # The GOTMPDIR goes only once go has ended: a dying go recreates its work dir (MkdirAll).
     gotmp = private_subdir("gotmp-")
@@ -209,7 +209,7 @@ async def _run(
 
     async def talk() -> tuple[bytes, bytes]:
         if on_start is not None:
-            on_start()
+            on_start(gotmp)
         if on_line is None:
             return await proc.communicate()
         assert proc.stdout is not None and proc.stderr is not None
