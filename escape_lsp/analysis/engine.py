@@ -279,9 +279,7 @@ class Engine:
             finally:
                 for task in following:
                     task.cancel()
-        batch = package_results.BuildBatch(
-            graph, out, contents, path_map, pools, ahead, premapped
-        )
+        batch = package_results.BuildBatch(graph, out, contents, path_map, pools, ahead, premapped)
         return {
             name: package_results.package_result(
                 self, batch, name, keys[name], hashes.get(name, {})

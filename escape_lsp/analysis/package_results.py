@@ -60,8 +60,11 @@ class Premapped:
     """What `premap` mapped while go still ran, for `_compiled` to take where go's output
     turns out the same."""
 
-    #: Per package: the text go was expected to show, and its chunks.
-    texts: dict[str, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    #: Per package: the text go was expected to show, its chunks, their memo keys and the
+    #: keys of their parses.
+    texts: dict[str, tuple[str, list[tuple[str, str]], list[str], dict[str, str]]] = field(
+        default_factory=dict
+    )
     #: Per file: the chunk mapped, and its findings.
     files: dict[str, tuple[str, tuple[Finding, ...]]] = field(default_factory=dict)
 
@@ -227,10 +230,11 @@ def premap(
     m = _Mapping(host, graph, contents, path_map, ahead)
     with gc_paused():
         chunks = m.chunks(text)
-        for item, key in zip(chunks, m.keys(chunks), strict=True):
+        keys = m.keys(chunks)
+        for item, key in zip(chunks, keys, strict=True):
             if into.found(*item) is None and host.memo.file_entry(key, contents) is None:
                 into.files[item[0]] = (item[1], m.mapped(item))
-        into.texts[name] = (text, chunks)
+        into.texts[name] = (text, chunks, keys, m.parse_keys)
 
 
 def _compiled(
@@ -243,8 +247,12 @@ def _compiled(
     durable = host.store.durable_package(graph, name) and not batch.path_map
     early = batch.premapped
     expected = early.texts.get(name)
-    chunks = expected[1] if expected is not None and expected[0] == text else m.chunks(text)
-    keys = m.keys(chunks)
+    if expected is not None and expected[0] == text:  # as the early mapping split it
+        _, chunks, keys, parse_keys = expected
+        m.parse_keys.update(parse_keys)
+    else:
+        chunks = m.chunks(text)
+        keys = m.keys(chunks)
     hits = [host.memo.file_entry(key, contents) for key in keys]
     missed = [item for item, hit in zip(chunks, hits, strict=True) if hit is None]
     ready = {
