@@ -238,3 +238,21 @@ async def test_a_check_mapping_the_copy_at_any_moment_ends_with_the_same_finding
         assert not early
     assert streamed.findings == plain.findings
     assert streamed.blocked is None and len(plain.findings) > 300
+
+
+@needs_shell
+@pytest.mark.parametrize("where", ["flags", "GOFLAGS", "go env -w"])
+def test_a_users_own_toolexec_is_kept_and_nothing_streams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    mine = "-toolexec=/usr/bin/time"
+    env_file = tmp_path / "goenv"
+    env_file.write_text(f"GOFLAGS={mine}\n" if where == "go env -w" else "GOFLAGS=-v\n")
+    monkeypatch.setenv("GOENV", str(env_file))
+    monkeypatch.setenv("GOFLAGS", mine if where == "GOFLAGS" else "")
+    flags = [mine] if where == "flags" else []
+    argv = go_build_argv("go", ["example.com/m/p"], str(tmp_path), build_flags=flags, stream=True)
+    assert FLAG not in argv
+    monkeypatch.setenv("GOFLAGS", "")
+    env_file.write_text("GOFLAGS=-v\n")
+    assert FLAG in go_build_argv("go", ["example.com/m/p"], str(tmp_path), stream=True)

@@ -15,6 +15,7 @@ Light on purpose (no asyncio, no dataclasses): `build_argv` adds the flag for a 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compile_stream.sh")
@@ -36,9 +37,32 @@ def toolexec_flag() -> str | None:
 
 def user_toolexec(build_flags: Sequence[str], env: Mapping[str, str]) -> bool:
     """Whether the user runs go's tools through a program of their own (their `-toolexec`,
-    on the command line or in GOFLAGS): theirs is kept, and nothing streams."""
-    goflags = {**os.environ, **env}.get("GOFLAGS", "").split()
-    return any(f.lstrip("-").startswith("toolexec") for f in [*build_flags, *goflags])
+    on the command line or in GOFLAGS, set in the environment or with `go env -w`): theirs
+    is kept, and nothing streams."""
+    full = {**os.environ, **env}
+    words = [*build_flags, *full.get("GOFLAGS", "").split(), *_go_env_goflags(full).split()]
+    return any(w.lstrip("-").startswith("toolexec") for w in words)
+
+
+def _go_env_goflags(env: Mapping[str, str]) -> str:
+    """GOFLAGS as `go env -w` wrote it into go's own env file (os.UserConfigDir()/go/env,
+    or $GOENV)."""
+    path = env.get("GOENV", "")
+    if path == "off":
+        return ""
+    if not path:
+        home = os.path.expanduser("~")
+        if sys.platform == "darwin":
+            base = os.path.join(home, "Library", "Application Support")
+        else:
+            base = env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        path = os.path.join(base, "go", "env")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ""
+    return " ".join(line[len("GOFLAGS=") :] for line in lines if line.startswith("GOFLAGS="))
 
 
 class Streams:
