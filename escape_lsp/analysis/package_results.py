@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import digest, text_digest
@@ -55,16 +55,22 @@ class Host(Protocol):
     def is_excluded(self, path: str) -> bool: ...
 
 
+class Split(NamedTuple):
+    """A package's text split by file, with each chunk's per-file memo key and parse key."""
+
+    text: str
+    chunks: list[tuple[str, str]]
+    keys: list[str]
+    parse_keys: dict[str, str]
+
+
 @dataclass
 class Premapped:
     """What `premap` mapped while go still ran, for `_compiled` to take where go's output
     turns out the same."""
 
-    #: Per package: the text go was expected to show, its chunks, their memo keys and the
-    #: keys of their parses.
-    texts: dict[str, tuple[str, list[tuple[str, str]], list[str], dict[str, str]]] = field(
-        default_factory=dict
-    )
+    #: Per package: the text go was expected to show, split.
+    texts: dict[str, Split] = field(default_factory=dict)
     #: Per file: the chunk mapped, and its findings.
     files: dict[str, tuple[str, tuple[Finding, ...]]] = field(default_factory=dict)
 
@@ -234,7 +240,7 @@ def premap(
         for item, key in zip(chunks, keys, strict=True):
             if into.found(*item) is None and host.memo.file_entry(key, contents) is None:
                 into.files[item[0]] = (item[1], m.mapped(item))
-        into.texts[name] = (text, chunks, keys, m.parse_keys)
+        into.texts[name] = Split(text, chunks, keys, m.parse_keys)
 
 
 def _compiled(
@@ -247,9 +253,9 @@ def _compiled(
     durable = host.store.durable_package(graph, name) and not batch.path_map
     early = batch.premapped
     expected = early.texts.get(name)
-    if expected is not None and expected[0] == text:  # as the early mapping split it
-        _, chunks, keys, parse_keys = expected
-        m.parse_keys.update(parse_keys)
+    if expected is not None and expected.text == text:  # as the early mapping split it
+        chunks, keys = expected.chunks, expected.keys
+        m.parse_keys.update(expected.parse_keys)
     else:
         chunks = m.chunks(text)
         keys = m.keys(chunks)
