@@ -315,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # took ~10 ms, and the one when the parse's pause (`gc_paused`) ended walked all the
         # parse had made (~50 ms after a large package's first run) for nothing.
         gc.disable()
+        # No TLS: `check` opens no connection, and asyncio imports ssl (OpenSSL, ~13 ms) only
+        # for TLS transports; with it marked missing asyncio leaves TLS out.
+        sys.modules.setdefault("ssl", None)
     if args[:1] == ["serve"]:  # without the other commands' imports
         import argparse
 
