@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gc.disable()
         # No TLS: `check` opens no connection, and asyncio imports ssl (OpenSSL, ~13 ms) only
         # for TLS transports; with it marked missing asyncio leaves TLS out.
-        sys.modules.setdefault("ssl", None)
+        sys.modules.setdefault("ssl", None)  # type: ignore[arg-type]
     if args[:1] == ["serve"]:  # without the other commands' imports
         import argparse
 
