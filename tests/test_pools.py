@@ -387,3 +387,66 @@ async def test_the_pool_checks_read_the_syntax_while_go_compiles(
     }
     assert {(Kind.POOL_OBJECT_RETAINED, 14), (Kind.POOL_USE_AFTER_PUT, 23)} <= lines
     assert after_go == [False, False]  # each computed once, before the verdicts came
+
+
+async def test_the_pool_checks_read_again_only_the_verdicts_of_the_file_that_changed(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the checks read of every verdict of a file (the Puts that may box their argument,
+    the flows that store a variable) is kept on the file's source while the engine has the
+    very same verdicts for it: after an edit of one file, only that file's are read again,
+    and the findings follow each file's own text."""
+    from escape_lsp.analysis.pools.checks import verdicts
+    from escape_lsp.findings.model import Kind
+    from tests.test_engine import engine_for
+
+    # (the package exports the check under its module's name)
+    put_non_pointer = importlib.import_module("escape_lsp.analysis.pools.checks.put_non_pointer")
+    boxes = (
+        'package p\n\nimport "sync"\n\nvar slicePool = sync.Pool{New: func() any { return '
+        "make([]byte, 0, 64) }}\n\nfunc Box(b []byte) {\n\tslicePool.Put(b)\n}\n"
+    )
+    root = gomod({"p/p.go": RETAINS, "p/q.go": boxes})
+    p, q = root / "p" / "p.go", root / "p" / "q.go"
+    read: list[tuple[str, str]] = []
+
+    def noted(name: str, compute: Any) -> Any:
+        def run(src: GoSource, found: Any) -> Any:
+            read.append((name, Path(found[0].file).name if found else ""))
+            return compute(src, found)
+
+        return run
+
+    stores = noted("stores", verdicts._stores_by_origin)
+    monkeypatch.setattr(verdicts, "_stores_by_origin", stores)
+    boxed = noted("boxed", put_non_pointer._boxed_into_put)
+    monkeypatch.setattr(put_non_pointer, "_boxed_into_put", boxed)
+    engine = engine_for(root)
+
+    async def pool_lines() -> set[tuple[str, Kind, int]]:
+        res = (await engine.analyze(["example.com/m/p"]))["example.com/m/p"]
+        assert res.blocked is None
+        return {
+            (Path(f.file).name, f.kind, f.line)
+            for f in res.findings
+            if f.kind in (Kind.POOL_OBJECT_RETAINED, Kind.POOL_PUT_NON_POINTER)
+        }
+
+    try:
+        first = await pool_lines()
+        assert first == {
+            ("p.go", Kind.POOL_OBJECT_RETAINED, 14),
+            ("q.go", Kind.POOL_PUT_NON_POINTER, 8),
+        }
+        every = [("boxed", "p.go"), ("boxed", "q.go"), ("stores", "p.go"), ("stores", "q.go")]
+        assert sorted(read) == every
+        read.clear()
+        q.write_text(boxes + "\nfunc Other() {}\n")
+        assert await pool_lines() == first
+        assert sorted(read) == [("boxed", "q.go"), ("stores", "q.go")]  # p.go's: kept
+        read.clear()
+        p.write_text(RETAINS.replace("\tlast = b\n", "\tlast = nil\n"))
+        assert await pool_lines() == {("q.go", Kind.POOL_PUT_NON_POINTER, 8)}
+        assert sorted(read) == [("boxed", "p.go"), ("stores", "p.go")]
+    finally:
+        engine.close()

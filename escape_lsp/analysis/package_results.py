@@ -267,12 +267,14 @@ def _compiled(
     rest = [item for item in missed if item[0] not in ready]
     fresh = iter(map_on_two_cores(rest, m.mapped, lambda item: len(item[1]), m.as_rows))
     findings: list[Finding] = []
+    by_file: dict[str, tuple[Finding, ...]] = {}  # (a file's chunk holds its verdicts alone)
     for (path, _), key, hit in zip(chunks, keys, hits, strict=True):
         found = hit
         if found is None:
             found, rows = (ready[path], None) if path in ready else next(fresh)
             host.memo.remember_file(key, path, found, contents, durable, rows)
         findings.extend(found)
+        by_file[path] = found
     if not host.one_shot:  # a lasting session's sources: nothing kept for this output
         for src in m.parsed.values():
             if src is not None:
@@ -280,7 +282,7 @@ def _compiled(
     parsed_files = _package_sources(host, graph, name, m.sources, m.keep)
     prepared = batch.pools.get(name)
     index = prepared[1] if prepared is not None and _same(prepared[0], parsed_files) else None
-    findings += pool_findings(findings, parsed_files, index)  # derived: the sync.Pool doctor
+    findings += pool_findings(by_file, parsed_files, index)  # derived: the sync.Pool doctor
     return tuple(findings), (tuple(keys) if durable else None)
 
 

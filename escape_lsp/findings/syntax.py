@@ -33,6 +33,7 @@ _BLANKS = (0x20, 0x09)
 _NORM_CACHE_NODE = 2048
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @lru_cache(maxsize=1)
@@ -80,6 +81,7 @@ class GoSource:
         #: The compiled mapping's own tree of this text (`native.py`), when it is built.
         self._native: Any = None
         self._derived: dict[tuple[Hashable, ...], Any] = {}
+        self._derived_from: dict[Callable[..., Any], tuple[Any, Any]] = {}
 
     @property
     def tree(self) -> Tree:
@@ -121,6 +123,18 @@ class GoSource:
             result: T = self._derived[key]
             return result
         result = self._derived[key] = compute(self, *args)
+        return result
+
+    def derived_from(self, compute: Callable[[GoSource, V], T], value: V) -> T:
+        """`compute(self, value)` for a `value` that cannot be a key (this file's findings),
+        kept while `value` is the very same object: the last one per `compute` (the findings
+        of an unchanged file are the memo's same tuple from one build to the next)."""
+        held = self._derived_from.get(compute)
+        if held is not None and held[0] is value:
+            result: T = held[1]
+            return result
+        result = compute(self, value)
+        self._derived_from[compute] = (value, result)
         return result
 
     def byte_span(self, start: int, end: int) -> Span:

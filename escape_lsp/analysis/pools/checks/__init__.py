@@ -28,16 +28,16 @@ from escape_lsp.findings.syntax import GoSource
 
 
 def pool_findings(
-    findings: Sequence[Finding],
+    by_file: Mapping[str, Sequence[Finding]],
     sources: Mapping[str, GoSource],
     indexes: list[PackagePools] | None = None,
 ) -> list[Finding]:
-    """Pool findings for one package: `findings` are its compiler verdicts (widened), `sources`
-    every file of the package as the build saw them, `indexes` those files' pool indexes when
-    already built (`index_packages`)."""
+    """Pool findings for one package: `by_file` are its compiler verdicts (widened) by the
+    file they are about, `sources` every file of the package as the build saw them,
+    `indexes` those files' pool indexes when already built (`index_packages`)."""
     if not any(map(may_import_sync, sources.values())):
         return []
-    verdicts = Verdicts(findings)
+    verdicts = Verdicts(by_file, sources)
     out: list[Finding] = []
     for pools in index_packages(sources) if indexes is None else indexes:
         # these read the compiler's verdicts (resting on one, or carrying the one found there)

@@ -4,6 +4,7 @@ there, on every Put (staticcheck SA6002)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from tree_sitter import Node
 
@@ -20,16 +21,7 @@ def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
     out: list[Finding] = []
     for file in pools.files:
         src = pools.files[file].src
-        starts = src.derived(_argument_starts)
-        if not starts:
-            continue
-        for f in verdicts.in_file(file):
-            if f.kind is not Kind.ESCAPES_TO_HEAP:
-                continue
-            if (f.span.start_line, f.span.start_col) not in starts:
-                continue  # (a cheap test first: the flows of a large file's verdicts are long)
-            if not any(map(_into_put, f.flow)):
-                continue
+        for f in verdicts.per_file(file, _boxed_into_put):
             offset = src.lines.offset(f.span.start_line, f.span.start_col)
             leaf = src.tree.root_node.descendant_for_byte_range(offset, offset + 1)
             found = _put_argument(pools, file, leaf)
@@ -55,6 +47,22 @@ def put_non_pointer(pools: PackagePools, verdicts: Verdicts) -> list[Finding]:
                 )
             )
     return out
+
+
+def _boxed_into_put(src: GoSource, found: Sequence[Finding]) -> list[Finding]:
+    """The verdicts of one file that may be a Put's argument boxed: escaping, where a Put's
+    argument may start, with a flow into a Put."""
+    starts = src.derived(_argument_starts)
+    if not starts:
+        return []
+    return [
+        f
+        for f in found
+        if f.kind is Kind.ESCAPES_TO_HEAP
+        # (a cheap test first: the flows of a large file's verdicts are long)
+        and (f.span.start_line, f.span.start_col) in starts
+        and any(map(_into_put, f.flow))
+    ]
 
 
 #: `Put(` and what may stand before its argument: blanks and comments.
