@@ -243,6 +243,7 @@ def _serve(ns: argparse.Namespace) -> int:
         records, cwd = _head_start_records(), os.getcwd()
         head_start.begin(records, cwd, first_answer.HEAD_START_KEY, anywhere=True)
         kept = codegen_cache.for_this_user(codegen_cache.CLI)  # the analysis' kept code
+        _import_asyncio_without_tls()
         from escape_lsp.lsp import first_publish
 
         stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
@@ -264,6 +265,20 @@ def _serve(ns: argparse.Namespace) -> int:
     finally:
         if cache is not None:
             cache.save()
+
+
+def _import_asyncio_without_tls() -> None:
+    """asyncio imported with ssl marked missing, as `check` does: it then leaves TLS out
+    (OpenSSL's import, ~13 ms, is on the way to a first spawn's diagnostics; the server
+    serves stdio or plain TCP). The mark goes after, so an `import ssl` later still works."""
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]
+    try:
+        import asyncio  # noqa: F401
+    finally:
+        if sys.modules.get("ssl", False) is None:
+            del sys.modules["ssl"]
 
 
 def _head_start_records() -> str | None:

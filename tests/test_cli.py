@@ -197,3 +197,28 @@ def test_check_as_a_program_loads_no_tls(gomod: WriteModule) -> None:
     # (-X importtime also lists the import of a module marked missing: `ssl`, in µs)
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()}
     assert "asyncio" in imported and "_ssl" not in imported
+
+
+def test_a_served_session_loads_no_tls(tmp_path: Path) -> None:
+    """A spawned server imports asyncio for its first publish with ssl marked missing (TLS
+    left out; the server serves stdio) and unmarks it: a whole session, initialize to exit,
+    the server imported after the first publish, never loads OpenSSL."""
+    from escape_lsp.lsp import first_answer
+    from escape_lsp.lsp.frames import frame
+
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    stdin = b"".join(frame(json.dumps(m).encode()) for m in messages)
+    env = {**os.environ, first_answer.FIRST_PUBLISH_ENV: "on"}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "escape_lsp", "serve"],
+        input=stdin, cwd=tmp_path, capture_output=True, env=env, timeout=120,
+    )  # fmt: skip
+    err = proc.stderr.decode()
+    assert proc.returncode == 0 and b'"id": 1, "result"' in proc.stdout, err
+    imported = {line.split("|")[-1].strip() for line in err.splitlines()}
+    assert {"asyncio", "escape_lsp.lsp.first_publish", "escape_lsp.lsp.server"} <= imported
+    assert "_ssl" not in imported
