@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from escape_lsp import __version__
 
@@ -237,17 +238,29 @@ def _serve(ns: argparse.Namespace) -> int:
     handover = None
     if ns.tcp is None and not sys.stdin.isatty() and first_answer.wanted():
         # The first diagnostics before the server is imported: the go build the last first
-        # publish from here used starts now, if what it read changed (as `check`'s head start).
+        # publish from here used starts now, if what it read changed (as `check`'s head start);
+        # with no record, the opened file's from its didOpen, read before the first publish
+        # is imported (`early_open`).
         from escape_lsp.gotool import head_start
 
         records, cwd = _head_start_records(), os.getcwd()
         head_start.begin(records, cwd, first_answer.HEAD_START_KEY, anywhere=True)
-        kept = codegen_cache.for_this_user(codegen_cache.CLI)  # the analysis' kept code
-        _import_asyncio_without_tls()
-        from escape_lsp.lsp import first_publish
+        previous = _end_on_signals()  # until the first publish's own handlers
+        try:
+            kept = codegen_cache.for_this_user(codegen_cache.CLI)  # the analysis' kept code
+            stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
+            early = None
+            if not head_start.running():  # the build the opened file needs, from its didOpen
+                from escape_lsp.lsp.early_open import early_open
 
-        stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
-        handover = first_publish.first_publish(stdin, stdout, records, cwd)
+                early = early_open(stdin, stdout, lambda path, go: _guess(records, cwd, path, go))
+            _import_asyncio_without_tls()
+            from escape_lsp.lsp import first_publish
+
+            handover = first_publish.first_publish(stdin, stdout, records, cwd, early)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         if kept is not None:
             kept.save()
     if client.start_later is not None:  # no resident server listened: one for the next editor
@@ -265,6 +278,31 @@ def _serve(ns: argparse.Namespace) -> int:
     finally:
         if cache is not None:
             cache.save()
+
+
+def _end_on_signals() -> dict[signal.Signals, Any]:
+    """SIGTERM and SIGINT end the process at once, the head start's build (a process group
+    of its own) killed first, as the first publish's handlers do; the handlers replaced."""
+    from escape_lsp.gotool import head_start, tempdir
+
+    def end(signum: int, frame: Any) -> None:
+        head_start.release()
+        tempdir.remove_private_root()
+        os._exit(0)
+
+    return {sig: signal.signal(sig, end) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _guess(records: str | None, cwd: str, path: str, go: str | None) -> None:
+    """The build of `path`'s package, as the first publish guesses it once a file is opened
+    (`first_publish._guess_build`)."""
+    from escape_lsp.gotool import head_start
+    from escape_lsp.gotool.first_build import first_build
+    from escape_lsp.lsp import first_answer
+
+    key = first_answer.HEAD_START_KEY
+    guessed = lambda: first_build(cwd, os.path.dirname(path), go)  # noqa: E731
+    head_start.begin(records, cwd, key, guessed, anywhere=True)
 
 
 def _import_asyncio_without_tls() -> None:

@@ -277,12 +277,17 @@ async def test_a_first_spawn_in_a_directory_starts_the_opened_packages_build_at_
 ) -> None:
     """With no record (the first spawn from a directory), the build the opened file's
     package needs starts as it is opened, before `go list`, and the engine takes it over:
-    one build. Settings that change the build make no guess."""
+    one build. It starts before the first publish is imported (`early_open`: asyncio is not
+    loaded yet in the server's process). Settings that change the build make no guess."""
     root = gomod({"p/p.go": SRC}, sub="mod")
     target = root / "p" / "p.go"
     log = tmp_path / "go.log"
     bin_dir = tmp_path / "bin"
-    fake_go(bin_dir, f'echo "$(date +%s.%N) $1" >> \'{log}\'\nexec "$REAL_GO" "$@"')
+    # each go command: when, its verb, and whether its parent (the server) has asyncio loaded
+    asyncio_loaded = "$(grep -c _asyncio /proc/$PPID/maps)"
+    fake_go(
+        bin_dir, f'echo "$(date +%s.%N) $1 {asyncio_loaded}" >> \'{log}\'\nexec "$REAL_GO" "$@"'
+    )
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ESCAPE_LSP_CACHE": str(tmp_path / "c")}
     env["ESCAPE_LSP_STATE_DIR"] = str(tmp_path / "state")
     srv = await _start(root, env, cwd=tmp_path)
@@ -295,12 +300,15 @@ async def test_a_first_spawn_in_a_directory_starts_the_opened_packages_build_at_
     )
     await srv.expect(_published, timeout=60)
     await _end(srv)
-    verbs = [line.split()[1] for line in log.read_text().splitlines()]
+    lines = [line.split() for line in log.read_text().splitlines()]
+    verbs = [verb for _, verb, _ in lines]
     assert verbs.count("build") == 1, verbs
     if settings:
         assert verbs.index("list") < verbs.index("build"), verbs
     else:
         assert verbs.index("build") < verbs.index("list"), verbs
+        assert [loaded for _, verb, loaded in lines if verb == "build"] == ["0"], lines
+        assert all(loaded != "0" for _, verb, loaded in lines if verb == "env"), lines
 
 
 @pytest.mark.parametrize("end", ["sigterm", "stdin-closed"])

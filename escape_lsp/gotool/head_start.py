@@ -122,6 +122,11 @@ def begin(
     atexit.register(release)
 
 
+def running() -> bool:
+    """Whether `begin` started a build (claimed or not)."""
+    return _started is not None
+
+
 def _recorded(
     directory: str, cwd: str, args: Sequence[str]
 ) -> tuple[Command | None, tuple[tuple[str, Stat], ...]] | None:

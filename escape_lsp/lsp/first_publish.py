@@ -70,6 +70,7 @@ from escape_lsp.lsp.wire import (
 
 if TYPE_CHECKING:
     from escape_lsp.analysis.session import Publish, Session
+    from escape_lsp.lsp.early_open import EarlyOpen
 
 log = logging.getLogger("escape_lsp.first_publish")
 
@@ -111,7 +112,12 @@ class FirstPublish:
     """One session's start, up to the first diagnostics; `run` once, then hand over."""
 
     def __init__(
-        self, reading: Reading, out: BinaryIO, records: str | None = None, cwd: str | None = None
+        self,
+        reading: Reading,
+        out: BinaryIO,
+        records: str | None = None,
+        cwd: str | None = None,
+        answered: tuple[Any, Any] | None = None,
     ) -> None:
         self.reader = reading.reader
         self.out = out
@@ -119,8 +125,9 @@ class FirstPublish:
         self.records, self.cwd = records, cwd
         #: The bodies of the messages read, for the server to read again.
         self.replay: list[bytes] = []
-        #: The `initialize` request's id and the result sent for it.
-        self.answered: tuple[Any, Any] | None = None
+        #: The `initialize` request's id and the result sent for it (`answered`: already
+        #: sent, by `early_open`).
+        self.answered: tuple[Any, Any] | None = answered
         self.published_at: float | None = None
         #: The files whose diagnostics the client has (pushed, or answered to a pull).
         self.shown: set[str] = set()
@@ -187,7 +194,8 @@ class FirstPublish:
             return
         assert init is not None
         self.settings, _ = parse_settings(params.get("initializationOptions") or {})
-        self._send({"id": init["id"], "result": result})
+        if self.answered is None or self.answered[0] != init["id"]:
+            self._send({"id": init["id"], "result": result})
         self.answered = (init["id"], result)
         self.encoding = encoding_of(result["capabilities"]["positionEncoding"])
         wants_settings = bool(_get(params, "capabilities", "workspace", "configuration"))
@@ -429,15 +437,22 @@ class Handover:
 
 
 def first_publish(
-    fd: int, out: BinaryIO, records: str | None = None, cwd: str | None = None
+    fd: int,
+    out: BinaryIO,
+    records: str | None = None,
+    cwd: str | None = None,
+    early: EarlyOpen | None = None,
 ) -> Handover:
     """Run the first publish on stdin `fd`, up to the hand-over to the server. SIGTERM and
     SIGINT meanwhile end the process (go killed first). `records`: where the head start
     (`gotool/head_start.py`, begun by the caller from `cwd`) keeps the build it used, for the
-    next first publish from `cwd`."""
+    next first publish from `cwd`. `early`: what `early_open` read of `fd` (read again here,
+    first) and answered."""
     started = time.monotonic()
     log_to_stderr()
     reading = Reading(fd)
+    if early is not None:  # before anything the reading thread reads: fed on the loop
+        reading.reader.feed(early.data)
     previous: dict[signal.Signals, Any] = {}
 
     def end(signum: int, frame: Any) -> None:
@@ -447,7 +462,7 @@ def first_publish(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous[sig] = signal.signal(sig, end)
-    first = FirstPublish(reading, out, records, cwd)
+    first = FirstPublish(reading, out, records, cwd, early.answered if early else None)
     try:
         reading.loop.run_until_complete(first.run())
         if first.session is not None and cwd is not None:

@@ -1,0 +1,151 @@
+"""A spawned server's first messages read before the first publish is imported, so that the
+go build of the file the editor opens starts at once.
+
+With no head start record (the first spawn from a directory) the build is guessed from the
+opened file (`first_publish._guess_build`), which the editor sends only once `initialize` is
+answered. Answering it after the first publish's imports (asyncio, the settings, the frames:
+~0.1 s here) put those before go started. Here, with the standard library and the settings
+alone: the `initialize` request is read and answered as the first publish answers it
+(`first_answer.answer`), then the editor's next messages are read for up to `WAIT` seconds
+until a `didOpen`, whose package's build starts (`guess`). Every byte read goes back to the
+first publish (`EarlyOpen.data`), which reads the messages again as if they had just come, and
+does not answer `initialize` twice (`EarlyOpen.answered`).
+
+It stops reading, and leaves everything to the first publish, at anything else: a frame it
+cannot parse at once, a message other than those an editor sends right after `initialize`, the
+end of input, or a settings section that changes the build (the guess is with the defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import time
+from collections.abc import Callable
+from typing import Any, BinaryIO, NamedTuple
+
+from escape_lsp.lsp import first_answer
+
+#: How long the editor's messages after the answer to `initialize` are waited for: editors
+#: send `initialized` and the open files' `didOpen` at once.
+WAIT = 0.1
+#: The notifications an editor sends between `initialize` and its first `didOpen`.
+BEFORE_OPEN = frozenset({"initialized", "workspace/didChangeConfiguration", "$/setTrace"})
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n]*")
+_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*", re.IGNORECASE)
+
+
+def _length(headers: bytes) -> int | None:
+    """The Content-Length of a header block (its lines without the blank one), if it is
+    one: header lines only, one of them the length."""
+    lines = headers.split(b"\r\n")
+    if not all(_HEADER_LINE.fullmatch(line) for line in lines):
+        return None
+    lengths = [m for line in lines if (m := _LENGTH.fullmatch(line))]
+    return int(lengths[0][1]) if len(lengths) == 1 else None
+
+
+class EarlyOpen(NamedTuple):
+    """What was read (all of it, in order) and the `initialize` answered: (id, result)."""
+
+    data: bytes
+    answered: tuple[Any, Any] | None
+
+
+class _Frames:
+    """Whole frames from `fd`, read until a deadline (None: until one comes)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.data = bytearray()
+        self._at = 0
+
+    def next(self, deadline: float | None) -> dict[str, Any] | None:
+        """The next message; None at the end of input, the deadline, or a frame that is not
+        a well-formed LSP message (the first publish's reader makes what it can of it). With
+        no deadline it waits for a first byte, and then half a second for the rest."""
+        while True:
+            end = self.data.find(b"\r\n\r\n", self._at)
+            if end >= 0:
+                length = _length(bytes(self.data[self._at : end]))
+                if length is None:
+                    return None  # not a header this reads
+                start = end + 4
+                if len(self.data) >= start + length:
+                    body = bytes(self.data[start : start + length])
+                    self._at = start + length
+                    try:
+                        message = json.loads(body)
+                    except ValueError:
+                        return None
+                    return message if isinstance(message, dict) else None
+            elif len(self.data) - self._at > 1 << 12:
+                return None  # a header this long is not one
+            if deadline is None and len(self.data) > self._at:  # (as `frames.SHORT_BODY_GRACE`)
+                deadline = time.monotonic() + 0.5  # the rest of a frame begun: not for ever
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    return None
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return None
+            self.data += chunk
+
+
+def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None]) -> EarlyOpen:
+    """Read and answer `initialize` from `fd`, then read up to the first `didOpen` and call
+    `guess(path, go)` with its file and the `go` setting, if the settings sent with
+    `initialize` build as the defaults do. Never fails: what it cannot follow is the first
+    publish's."""
+    frames = _Frames(fd)
+    answered = None
+    try:
+        init = frames.next(None)
+        if init is None or init.get("method") != "initialize" or "id" not in init:
+            return EarlyOpen(bytes(frames.data), None)
+        params = init.get("params")
+        result = first_answer.answer(params) if isinstance(params, dict) else None
+        if result is None or not isinstance(params, dict):
+            return EarlyOpen(bytes(frames.data), None)
+        body = json.dumps({"jsonrpc": "2.0", "id": init["id"], "result": result}).encode()
+        out.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        out.flush()
+        answered = (init["id"], result)
+        deadline = time.monotonic() + WAIT
+        while (message := frames.next(deadline)) is not None:
+            method = message.get("method")
+            if method == "textDocument/didOpen" and "id" not in message:
+                path = _opened_path(message)
+                go = _default_build(params)
+                if path is not None and go is not None:
+                    guess(path, go[0])
+                break
+            if method not in BEFORE_OPEN or "id" in message:
+                break
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass  # the first publish reads what there is
+    return EarlyOpen(bytes(frames.data), answered)
+
+
+def _opened_path(message: dict[str, Any]) -> str | None:
+    doc = message.get("params", {}).get("textDocument")
+    uri = doc.get("uri") if isinstance(doc, dict) else None
+    if not isinstance(uri, str):
+        return None
+    from escape_lsp.lsp.wire import uri_to_path
+
+    return uri_to_path(uri)
+
+
+def _default_build(params: dict[str, Any]) -> tuple[str | None] | None:
+    """(the `go` setting,) if the settings in `params` build as the defaults do."""
+    from escape_lsp.lsp.config import ServerSettings, parse_settings
+
+    settings, _ = parse_settings(params.get("initializationOptions") or {})
+    return (settings.go,) if settings.analysis() == ServerSettings().analysis() else None
