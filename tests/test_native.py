@@ -294,3 +294,28 @@ def test_the_memo_tells_builds_of_the_compiled_module_apart() -> None:
     compiled = os.path.realpath(str(native.compiled.__file__))  # type: ignore[union-attr]
     root = os.path.dirname(os.path.dirname(os.path.abspath(disk_memo.__file__)))
     assert os.path.relpath(compiled, root) in {path for path, _, _ in disk_memo._code_identity()}
+
+
+@needs_native
+def test_a_large_files_points_are_located_alike_on_two_threads() -> None:
+    """From `PARALLEL_POINTS` points on, a file's are located on two threads (the later half
+    in a copy of the tree): the same ranges as located one part at a time, on one thread.
+    net/http's h2_bundle.go: ~7,000 distinct points the compiler printed."""
+    root, output = _output("net/http", "-m=2")
+    path = os.path.join(root, "net", "http", "h2_bundle.go")
+    chunk = parser.split_by_file(output, root)[path]
+    found = parser.build_findings(chunk, root, lambda p: p == path)
+    points = sorted(
+        {(f.span.start_line, f.span.start_col, f.subject, f.kind.value) for f in found}
+        | {(s.span.start_line, s.span.start_col, s.subject, None) for f in found for s in f.flow},
+        key=lambda p: (*p[:3], p[3] or ""),
+    )
+    assert len(points) > 5000
+    tree = GoSource(Path(path).read_bytes()).compiled_tree()
+    at_once = tree.locate_many(points)
+    by_parts = [
+        hit for i in range(0, len(points), 1000) for hit in tree.locate_many(points[i : i + 1000])
+    ]
+    assert at_once == by_parts
+    fresh = GoSource(Path(path).read_bytes()).compiled_tree()  # (no cache warmed by the above)
+    assert fresh.locate_many(points[::-1]) == by_parts[::-1]

@@ -25,6 +25,9 @@ const STOP: [&str; 5] = [
 ];
 const CALLS: [&str; 2] = ["call_expression", "type_conversion_expression"];
 const NORM_CACHE_NODE: usize = 2048;
+/// From this many points a file's are located on two threads (`locate_many`): a large
+/// generated file (net/http's h2_bundle.go: ~7,000), not a typical one (server.go: ~2,500).
+const PARALLEL_POINTS: usize = 4096;
 
 /// A range: 0-based lines and byte columns, end exclusive (`model.Span`).
 pub type Span = (usize, usize, usize, usize);
@@ -79,18 +82,11 @@ impl Syntax {
                 .filter(|(_, b)| **b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        let mut tops = Vec::new();
-        let mut cursor = tree.walk();
-        if cursor.goto_first_child() {
-            loop {
-                // SAFETY: see `tops`; the nodes are dropped with (before) the tree.
-                tops.push(unsafe { std::mem::transmute::<Node<'_>, Node<'static>>(cursor.node()) });
-                if !cursor.goto_next_sibling() {
-                    break;
-                }
-            }
-        }
-        drop(cursor);
+        // SAFETY: see `tops`; the nodes are dropped with (before) the tree.
+        let tops = tops_of(&tree)
+            .into_iter()
+            .map(|n| unsafe { std::mem::transmute::<Node<'_>, Node<'static>>(n) })
+            .collect();
         Some(Syntax {
             data,
             starts,
@@ -150,8 +146,10 @@ impl Syntax {
     /// the last line). The points are visited in file order, each descent starting from the
     /// deepest node of the previous one that holds the new point: the same nodes as a
     /// descent from the root (a node holding the point is, at its level, the first whose end
-    /// passes it), without scanning the levels above again.
-    pub fn locate_many<S: AsRef<str>>(
+    /// passes it), without scanning the levels above again. At least `PARALLEL_POINTS`
+    /// points: the later half is located on a second thread, in a shallow copy of the tree
+    /// (tree-sitter's trees are read from one thread at a time).
+    pub fn locate_many<S: AsRef<str> + Sync>(
         &self,
         points: &[(i64, i64, S, Option<S>)],
     ) -> Vec<Option<Located>> {
@@ -160,10 +158,46 @@ impl Syntax {
             .filter(|i| offsets[*i].is_some())
             .collect();
         order.sort_by_key(|i| offsets[*i]);
-        let root = self.tree.root_node();
-        let mut path: Vec<Node> = vec![root]; // root first
         let mut out: Vec<Option<Located>> = vec![None; points.len()];
-        for i in order {
+        let located = if order.len() < PARALLEL_POINTS {
+            self.locate_ordered(&self.tree, &self.tops, points, &offsets, &order)
+        } else {
+            let (first, later) = order.split_at(order.len() / 2);
+            let copy = self.tree.clone();
+            let copy_tops = tops_of(&copy);
+            std::thread::scope(|scope| {
+                let other = std::thread::Builder::new().spawn_scoped(scope, || {
+                    self.locate_ordered(&copy, &copy_tops, points, &offsets, later)
+                });
+                let mut here = self.locate_ordered(&self.tree, &self.tops, points, &offsets, first);
+                here.extend(match other {
+                    Ok(thread) => thread
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    Err(_) => self.locate_ordered(&self.tree, &self.tops, points, &offsets, later),
+                });
+                here
+            })
+        };
+        for (i, found) in located {
+            out[i] = Some(found);
+        }
+        out
+    }
+
+    /// `locate` of `points[i]` for each `i` of `order` (in file order), in `tree` (this
+    /// file's, or a copy of it) whose top-level nodes are `tops`.
+    fn locate_ordered<'t, S: AsRef<str>>(
+        &self,
+        tree: &'t Tree,
+        tops: &[Node<'t>],
+        points: &[(i64, i64, S, Option<S>)],
+        offsets: &[Option<usize>],
+        order: &[usize],
+    ) -> Vec<(usize, Located)> {
+        let mut path: Vec<Node> = vec![tree.root_node()]; // root first
+        let mut out = Vec::with_capacity(order.len());
+        for &i in order {
             let offset = offsets[i].unwrap_or(0);
             while path.len() > 1 {
                 let last = path[path.len() - 1];
@@ -172,13 +206,13 @@ impl Syntax {
                 }
                 path.pop();
             }
-            self.descend(&mut path, offset);
+            descend(tops, &mut path, offset);
             let up = Ancestry {
                 nodes: path.iter().rev().copied().collect(),
             };
             let (_, _, subject, kind) = &points[i];
             let kind = kind.as_ref().map(AsRef::as_ref);
-            out[i] = Some(self.locate_in(&up, offset, subject.as_ref(), kind));
+            out.push((i, self.locate_in(&up, offset, subject.as_ref(), kind)));
         }
         out
     }
@@ -186,7 +220,7 @@ impl Syntax {
     /// The range and inlined call for the compiler's point at byte `offset`.
     pub fn locate(&self, offset: usize, subject: &str, kind: Option<&str>) -> Located {
         let mut path = vec![self.tree.root_node()];
-        self.descend(&mut path, offset);
+        descend(&self.tops, &mut path, offset);
         let up = Ancestry {
             nodes: path.into_iter().rev().collect(),
         };
@@ -203,30 +237,6 @@ impl Syntax {
         let leaf = up.nodes[0];
         let (node, inlined) = self.pick(up, leaf, subject, kind);
         (self.clip(node, offset, leaf), inlined)
-    }
-
-    /// Extends `path` (root first, its last node holding `offset`, or the root alone) down to
-    /// the token at `offset`: what `root.descendant_for_byte_range(offset, offset + 1)` finds,
-    /// with every `parent` on the way. That search scans each level's children for the first
-    /// whose end passes the offset, and stops where that one starts after it; the top level
-    /// (a thousand declarations in a large file) is searched by bisection, the levels below
-    /// with a cursor.
-    fn descend<'t>(&'t self, path: &mut Vec<Node<'t>>, offset: usize) {
-        if path.len() == 1 {
-            let at = self.tops.partition_point(|n| n.end_byte() <= offset);
-            match self.tops.get(at).filter(|top| top.start_byte() <= offset) {
-                Some(top) => path.push(*top),
-                None => return,
-            }
-        }
-        let mut cursor = path[path.len() - 1].walk();
-        while cursor.goto_first_child_for_byte(offset).is_some() {
-            let node = cursor.node();
-            if node.start_byte() > offset {
-                break;
-            }
-            path.push(node);
-        }
     }
 
     fn pick<'t>(
@@ -471,6 +481,46 @@ impl Syntax {
 }
 
 /// `" ".join(text.split())`.
+/// The root's children (visible ones, hidden nodes flattened), in order: the top-level
+/// declarations of `tree`.
+fn tops_of(tree: &Tree) -> Vec<Node<'_>> {
+    let mut tops = Vec::new();
+    let mut cursor = tree.walk();
+    if cursor.goto_first_child() {
+        loop {
+            tops.push(cursor.node());
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    tops
+}
+
+/// Extends `path` (root first, its last node holding `offset`, or the root alone) down to
+/// the token at `offset`: what `root.descendant_for_byte_range(offset, offset + 1)` finds,
+/// with every `parent` on the way. That search scans each level's children for the first
+/// whose end passes the offset, and stops where that one starts after it; the top level
+/// (`tops`: a thousand declarations in a large file) is searched by bisection, the levels
+/// below with a cursor.
+fn descend<'t>(tops: &[Node<'t>], path: &mut Vec<Node<'t>>, offset: usize) {
+    if path.len() == 1 {
+        let at = tops.partition_point(|n| n.end_byte() <= offset);
+        match tops.get(at).filter(|top| top.start_byte() <= offset) {
+            Some(top) => path.push(*top),
+            None => return,
+        }
+    }
+    let mut cursor = path[path.len() - 1].walk();
+    while cursor.goto_first_child_for_byte(offset).is_some() {
+        let node = cursor.node();
+        if node.start_byte() > offset {
+            break;
+        }
+        path.push(node);
+    }
+}
+
 fn spaced(text: &str) -> String {
     text.split(py_space)
         .filter(|w| !w.is_empty())
