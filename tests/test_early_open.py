@@ -178,3 +178,28 @@ def run_closed_empty() -> tuple[early.EarlyOpen, bytes, list[tuple[str, str | No
         return run((read, write), b"", close=True)
     finally:
         os.close(read)
+
+
+def test_an_odd_open_or_a_failing_guess_leaves_it_whole(
+    pipe: tuple[int, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A didOpen without a document guesses nothing, quietly; a guess that fails is logged,
+    and what was read and answered is handed on all the same."""
+    odd = initialize() + notification("textDocument/didOpen", [])
+    got, _, guessed, _ = run(pipe, odd)
+    assert got.answered is not None and guessed == [] and got.data == odd
+    assert not caplog.records
+
+    read, write = os.pipe()
+    try:
+        os.write(write, initialize() + OPEN)
+
+        def failing(path: str, go: str | None) -> None:
+            raise RuntimeError("no guess")
+
+        got = early.early_open(read, io.BytesIO(), failing)
+    finally:
+        os.close(read)
+        os.close(write)
+    assert got.answered is not None and got.data == initialize() + OPEN
+    assert "no guess" in caplog.text

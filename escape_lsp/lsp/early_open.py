@@ -19,6 +19,7 @@ end of input, or a settings section that changes the build (the guess is with th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import select
@@ -128,13 +129,14 @@ def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None])
                 break
             if method not in BEFORE_OPEN or "id" in message:
                 break
-    except (OSError, ValueError, TypeError, AttributeError):
-        pass  # the first publish reads what there is
+    except Exception:  # a message of an odd shape, a failing guess: never the server's end
+        logging.getLogger("escape_lsp.early_open").exception("reading the first messages")
     return EarlyOpen(bytes(frames.data), answered)
 
 
 def _opened_path(message: dict[str, Any]) -> str | None:
-    doc = message.get("params", {}).get("textDocument")
+    params = message.get("params")
+    doc = params.get("textDocument") if isinstance(params, dict) else None
     uri = doc.get("uri") if isinstance(doc, dict) else None
     if not isinstance(uri, str):
         return None

@@ -14,7 +14,9 @@ this session, adopted with its results, and publishes the same diagnostics again
 Its go build starts early: the one the last first publish from the same directory used, begun
 by the caller before anything is imported (`gotool/head_start.py`), or, with no such record,
 the one the opened file's package needs with the default settings, begun as the file is
-opened (`gotool/first_build.py`, as `check`'s first run guesses its build).
+opened (`gotool/first_build.py`, as `check`'s first run guesses its build): by the caller,
+which reads up to the first `didOpen` before this module is imported (`lsp/early_open.py`:
+it answers `initialize`, and hands every byte it read to this reading), else here.
 
 A client that pulls diagnostics (`textDocument/diagnostic`, as VS Code's does) has its pulls
 for the opened files held until they are analysed and answered here; the server, once
