@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import signal
@@ -251,9 +252,10 @@ def _serve(ns: argparse.Namespace) -> int:
             stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
             early = None
             if not head_start.running():  # the build the opened file needs, from its didOpen
-                from escape_lsp.lsp.early_open import early_open
+                from escape_lsp.lsp.early_open import early_open, start_guessed_build
 
-                early = early_open(stdin, stdout, lambda path, go: _guess(records, cwd, path, go))
+                guess = functools.partial(start_guessed_build, records, cwd)
+                early = early_open(stdin, stdout, guess)
             _import_asyncio_without_tls()
             from escape_lsp.lsp import first_publish
 
@@ -291,18 +293,6 @@ def _end_on_signals() -> dict[signal.Signals, Any]:
         os._exit(0)
 
     return {sig: signal.signal(sig, end) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-
-def _guess(records: str | None, cwd: str, path: str, go: str | None) -> None:
-    """The build of `path`'s package, as the first publish guesses it once a file is opened
-    (`first_publish._guess_build`)."""
-    from escape_lsp.gotool import head_start
-    from escape_lsp.gotool.first_build import first_build
-    from escape_lsp.lsp import first_answer
-
-    key = first_answer.HEAD_START_KEY
-    guessed = lambda: first_build(cwd, os.path.dirname(path), go)  # noqa: E731
-    head_start.begin(records, cwd, key, guessed, anywhere=True)
 
 
 def _import_asyncio_without_tls() -> None:

@@ -25,9 +25,12 @@ import re
 import select
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from escape_lsp.lsp import first_answer
+
+if TYPE_CHECKING:
+    from escape_lsp.gotool.head_start import Command
 
 #: How long the editor's messages after the answer to `initialize` are waited for: editors
 #: send `initialized` and the open files' `didOpen` at once.
@@ -151,3 +154,17 @@ def _default_build(params: dict[str, Any]) -> tuple[str | None] | None:
 
     settings, _ = parse_settings(params.get("initializationOptions") or {})
     return (settings.go,) if settings.analysis() == ServerSettings().analysis() else None
+
+
+def start_guessed_build(records: str | None, cwd: str, path: str, go: str | None) -> None:
+    """Start the build `path`'s package needs with the default settings (`go`: the `go`
+    setting), as `check`'s first run guesses its own (`gotool/first_build.py`), unless the
+    head start has a record for `cwd` (`records`) or runs a build already. The engine takes it
+    over if it runs the very same command; else it is killed."""
+    from escape_lsp.gotool import head_start
+    from escape_lsp.gotool.first_build import first_build
+
+    def guessed() -> Command | None:
+        return first_build(cwd, os.path.dirname(path), go)
+
+    head_start.begin(records, cwd, first_answer.HEAD_START_KEY, guessed, anywhere=True)

@@ -50,7 +50,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from escape_lsp.findings.positions import Encoding
 from escape_lsp.gotool import head_start, process, tempdir
-from escape_lsp.gotool.first_build import first_build
 from escape_lsp.gotool.toolchain import (
     Toolchain,
     ToolchainError,
@@ -59,6 +58,7 @@ from escape_lsp.gotool.toolchain import (
 )
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
+from escape_lsp.lsp.early_open import start_guessed_build
 from escape_lsp.lsp.frames import Reading, frame
 from escape_lsp.lsp.wire import (
     FIRST_CONFIGURATION_ID,
@@ -301,16 +301,8 @@ class FirstPublish:
         settings, as `check`'s first run does (`gotool/first_build.py`): go starts before
         `go env` and `go list` have answered. The engine takes it over if it runs the very
         same command (the settings the client sends next may differ); else it is killed."""
-        if self.cwd is None or self.settings.analysis() != _DEFAULT_ANALYSIS:
-            return
-        cwd, go = self.cwd, self.settings.go
-        head_start.begin(
-            self.records,
-            cwd,
-            first_answer.HEAD_START_KEY,
-            lambda: first_build(cwd, os.path.dirname(path), go),
-            anywhere=True,
-        )
+        if self.cwd is not None and self.settings.analysis() == _DEFAULT_ANALYSIS:
+            start_guessed_build(self.records, self.cwd, path, self.settings.go)
 
     def _limit_deferral(self) -> None:
         """Hand over `SETUP_LIMIT` after the first request left for the server while go is
