@@ -204,7 +204,7 @@ def test_a_served_session_loads_no_tls(tmp_path: Path) -> None:
     left out; the server serves stdio) and unmarks it: a whole session, initialize to exit,
     the server imported after the first publish, never loads OpenSSL."""
     from escape_lsp.lsp import first_answer
-    from escape_lsp.lsp.frames import frame
+    from escape_lsp.lsp.framing import frame
 
     messages = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},

@@ -18,6 +18,7 @@ end of input, or a settings section that changes the build (the guess is with th
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -28,16 +29,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from escape_lsp.lsp import first_answer
+from escape_lsp.lsp.framing import HEADER_LINE, SHORT_BODY_GRACE, frame
 
 if TYPE_CHECKING:
+    from escape_lsp.analysis.settings import AnalysisSettings
     from escape_lsp.gotool.head_start import Command
+    from escape_lsp.lsp.config import ServerSettings
 
 #: How long the editor's messages after the answer to `initialize` are waited for: editors
 #: send `initialized` and the open files' `didOpen` at once.
 WAIT = 0.1
 #: The notifications an editor sends between `initialize` and its first `didOpen`.
 BEFORE_OPEN = frozenset({"initialized", "workspace/didChangeConfiguration", "$/setTrace"})
-_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\r\n]*")
 _LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*", re.IGNORECASE)
 
 
@@ -45,7 +48,7 @@ def _length(headers: bytes) -> int | None:
     """The Content-Length of a header block (its lines without the blank one), if it is
     one: header lines only, one of them the length."""
     lines = headers.split(b"\r\n")
-    if not all(_HEADER_LINE.fullmatch(line) for line in lines):
+    if not all(HEADER_LINE.fullmatch(line) for line in lines):
         return None
     lengths = [m for line in lines if (m := _LENGTH.fullmatch(line))]
     return int(lengths[0][1]) if len(lengths) == 1 else None
@@ -87,8 +90,8 @@ class _Frames:
                     return message if isinstance(message, dict) else None
             elif len(self.data) - self._at > 1 << 12:
                 return None  # a header this long is not one
-            if deadline is None and len(self.data) > self._at:  # (as `frames.SHORT_BODY_GRACE`)
-                deadline = time.monotonic() + 0.5  # the rest of a frame begun: not for ever
+            if deadline is None and len(self.data) > self._at:  # a frame begun: not for ever
+                deadline = time.monotonic() + SHORT_BODY_GRACE
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([self.fd], [], [], left)[0]:
@@ -118,7 +121,7 @@ def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None])
         if result is None or not isinstance(params, dict):
             return EarlyOpen(bytes(frames.data), None)
         body = json.dumps({"jsonrpc": "2.0", "id": init["id"], "result": result}).encode()
-        out.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        out.write(frame(body))
         out.flush()
         answered = (init["id"], result)
         deadline = time.monotonic() + WAIT
@@ -150,10 +153,22 @@ def _opened_path(message: dict[str, Any]) -> str | None:
 
 def _default_build(params: dict[str, Any]) -> tuple[str | None] | None:
     """(the `go` setting,) if the settings in `params` build as the defaults do."""
-    from escape_lsp.lsp.config import ServerSettings, parse_settings
+    from escape_lsp.lsp.config import parse_settings
 
     settings, _ = parse_settings(params.get("initializationOptions") or {})
-    return (settings.go,) if settings.analysis() == ServerSettings().analysis() else None
+    return (settings.go,) if builds_as_defaults(settings) else None
+
+
+def builds_as_defaults(settings: ServerSettings) -> bool:
+    """Whether `settings` build as the defaults do: a guessed build is the defaults'."""
+    return settings.analysis() == _default_analysis()
+
+
+@functools.lru_cache(maxsize=1)
+def _default_analysis() -> AnalysisSettings:
+    from escape_lsp.lsp.config import ServerSettings
+
+    return ServerSettings().analysis()
 
 
 def start_guessed_build(records: str | None, cwd: str, path: str, go: str | None) -> None:

@@ -69,7 +69,7 @@ def ask_server(params: dict[str, Any]) -> dict[str, Any]:
     no first publish), then `shutdown` and `exit`."""
     import subprocess
 
-    from escape_lsp.lsp.frames import frame  # here: this module is read before go starts
+    from escape_lsp.lsp.framing import frame  # here: this module is read before go starts
 
     env = {**os.environ, FIRST_PUBLISH_ENV: "off", "ESCAPE_LSP_RESIDENT": "off"}
     messages = [

@@ -58,8 +58,9 @@ from escape_lsp.gotool.toolchain import (
 )
 from escape_lsp.lsp import first_answer
 from escape_lsp.lsp.config import SECTION, ServerSettings, parse_settings
-from escape_lsp.lsp.early_open import start_guessed_build
-from escape_lsp.lsp.frames import Reading, frame
+from escape_lsp.lsp.early_open import builds_as_defaults, start_guessed_build
+from escape_lsp.lsp.frames import Reading
+from escape_lsp.lsp.framing import frame
 from escape_lsp.lsp.wire import (
     FIRST_CONFIGURATION_ID,
     PUBLISH,
@@ -76,8 +77,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("escape_lsp.first_publish")
 
-#: What the server builds with when no setting changes the build (`_guess_build`).
-_DEFAULT_ANALYSIS = ServerSettings().analysis()
 
 PULL = "textDocument/diagnostic"
 CHANGED_SETTINGS = "workspace/didChangeConfiguration"
@@ -301,7 +300,7 @@ class FirstPublish:
         settings, as `check`'s first run does (`gotool/first_build.py`): go starts before
         `go env` and `go list` have answered. The engine takes it over if it runs the very
         same command (the settings the client sends next may differ); else it is killed."""
-        if self.cwd is not None and self.settings.analysis() == _DEFAULT_ANALYSIS:
+        if self.cwd is not None and builds_as_defaults(self.settings):
             start_guessed_build(self.records, self.cwd, path, self.settings.go)
 
     def _limit_deferral(self) -> None:

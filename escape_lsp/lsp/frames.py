@@ -14,13 +14,11 @@ import os
 import re
 import threading
 
+from escape_lsp.lsp.framing import HEADER_LINE, SHORT_BODY_GRACE, frame
+
 log = logging.getLogger("escape_lsp.stdio")
 
-#: How long a body that is already complete JSON waits for bytes its Content-Length promised.
-SHORT_BODY_GRACE = 0.5
-
 _LENGTH_LINE = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+:[^\r\n]*$")
 
 
 def _is_json(data: bytes | bytearray) -> bool:
@@ -40,11 +38,6 @@ def _json_prefix(data: bytes) -> bytes:
     except ValueError:
         return data
     return text[:end].encode("utf-8")
-
-
-def frame(body: bytes) -> bytes:
-    """An LSP base-protocol frame around a JSON body."""
-    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
 class FrameReader:
@@ -81,7 +74,7 @@ class FrameReader:
     def _skip(self, upto: int) -> None:
         junk = bytes(self._buf[:upto])
         lines = junk.split(b"\r\n")
-        if any(line.strip() and not _HEADER_LINE.match(line) for line in lines):
+        if any(line.strip() and not HEADER_LINE.match(line) for line in lines):
             log.warning("skipped %d bytes that were not an LSP frame: %.80r", len(junk), junk)
         del self._buf[:upto]
 

@@ -480,7 +480,6 @@ impl Syntax {
     }
 }
 
-/// `" ".join(text.split())`.
 /// The root's children (visible ones, hidden nodes flattened), in order: the top-level
 /// declarations of `tree`.
 fn tops_of(tree: &Tree) -> Vec<Node<'_>> {
@@ -521,6 +520,7 @@ fn descend<'t>(tops: &[Node<'t>], path: &mut Vec<Node<'t>>, offset: usize) {
     }
 }
 
+/// `" ".join(text.split())`.
 fn spaced(text: &str) -> String {
     text.split(py_space)
         .filter(|w| !w.is_empty())
