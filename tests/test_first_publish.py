@@ -332,3 +332,37 @@ exec "$REAL_GO" "$@\"""",
     assert code in (0, 1), await srv.stderr_tail()  # 1: the editor left without `shutdown`
     await group_ends(int(pid_file.read_text()))
     _answering.pop(srv).cancel()
+
+
+async def test_the_first_diagnostics_import_neither_evidence_nor_gcassert_nor_fix_builders(
+    gomod: WriteModule,
+) -> None:
+    """What the first publish imports runs beside go's first build, on the same two cores.
+    For a package with no measurement and no directive, the measured evidence (with pprof and
+    bench), the gcassert checker and the fix builders are left out of it: the fix builders
+    come after the diagnostics are sent (`Session.fix_service`), the rest only when needed.
+    `-X importtime` writes each import as it ends to stderr, where the first publish's log
+    line follows in order."""
+    root = gomod({"p/p.go": SRC})
+    target = root / "p" / "p.go"
+    srv = await _start(root, {"PYTHONPROFILEIMPORTTIME": "1"})
+    _open_session(srv, root, target)
+    await srv.expect(_published, timeout=60)
+    err = (await _end(srv)).splitlines()
+    published = next(i for i, line in enumerate(err) if "first diagnostics published" in line)
+    imported = [
+        line.rsplit("|", 1)[1].strip()
+        for line in err[:published]
+        if line.startswith("import time:") and "|" in line
+    ]
+    assert "escape_lsp.analysis.session" in imported
+    assert "escape_lsp.analysis.gcassert_scan" in imported
+    left_out = {
+        "escape_lsp.analysis.evidence",
+        "escape_lsp.analysis.gcassert",
+        "escape_lsp.gotool.bench",
+        "escape_lsp.gotool.pprof",
+    }
+    assert left_out.isdisjoint(imported), sorted(left_out.intersection(imported))
+    diagnostics = imported.index("escape_lsp.lsp.diagnostics")
+    assert "escape_lsp.analysis.fixes.registry" not in imported[:diagnostics]

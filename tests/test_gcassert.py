@@ -10,7 +10,8 @@ from lsprotocol import types as lsp
 
 from escape_lsp.analysis.check import CheckRequest, run_check
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG, NIL_FLAG, flags_for_kinds
-from escape_lsp.analysis.gcassert import needs_bounds_report, parse_directives
+from escape_lsp.analysis.gcassert import parse_directives
+from escape_lsp.analysis.gcassert_scan import needs_bounds_report
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.model import Kind, parse_kinds
 from escape_lsp.findings.parser import build_findings

@@ -2,7 +2,9 @@
 results; shared by the editor's views and the CLI's batch run.
 
 Directives are cached by path, package and content hash (the engine's stat-cached hash), so a
-view re-reads nothing for files that did not change.
+view re-reads nothing for files that did not change. The checker (`gcassert.py`) is imported
+only once a file may hold a directive (`gcassert_scan.py`): most packages have none, and the
+editor's first diagnostics pass through here.
 """
 
 from __future__ import annotations
@@ -11,36 +13,33 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from escape_lsp.analysis.gcassert import (
-    NO_DIRECTIVES,
-    CompiledFile,
-    FileDirectives,
-    InlineTarget,
-    Violation,
-    cannot_inline_reasons,
-    check_file,
-    parse_directives,
-)
+from escape_lsp.analysis.gcassert_scan import has_directives
 from escape_lsp.findings.model import Finding
 from escape_lsp.gotool.packages import Package, PackageGraph
 
 if TYPE_CHECKING:
     from escape_lsp.analysis.engine import Engine
+    from escape_lsp.analysis.gcassert import FileDirectives, InlineTarget, Violation
 
-_CACHE: OrderedDict[tuple[str, str, str], FileDirectives] = OrderedDict()
+#: None: the file holds no directive (or is unreadable).
+_CACHE: OrderedDict[tuple[str, str, str], FileDirectives | None] = OrderedDict()
 _CACHE_SIZE = 4096
 
 
 def file_directives(
     engine: Engine, path: str, package: str, overlays: Mapping[str, bytes]
-) -> FileDirectives:
+) -> FileDirectives | None:
+    """The file's directives; None when it has none."""
     key = (path, package, engine.file_hash(path, overlays))
-    hit = _CACHE.get(key)
-    if hit is not None:
+    if key in _CACHE:
         _CACHE.move_to_end(key)
-        return hit
+        return _CACHE[key]
     src = engine.source(path, overlays)
-    found = parse_directives(src, path, package) if src is not None else NO_DIRECTIVES
+    found = None
+    if src is not None and has_directives(src.data):
+        from escape_lsp.analysis.gcassert import parse_directives
+
+        found = parse_directives(src, path, package)
     _CACHE[key] = found
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -57,7 +56,9 @@ def package_targets(
     out: list[InlineTarget] = []
     for name in [pkg.import_path, *sorted(i for i in imports if i in graph.packages)]:
         for path in graph.packages[name].all_files(tests):
-            out.extend(file_directives(engine, path, name, overlays).targets)
+            found = file_directives(engine, path, name, overlays)
+            if found is not None:
+                out.extend(found.targets)
     return out
 
 
@@ -74,13 +75,15 @@ def file_violations(
     not inlined. `findings` are the file's findings (all kinds); `reasons` gives the callees'
     `cannot inline` messages (computed only when needed)."""
     own = file_directives(engine, path, pkg.import_path, overlays)
-    if not own.directives and not targets:
+    if (own is None or not own.directives) and not targets:
         return ()
     src = engine.source(path, overlays)
     if src is None:
         return ()
+    from escape_lsp.analysis.gcassert import NO_DIRECTIVES, CompiledFile, check_file
+
     file = CompiledFile(path, src, pkg.import_path, findings, reasons())
-    return tuple(check_file(file, own, targets))
+    return tuple(check_file(file, own or NO_DIRECTIVES, targets))
 
 
 def reasons_of(findings: Iterable[Finding]) -> Callable[[], Mapping[str, str]]:
@@ -89,6 +92,8 @@ def reasons_of(findings: Iterable[Finding]) -> Callable[[], Mapping[str, str]]:
 
     def get() -> Mapping[str, str]:
         if not memo:
+            from escape_lsp.analysis.gcassert import cannot_inline_reasons
+
             memo.append(cannot_inline_reasons(findings))
         return memo[0]
 

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 from escape_lsp.analysis.compiler_flags import BOUNDS_FLAG
-from escape_lsp.analysis.gcassert import needs_bounds_report
+from escape_lsp.analysis.gcassert_scan import needs_bounds_report
 from escape_lsp.analysis.hashing import read_contents
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool import head_start

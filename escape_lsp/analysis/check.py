@@ -6,11 +6,10 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from escape_lsp.analysis.assertions import file_violations, package_targets, reasons_of
 from escape_lsp.analysis.engine import Engine
-from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked, PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.targets import matched_packages, select_packages, unlocated_matches
@@ -26,6 +25,9 @@ from escape_lsp.gotool.toolchain import (
     find_toolchain_async,
     go_executable,
 )
+
+if TYPE_CHECKING:
+    from escape_lsp.analysis.gcassert import Violation
 
 
 @dataclass

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from escape_lsp.analysis.explain import describe_reason
+from escape_lsp.analysis.gcassert_scan import has_directives
 from escape_lsp.findings.model import HEAP_KINDS, LEAK_KINDS, Finding, Kind, Span
 from escape_lsp.findings.syntax import GoSource
 
 #: gcassert's own pattern: `//gcassert:` or `// gcassert:` and a comma list.
 _DIRECTIVE = re.compile(r"// ?gcassert:([\w,]+)")
-_BCE_DIRECTIVE = re.compile(rb"// ?gcassert:[\w,]*\bbce\b")
 KNOWN = ("inline", "bce", "noescape")
 
 #: Nodes whose children are statements or declarations.
@@ -89,15 +89,6 @@ class Violation:
     file: str
     span: Span
     message: str
-
-
-def has_directives(data: bytes) -> bool:
-    return b"gcassert:" in data
-
-
-def needs_bounds_report(data: bytes) -> bool:
-    """Whether a file has a `bce` directive (so its package is built with the bce report)."""
-    return b"gcassert:" in data and _BCE_DIRECTIVE.search(data) is not None
 
 
 # -- parsing ---------------------------------------------------------------------------------

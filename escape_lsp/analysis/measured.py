@@ -7,9 +7,13 @@ views read the result for their file.
 
 from __future__ import annotations
 
-from escape_lsp.analysis.evidence import Joined, heap_lines, import_dirs, join, path_resolver
-from escape_lsp.analysis.snapshot import Snapshot
+from typing import TYPE_CHECKING
+
 from escape_lsp.findings.model import Finding
+
+if TYPE_CHECKING:
+    from escape_lsp.analysis.evidence import Joined
+    from escape_lsp.analysis.snapshot import Snapshot
 
 _KEY = ("joined-evidence",)
 
@@ -17,7 +21,9 @@ _KEY = ("joined-evidence",)
 def snapshot_joined(snapshot: Snapshot) -> Joined | None:
     evidence = snapshot.evidence
     if evidence is None:
-        return None
+        return None  # (the evidence module is imported only by a snapshot that has some)
+    from escape_lsp.analysis.evidence import Joined, heap_lines, import_dirs, join, path_resolver
+
     hit = snapshot.memo(_KEY)
     if isinstance(hit, Joined):
         return hit

@@ -12,11 +12,10 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.errors import EXPECTED_FAILURES
-from escape_lsp.analysis.fixes.model import Fix
-from escape_lsp.analysis.fixes.service import FixService
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.scheduler import BuildScheduler
 from escape_lsp.analysis.settings import DEFAULT_DEBOUNCE_MS, AnalysisSettings
@@ -29,6 +28,10 @@ from escape_lsp.gotool import process
 from escape_lsp.gotool.modfiles import is_graph_file
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
+
+if TYPE_CHECKING:
+    from escape_lsp.analysis.fixes.model import Fix
+    from escape_lsp.analysis.fixes.service import FixService
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,21 @@ class Session:
         self.publish = publish
         self.debounce = DEFAULT_DEBOUNCE_MS / 1000
         self.scope = "open"
-        self.fix_service = FixService()
+        self._fix_service: FixService | None = None
         self.builds_started = 0
         self._schedulers: dict[Engine, BuildScheduler] = {}
         #: Per directory holding a file in no package: the listing asked with, go's error.
         self._directory_errors: dict[str, tuple[PackageGraph, str]] = {}
+
+    @property
+    def fix_service(self) -> FixService:
+        """Made on first use, after the first diagnostics: the fix builders' imports (~10 ms
+        of CPU beside go's first build) are not on their path."""
+        if self._fix_service is None:
+            from escape_lsp.analysis.fixes.service import FixService
+
+            self._fix_service = FixService()
+        return self._fix_service
 
     @property
     def snapshot(self) -> Snapshot:
@@ -115,7 +128,7 @@ class Session:
 
     async def changed(self, path: str, delay: float, adaptive: bool = False) -> None:
         """A file changed: rebuild its package and the in-scope packages that import it."""
-        self.fix_service.cancel()
+        self._cancel_fixes()
         engine = await self.workspace.engine_for(path)
         if engine is None:
             await self.publish({path})
@@ -237,7 +250,8 @@ class Session:
         """Until no build is scheduled or running and background proofs are done."""
         for sched in list(self._schedulers.values()):
             await sched.wait_idle()
-        await self.fix_service.wait_idle()
+        if self._fix_service is not None:
+            await self._fix_service.wait_idle()
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -249,8 +263,12 @@ class Session:
         """Proven quick fixes for the findings of `path` touching `window`, in `snapshot`."""
         return await self.fix_service.fixes(snapshot, path, window)
 
+    def _cancel_fixes(self) -> None:
+        if self._fix_service is not None:
+            self._fix_service.cancel()
+
     def close_all(self) -> None:
-        self.fix_service.cancel()
+        self._cancel_fixes()
         for sched in self._schedulers.values():
             sched.close()
         self.workspace.close()

@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.engine import Engine
-from escape_lsp.analysis.evidence import Evidence
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.toolchain import ModuleContext
+
+if TYPE_CHECKING:  # measured evidence is imported when there is some (`analysis/measure.py`)
+    from escape_lsp.analysis.evidence import Evidence
 
 EMPTY: Mapping[str, PackageResult] = MappingProxyType({})
 

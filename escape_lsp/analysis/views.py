@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.assertions import file_violations, package_targets, reasons_of
-from escape_lsp.analysis.evidence import Joined
-from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.measured import snapshot_joined
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.snapshot import RootState, Snapshot
 from escape_lsp.findings.model import Finding, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.packages import Package
+
+if TYPE_CHECKING:
+    from escape_lsp.analysis.evidence import Joined
+    from escape_lsp.analysis.gcassert import Violation
 
 
 @dataclass(frozen=True)

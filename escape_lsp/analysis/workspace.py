@@ -13,15 +13,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.errors import EXPECTED_FAILURES
-from escape_lsp.analysis.evidence import Evidence
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.snapshot import Buffer, RootState, Snapshot
 from escape_lsp.gotool.modfiles import MODULE_FILES, WORKSPACE_FILES
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain, module_context_async
+
+if TYPE_CHECKING:
+    from escape_lsp.analysis.evidence import Evidence
 
 #: The files whose presence in a directory decides its module or workspace.
 _DEFINING = (MODULE_FILES[0], WORKSPACE_FILES[0])

@@ -6,9 +6,9 @@ diagnostics of a spawned server are sent before lsprotocol is imported."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.causes import Cause, finding_key
-from escape_lsp.analysis.gcassert import Violation
 from escape_lsp.analysis.results import Blocked
 from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.analysis.views import FileView
@@ -19,6 +19,9 @@ from escape_lsp.lsp import root_causes
 from escape_lsp.lsp.config import ServerSettings
 from escape_lsp.lsp.weighting import weighted_severity
 from escape_lsp.lsp.wire import Json, Severity, diagnostic, location, path_to_uri, range_of, related
+
+if TYPE_CHECKING:  # (the gcassert checker is imported only for packages with directives)
+    from escape_lsp.analysis.gcassert import Violation
 
 SOURCE = "escape-lsp"
 GCASSERT_CODE = "gcassert"

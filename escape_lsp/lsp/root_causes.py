@@ -5,7 +5,6 @@ back to it. The findings themselves stay as they are (the compiler's verdicts)."
 from __future__ import annotations
 
 from escape_lsp.analysis.causes import Cause, FindingKey, causes_by_member, find_causes
-from escape_lsp.analysis.evidence import combined_weight
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.positions import Encoding, LineIndex
 from escape_lsp.lsp.config import ServerSettings
@@ -54,6 +53,8 @@ def cause_diagnostics(
         message = f"{c.summary}: {c.subject}"
         joined = view.evidence
         if joined is not None and joined.measured(c.file):
+            from escape_lsp.analysis.evidence import combined_weight  # (once there is some)
+
             w = combined_weight(c.members, joined)
             if w is not None:
                 message += f" ({weight_sentence(w, joined.evidence.label)})"

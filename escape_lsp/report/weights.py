@@ -3,8 +3,11 @@ CLI, hovers, inlay hints and code lenses."""
 
 from __future__ import annotations
 
-from escape_lsp.analysis.evidence import Weight
-from escape_lsp.gotool.bench import BenchResult
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # (types only: the editor's diagnostics import this before any evidence)
+    from escape_lsp.analysis.evidence import Weight
+    from escape_lsp.gotool.bench import BenchResult
 
 
 def share_text(share: float) -> str:
