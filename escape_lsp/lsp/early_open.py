@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import select
@@ -124,18 +123,21 @@ def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None])
         out.write(frame(body))
         out.flush()
         answered = (init["id"], result)
+        # The settings' imports (~10 ms) while the editor reads the answer, not after its didOpen
+        go = _default_build(params)
         deadline = time.monotonic() + WAIT
         while (message := frames.next(deadline)) is not None:
             method = message.get("method")
             if method == "textDocument/didOpen" and "id" not in message:
                 path = _opened_path(message)
-                go = _default_build(params)
                 if path is not None and go is not None:
                     guess(path, go[0])
                 break
             if method not in BEFORE_OPEN or "id" in message:
                 break
     except Exception:  # a message of an odd shape, a failing guess: never the server's end
+        import logging  # (~5 ms: only here, where it is needed)
+
         logging.getLogger("escape_lsp.early_open").exception("reading the first messages")
     return EarlyOpen(bytes(frames.data), answered)
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import enum
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pygls.uris import from_fs_path, to_fs_path
 
-from escape_lsp.findings.model import Span
-from escape_lsp.findings.positions import Encoding, LineIndex
+from escape_lsp.findings.positions import Encoding
+
+if TYPE_CHECKING:  # (a spawn reads its first didOpen's path with this before dataclasses)
+    from escape_lsp.findings.model import Span
+    from escape_lsp.findings.positions import LineIndex
 
 Json = dict[str, Any]
 
