@@ -22,6 +22,7 @@ from tree_sitter import Language, Node, Parser, Tree
 from escape_lsp.findings import native
 from escape_lsp.findings.model import DERIVED_KINDS, Finding, FlowStep, Kind, Span, shared_flow
 from escape_lsp.findings.positions import LineIndex
+from escape_lsp.gotool.file_header import header_end
 
 _LANGUAGE = Language(tree_sitter_go.language())
 _IDENTIFIERS = {"identifier", "field_identifier", "type_identifier", "package_identifier"}
@@ -61,6 +62,7 @@ class GoSource:
         self.data = data
         self.lines = LineIndex(data)
         self._tree: Tree | None = None
+        self._head: Tree | None = None
         self._declarations: list[Declaration] | None = None
         self._located: dict[tuple[Span, str, Kind | None], tuple[Span, str | None]] = {}
         #: What an earlier text of the same file located inside top-level declarations, keyed
@@ -88,6 +90,19 @@ class GoSource:
         if self._tree is None:
             self._tree = _parser().parse(self.data)
         return self._tree
+
+    def head_tree(self) -> Tree:
+        """A tree of the file's package clause and imports alone (`file_header.header_end`),
+        or the whole file's once that is parsed or where the header is unclear: what the pool
+        index reads of every file of a package, most of which it reads no further."""
+        if self._tree is not None:
+            return self._tree
+        if self._head is None:
+            end = header_end(self.data)
+            if end is None:
+                return self.tree
+            self._head = _parser().parse(self.data[:end])
+        return self._head
 
     def prepare(self) -> None:
         """Parse now the tree mapping the compiler's points will read: the compiled

@@ -24,7 +24,7 @@ _EMBED_LINE = re.compile(rb"^[ \t]*//go:embed\b.*$", re.MULTILINE)
 def listing_part(data: bytes) -> bytes:
     """`data` up to the end of its last import declaration (or package clause), plus its
     numbered `//go:embed` lines when it imports "embed"; or all of it."""
-    end = _header_end(data)
+    end = header_end(data)
     if end is None:
         return data
     head = data[:end]
@@ -38,7 +38,8 @@ def listing_part(data: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _header_end(data: bytes) -> int | None:
+def header_end(data: bytes) -> int | None:
+    """Where the package clause and the import declarations end; None when unsure."""
     reader = _Reader(data)
     if data.startswith(_BOM):
         reader.i = len(_BOM)

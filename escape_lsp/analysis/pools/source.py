@@ -6,10 +6,11 @@ Nothing here knows pools; `syntax.py` builds the pools of a package on top of it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tree_sitter import Node
 
-from escape_lsp.analysis.pools.tree import import_specs, top_level, walk
+from escape_lsp.analysis.pools.tree import import_specs, top_level, walk, word_matches
 from escape_lsp.findings.model import Span
 from escape_lsp.findings.syntax import Declaration, GoSource
 
@@ -31,10 +32,8 @@ class PackageSource:
     """One package's files (one package clause) and the names they declare."""
 
     files: dict[str, FileFacts] = field(default_factory=dict)
-    #: Top-level names: types (name -> type node), and everything declared (vars, funcs, …).
-    types: dict[str, tuple[str, Node]] = field(default_factory=dict)
-    package_names: set[str] = field(default_factory=set)
-    functions: dict[str, tuple[str, Node]] = field(default_factory=dict)
+    #: What the package declares at the top level under a name, looked up on first use.
+    _top_level: dict[str, _Named] = field(default_factory=dict)
     _declared: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict)
 
     def text(self, file: str, node: Node) -> str:
@@ -70,13 +69,37 @@ class PackageSource:
                 return decl.name
         return None
 
-    def add_top_level_names(self) -> None:
-        """Record the package-level functions, variables, constants and types."""
-        for file, facts in self.files.items():
-            names = facts.src.derived(_top_level_names)
-            self.package_names.update(names.declared)
-            self.functions.update((name, (file, node)) for name, node in names.functions)
-            self.types.update((name, (file, node)) for name, node in names.types)
+    def declares(self, name: str) -> bool:
+        """Whether the package declares `name` at the top level (a function, variable,
+        constant or type)."""
+        return self._named(name).declared
+
+    def type_named(self, name: str) -> tuple[str, Node] | None:
+        """(file, type node) of the package-level type `name`."""
+        return self._named(name).type
+
+    def function_named(self, name: str) -> tuple[str, Node] | None:
+        """(file, declaration) of the package-level function `name`."""
+        return self._named(name).function
+
+    def _named(self, name: str) -> _Named:
+        """Only the files whose text holds `name` as a word are parsed: a name a file
+        declares stands in it (the pool index thus parses few files of a large package)."""
+        hit = self._top_level.get(name)
+        if hit is None:
+            word = name.encode()
+            declared, function, type_ = False, None, None
+            for file, facts in self.files.items():
+                if next(word_matches(facts.src.data, word), None) is None:
+                    continue
+                names = facts.src.derived(_top_level_names)
+                declared = declared or name in names.declared
+                for found, node in names.functions:  # (a name declared twice: the last)
+                    function = (file, node) if found == name else function
+                for found, node in names.types:
+                    type_ = (file, node) if found == name else type_
+            hit = self._top_level[name] = _Named(declared, function, type_)
+        return hit
 
     def declared_in(self, file: str, fn: Node) -> set[str]:
         """Every name a function declares anywhere (parameters, results, locals, literals')."""
@@ -114,7 +137,7 @@ class PackageSource:
     def is_global(self, file: str, ident: Node) -> bool:
         """`ident` names a package-level declaration (not shadowed anywhere in its function)."""
         name = self.text(file, ident)
-        if name not in self.package_names:
+        if not self.declares(name):
             return False
         fn = top_level(ident)
         return fn is None or name not in self.declared_in(file, fn)
@@ -133,6 +156,12 @@ class TopLevelNames:
     functions: tuple[tuple[str, Node], ...]
     #: Type names and their type nodes.
     types: tuple[tuple[str, Node], ...]
+
+
+class _Named(NamedTuple):
+    declared: bool
+    function: tuple[str, Node] | None
+    type: tuple[str, Node] | None
 
 
 def _top_level_names(src: GoSource) -> TopLevelNames:

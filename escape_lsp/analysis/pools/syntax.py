@@ -142,7 +142,6 @@ def index_packages(sources: Mapping[str, GoSource]) -> list[PackagePools]:
     for pools in groups.values():
         _declarations(pools)
         if pools.decls:
-            pools.add_top_level_names()
             _uses(pools)
     return [g for g in groups.values() if g.decls]
 

@@ -47,9 +47,12 @@ def unparen(node: Node) -> Node:
 def nodes_at(src: GoSource, spans: Iterable[tuple[int, int]]) -> list[Node]:
     """The smallest named node at each byte range (found by a cheap text search first: a
     Python walk over every node of a large file costs tens of milliseconds)."""
+    found = list(spans)
+    if not found:
+        return []  # (no tree parsed for a file that has no match)
     root = src.tree.root_node
     out = []
-    for start, end in spans:
+    for start, end in found:
         node = root.named_descendant_for_byte_range(start, end)
         if node is not None:
             out.append(node)
@@ -93,8 +96,8 @@ def _is_word(data: bytes, at: int) -> bool:
 
 
 def import_specs(src: GoSource) -> Iterator[Node]:
-    """Import specs: they are all at the top level."""
-    for decl in src.tree.root_node.named_children:
+    """Import specs: they are all at the top level, before any other declaration."""
+    for decl in src.head_tree().root_node.named_children:
         if decl.type == "import_declaration":
             for node in decl.named_children:
                 specs = node.named_children if node.type == "import_spec_list" else [node]
@@ -121,7 +124,7 @@ def sync_names(src: GoSource) -> frozenset[str]:
 
 
 def package_name(src: GoSource) -> str:
-    for node in src.tree.root_node.named_children:
+    for node in src.head_tree().root_node.named_children:
         if node.type == "package_clause" and node.named_children:
             ident = node.named_children[0]
             return src.data[ident.start_byte : ident.end_byte].decode()

@@ -56,7 +56,7 @@ class Shape(StrEnum):
 
 
 class TypeFacts:
-    """Type facts over one package's source (its named types as they are recorded so far)."""
+    """Type facts over one package's source (its named types, looked up by name)."""
 
     def __init__(self, source: PackageSource) -> None:
         self.source = source
@@ -80,7 +80,7 @@ class TypeFacts:
             )
             return ok, pointer and ok
         if node.type == "type_identifier" and "." in names and text(file, node) == "Pool":
-            return "Pool" not in self.source.types, pointer
+            return self.source.type_named("Pool") is None, pointer
         return False, False
 
     def pool_creation(self, file: str, node: Node) -> tuple[bool, bool]:
@@ -112,7 +112,7 @@ class TypeFacts:
             return self.underlying(file, node.child_by_field_name("type"), depth + 1)
         if t == "type_identifier":
             name = self.source.text(file, node)
-            declared = self.source.types.get(name)
+            declared = self.source.type_named(name)
             if declared is not None:
                 return self.underlying(declared[0], declared[1], depth + 1)
             return node if name in _BASIC | {"any", "error"} else None

@@ -45,7 +45,7 @@ def _new_results(pools: PackagePools, file: str, value: Node) -> list[tuple[str,
     if value.type == "func_literal":
         fn = value
     elif value.type == "identifier" and pools.is_global(file, value):
-        found = pools.functions.get(pools.text(file, value))
+        found = pools.function_named(pools.text(file, value))
         if found is not None:
             file, fn = found
     body = fn.child_by_field_name("body") if fn is not None else None
