@@ -450,3 +450,47 @@ async def test_the_pool_checks_read_again_only_the_verdicts_of_the_file_that_cha
         assert sorted(read) == [("boxed", "p.go"), ("stores", "p.go")]
     finally:
         engine.close()
+
+
+async def test_the_pool_index_parses_only_the_files_a_pool_needs(
+    gomod: WriteModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file's package clause and imports come from a tree of its header alone, and a
+    package-level name is looked up in the files that hold it: the type and the New function
+    in files of their own are found (a value type boxed by Put, a New returning a non-pointer),
+    and a file that mentions neither a pool nor those names is never parsed whole."""
+    from escape_lsp.findings.model import Kind
+    from tests.test_engine import engine_for
+
+    pool = (
+        'package p\n\nimport "sync"\n\nvar bufPool = sync.Pool{New: newBuf}\n\n'
+        "func Use() byte {\n\tb := bufPool.Get().(buf)\n\tn := b[0]\n\tbufPool.Put(b)\n"
+        "\treturn n\n}\n"
+    )
+    types = "package p\n\ntype buf [64]byte\n"
+    news = "package p\n\nfunc newBuf() any { return buf{} }\n"
+    other = 'package p\n\nimport "strings"\n\nfunc Other(s string) string {\n'
+    other += "\treturn strings.ToUpper(s)\n}\n"
+    root = gomod({"p/pool.go": pool, "p/types.go": types, "p/news.go": news, "p/other.go": other})
+    parsed: list[str] = []
+    whole = GoSource.tree.fget  # type: ignore[attr-defined]
+
+    def noted(src: GoSource) -> Any:
+        parsed.append(src.data.decode())
+        return whole(src)
+
+    monkeypatch.setattr(GoSource, "tree", property(noted))
+    engine = engine_for(root)
+    try:
+        res = (await engine.analyze(["example.com/m/p"]))["example.com/m/p"]
+    finally:
+        engine.close()
+    assert res.blocked is None
+    found = {(Path(f.file).name, f.kind) for f in res.findings if f.kind.value.startswith("pool")}
+    assert found == {
+        ("pool.go", Kind.POOL_GET_VALUE),  # buf's underlying array: in types.go
+        ("pool.go", Kind.POOL_PUT_NON_POINTER),
+        ("news.go", Kind.POOL_NEW_NON_POINTER),  # the New function: in news.go
+    }
+    assert other not in parsed
+    assert {pool, types, news} <= set(parsed)
