@@ -230,8 +230,10 @@ class FirstPublish:
         if s.scope != "open" or s.profile or s.go != go:
             return
         # The analysis is imported only now (~80 ms): go env has answered, the file was
-        # opened and its build guessed (`_guess_build`), so the import runs beside go.
+        # opened and its build guessed (`_guess_build`), so the import runs beside go; and
+        # with it what `_publish` makes the diagnostics with (~5 ms), not after go.
         from escape_lsp.analysis.session import Session
+        from escape_lsp.lsp import diagnostics  # noqa: F401 - (see above)
 
         self.session = Session(toolchain, s.analysis(), self._publish)
         self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)
