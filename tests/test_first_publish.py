@@ -334,15 +334,16 @@ exec "$REAL_GO" "$@\"""",
     _answering.pop(srv).cancel()
 
 
-async def test_the_first_diagnostics_import_neither_evidence_nor_gcassert_nor_fix_builders(
+async def test_the_first_diagnostics_import_no_evidence_gcassert_pool_doctor_or_fix_builders(
     gomod: WriteModule,
 ) -> None:
     """What the first publish imports runs beside go's first build, on the same two cores.
-    For a package with no measurement and no directive, the measured evidence (with pprof and
-    bench), the gcassert checker and the fix builders are left out of it: the fix builders
-    come after the diagnostics are sent (`Session.fix_service`), the rest only when needed.
-    `-X importtime` writes each import as it ends to stderr, where the first publish's log
-    line follows in order."""
+    For a package with no measurement, no directive and no `sync` import, the measured
+    evidence (with pprof and bench), the gcassert checker, the sync.Pool doctor and the fix
+    builders are left out of it: the fix builders come once the diagnostics are sent
+    (`Session.fix_service`, made as the first build's fixes are proven), the rest only when
+    needed. `-X importtime` writes each import as it ends to stderr (what it imported first,
+    more indented), where the first publish's log line follows in order."""
     root = gomod({"p/p.go": SRC})
     target = root / "p" / "p.go"
     srv = await _start(root, {"PYTHONPROFILEIMPORTTIME": "1"})
@@ -350,19 +351,29 @@ async def test_the_first_diagnostics_import_neither_evidence_nor_gcassert_nor_fi
     await srv.expect(_published, timeout=60)
     err = (await _end(srv)).splitlines()
     published = next(i for i, line in enumerate(err) if "first diagnostics published" in line)
-    imported = [
-        line.rsplit("|", 1)[1].strip()
+    rows = [
+        line.rsplit("|", 1)[1]
         for line in err[:published]
-        if line.startswith("import time:") and "|" in line
+        if line.startswith("import time:") and line.rsplit("|", 1)[1].strip()[:1].isalpha()
     ]
-    assert "escape_lsp.analysis.session" in imported
-    assert "escape_lsp.analysis.gcassert_scan" in imported
+    imported = [row.strip() for row in rows]
+    depth = [len(row) - len(row.lstrip()) for row in rows]
+    session = imported.index("escape_lsp.analysis.session")
+    fixes = imported.index("escape_lsp.analysis.fixes.service")  # proving the first fixes
+    first_of_fixes = fixes  # the imports it made come right before it, more indented
+    while first_of_fixes > 0 and depth[first_of_fixes - 1] > depth[fixes]:
+        first_of_fixes -= 1
+    assert first_of_fixes > session, "the fix builders come after the analysis"
+    for_diagnostics = imported[:first_of_fixes]
+    assert "escape_lsp.lsp.diagnostics" in for_diagnostics
+    assert "escape_lsp.analysis.gcassert_scan" in for_diagnostics
     left_out = {
         "escape_lsp.analysis.evidence",
         "escape_lsp.analysis.gcassert",
         "escape_lsp.gotool.bench",
         "escape_lsp.gotool.pprof",
+        "escape_lsp.analysis.pools.syntax",
+        "escape_lsp.analysis.pools.checks",
+        "escape_lsp.analysis.fixes.registry",
     }
-    assert left_out.isdisjoint(imported), sorted(left_out.intersection(imported))
-    diagnostics = imported.index("escape_lsp.lsp.diagnostics")
-    assert "escape_lsp.analysis.fixes.registry" not in imported[:diagnostics]
+    assert left_out.isdisjoint(for_diagnostics), sorted(left_out.intersection(for_diagnostics))

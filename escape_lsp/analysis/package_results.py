@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import digest, text_digest
-from escape_lsp.analysis.pools.checks import pool_findings, prepare_checks
-from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
 from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import Blocked, PackageResult
@@ -26,6 +24,9 @@ from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
 from escape_lsp.gotool.build import BuildOutput, transient_failure
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
+
+if TYPE_CHECKING:  # the sync.Pool doctor is imported for a package that may have a pool only
+    from escape_lsp.analysis.pools.syntax import PackagePools
 
 #: Bytes of Go whose compiled trees a one-shot run (the CLI) parses while go compiles, beyond
 #: the files that need them then (the mapping reads them once go is done): about ten times
@@ -97,7 +98,7 @@ class BuildBatch:
 
 
 #: A package's files as parsed sources, and the sync.Pool indexes built from exactly those.
-PreparedPools = tuple[dict[str, GoSource], list[PackagePools]]
+PreparedPools = tuple[dict[str, GoSource], list["PackagePools"]]
 
 
 def package_result(
@@ -282,7 +283,10 @@ def _compiled(
     parsed_files = _package_sources(host, graph, name, m.sources, m.keep)
     prepared = batch.pools.get(name)
     index = prepared[1] if prepared is not None and _same(prepared[0], parsed_files) else None
-    findings += pool_findings(by_file, parsed_files, index)  # derived: the sync.Pool doctor
+    if any(map(may_import_sync, parsed_files.values())):  # derived: the sync.Pool doctor
+        from escape_lsp.analysis.pools.checks import pool_findings
+
+        findings += pool_findings(by_file, parsed_files, index)
     return tuple(findings), (tuple(keys) if durable else None)
 
 
@@ -398,6 +402,9 @@ def prepare_pools(
     for name in names:
         files = _package_sources(host, graph, name, lambda p: host.source(p, contents), keep)
         if any(map(may_import_sync, files.values())):
+            from escape_lsp.analysis.pools.checks import prepare_checks
+            from escape_lsp.analysis.pools.syntax import index_packages
+
             indexes = index_packages(files)
             prepare_checks(indexes)
             out[name] = (files, indexes)
