@@ -123,15 +123,13 @@ def _check(ns: argparse.Namespace) -> int:
     from escape_lsp.analysis.baseline import BaselineError
     from escape_lsp.analysis.check import CheckRequest
     from escape_lsp.analysis.compiler_flags import flags_for_kinds, merge_flags
-    from escape_lsp.analysis.measure import MeasureError
+    from escape_lsp.analysis.errors import MeasureError
     from escape_lsp.analysis.settings import AnalysisSettings, with_tags
     from escape_lsp.cli_evidence import measured
     from escape_lsp.findings.model import DEFAULT_KINDS, parse_kinds
     from escape_lsp.gate import Policy, gated_check
     from escape_lsp.gotool import head_start
     from escape_lsp.gotool.toolchain import ToolchainError
-    from escape_lsp.report.data import report_data
-    from escape_lsp.report.sarif import report_sarif
     from escape_lsp.report.text import report_text
     from escape_lsp.terminal import ProgressLine
 
@@ -157,7 +155,10 @@ def _check(ns: argparse.Namespace) -> int:
         print(f"escape-lsp: {exc}", file=sys.stderr)
         return EXIT_USAGE
     sort = ns.sort or ("weight" if joined else "position")
-    if ns.format in ("json", "sarif"):
+    if ns.format in ("json", "sarif"):  # (their renderers imported only for them)
+        from escape_lsp.report.data import report_data
+        from escape_lsp.report.sarif import report_sarif
+
         data = (
             report_data(report, kinds, joined, sort)
             if ns.format == "json"

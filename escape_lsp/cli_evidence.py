@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from typing import TYPE_CHECKING
 
-from escape_lsp.analysis.check import CheckReport
-from escape_lsp.analysis.evidence import Joined, heap_lines, join, path_resolver
-from escape_lsp.analysis.measure import evidence_for_check
-from escape_lsp.analysis.settings import AnalysisSettings
+if TYPE_CHECKING:  # the measuring is imported when evidence is asked for (`measured`)
+    from escape_lsp.analysis.check import CheckReport
+    from escape_lsp.analysis.evidence import Joined
+    from escape_lsp.analysis.settings import AnalysisSettings
 
 
 def add_evidence_options(check: argparse.ArgumentParser) -> None:
@@ -57,6 +58,9 @@ async def measured(
     """The evidence asked for on the command line, joined to `report`; None when none was."""
     if ns.bench is None and not ns.profile:
         return None
+    from escape_lsp.analysis.evidence import heap_lines, join, path_resolver
+    from escape_lsp.analysis.measure import evidence_for_check
+
     found = await evidence_for_check(
         ns.patterns,
         settings,

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 
 from escape_lsp.analysis import baseline
 from escape_lsp.analysis.check import CheckReport, CheckRequest, Progress, run_check
-from escape_lsp.analysis.since import check_revision
 from escape_lsp.findings.model import Finding, Kind
 
 EXIT_OK = 0
@@ -64,6 +63,8 @@ async def gated_check(
         return table[id(f)]
 
     if policy.since is not None:
+        from escape_lsp.analysis.since import check_revision  # (git, exports: only here)
+
         old = await check_revision(policy.since, replace(request, cwd=report.cwd))
         against = f"{policy.since} ({old.commit[:12]})"
         if not old.existed:

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.errors import MeasureError
 from escape_lsp.analysis.evidence import heap_lines, join, path_resolver
-from escape_lsp.analysis.measure import MeasureError, evidence_for_check, measure_benchmark
+from escape_lsp.analysis.measure import evidence_for_check, measure_benchmark
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.gotool.toolchain import find_toolchain, module_context
 from tests.conftest import write_tree

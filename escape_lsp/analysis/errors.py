@@ -10,5 +10,11 @@ from __future__ import annotations
 from escape_lsp.gotool.process import GoTimeout
 from escape_lsp.gotool.toolchain import ToolchainError
 
+
+class MeasureError(Exception):
+    """A measurement could not be made; the message says why in one paragraph. (Here, not in
+    `measure.py`, so `check` can catch it without importing the measuring.)"""
+
+
 #: Caught together wherever a go command or the disk is used.
 EXPECTED_FAILURES: tuple[type[Exception], ...] = (GoTimeout, ToolchainError, OSError)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from escape_lsp.analysis.check import module_groups
 from escape_lsp.analysis.engine import Engine
+from escape_lsp.analysis.errors import MeasureError
 from escape_lsp.analysis.evidence import Evidence, evidence_from_profile, import_dirs
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.targets import matched_packages
@@ -31,10 +32,6 @@ from escape_lsp.gotool.tempdir import private_subdir
 from escape_lsp.gotool.toolchain import Toolchain
 
 OnLine = Callable[[str], None]
-
-
-class MeasureError(Exception):
-    """A measurement could not be made; the message says why in one paragraph."""
 
 
 @contextlib.asynccontextmanager

@@ -17,8 +17,8 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from escape_lsp.analysis.errors import EXPECTED_FAILURES
-from escape_lsp.analysis.measure import MeasureError, measure_benchmark
+from escape_lsp.analysis.errors import EXPECTED_FAILURES, MeasureError
+from escape_lsp.analysis.measure import measure_benchmark
 from escape_lsp.analysis.snapshot import Snapshot
 from escape_lsp.analysis.views import FileView
 from escape_lsp.findings.benchmarks import benchmarks, is_test_file

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from escape_lsp.analysis.causes import Cause, causes_by_member, find_causes, finding_key
 from escape_lsp.analysis.check import CheckReport
-from escape_lsp.analysis.evidence import Joined, Weight, combined_weight
 from escape_lsp.analysis.explain import likely_fix
 from escape_lsp.findings.model import HEAP_KINDS, Finding, Kind, Span
 from escape_lsp.report.flow import flow_sections
@@ -24,6 +24,9 @@ from escape_lsp.report.weights import (
     size_text,
     weight_tag,
 )
+
+if TYPE_CHECKING:  # (evidence is imported when there is some: `--bench`, `--profile`)
+    from escape_lsp.analysis.evidence import Joined, Weight
 
 #: How many allocation sites without a finding the text lists.
 UNMATCHED_SHOWN = 10
@@ -78,6 +81,8 @@ def cause_lines(
     fn = f" (in {c.function})" if c.function else ""
     cost = ""
     if joined is not None:
+        from escape_lsp.analysis.evidence import combined_weight
+
         cost = _cost(combined_weight(c.members, joined), joined.measured(c.file))
     lines = [f"{location(c.file, c.span)}: cause: {c.subject} — {c.summary}{fn}{cost}"]
     for f in _ordered(c.members, joined, sort):
@@ -96,6 +101,7 @@ def _ordered(
 ) -> list[Finding | Cause]:
     if sort != "weight" or joined is None:
         return sorted(entries, key=_position)
+    from escape_lsp.analysis.evidence import combined_weight
 
     def hottest(entry: Finding | Cause) -> tuple[int, int, str, int, int]:
         members = entry.members if isinstance(entry, Cause) else (entry,)
