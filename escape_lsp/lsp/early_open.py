@@ -123,7 +123,7 @@ def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None])
         out.write(frame(body))
         out.flush()
         answered = (init["id"], result)
-        # The settings' imports (~10 ms) while the editor reads the answer, not after its didOpen
+        # The settings' imports (10–30 ms) while the editor reads the answer, not after didOpen
         go = _default_build(params)
         deadline = time.monotonic() + WAIT
         while (message := frames.next(deadline)) is not None:
