@@ -21,14 +21,13 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import select
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from escape_lsp.lsp import first_answer
-from escape_lsp.lsp.framing import HEADER_LINE, SHORT_BODY_GRACE, frame
+from escape_lsp.lsp.framing import HEADER_LINE, LENGTH_LINE, SHORT_BODY_GRACE, frame
 
 if TYPE_CHECKING:
     from escape_lsp.analysis.settings import AnalysisSettings
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 WAIT = 0.1
 #: The notifications an editor sends between `initialize` and its first `didOpen`.
 BEFORE_OPEN = frozenset({"initialized", "workspace/didChangeConfiguration", "$/setTrace"})
-_LENGTH = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*", re.IGNORECASE)
 
 
 def _length(headers: bytes) -> int | None:
@@ -49,7 +47,7 @@ def _length(headers: bytes) -> int | None:
     lines = headers.split(b"\r\n")
     if not all(HEADER_LINE.fullmatch(line) for line in lines):
         return None
-    lengths = [m for line in lines if (m := _LENGTH.fullmatch(line))]
+    lengths = [m for line in lines if (m := LENGTH_LINE.fullmatch(line))]
     return int(lengths[0][1]) if len(lengths) == 1 else None
 
 

@@ -14,11 +14,12 @@ import os
 import re
 import threading
 
-from escape_lsp.lsp.framing import HEADER_LINE, SHORT_BODY_GRACE, frame
+from escape_lsp.lsp.framing import HEADER_LINE, LENGTH_LINE, SHORT_BODY_GRACE, frame
 
 log = logging.getLogger("escape_lsp.stdio")
 
-_LENGTH_LINE = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
+#: A Content-Length header line where it stands in the stream (with its CR LF).
+_LENGTH_LINE = re.compile(LENGTH_LINE.pattern + rb"\r\n", re.IGNORECASE)
 
 
 def _is_json(data: bytes | bytearray) -> bool:

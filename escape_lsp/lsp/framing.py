@@ -10,6 +10,8 @@ import re
 SHORT_BODY_GRACE = 0.5
 #: A header line (without its CR LF): a token, a colon, a value.
 HEADER_LINE = re.compile(rb"^[!-9;-~]+:[^\r\n]*$")
+#: The Content-Length header line (without its CR LF); group 1 is the length.
+LENGTH_LINE = re.compile(rb"Content-Length:[ \t]*(\d+)[ \t]*", re.IGNORECASE)
 
 
 def frame(body: bytes) -> bytes:

@@ -22,7 +22,6 @@ from escape_lsp.analysis.pools.checks.retained import candidates, retained
 from escape_lsp.analysis.pools.checks.use_after_put import use_after_put
 from escape_lsp.analysis.pools.checks.verdicts import Verdicts
 from escape_lsp.analysis.pools.syntax import PackagePools, index_packages
-from escape_lsp.analysis.pools.tree import may_import_sync
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 
@@ -34,9 +33,9 @@ def pool_findings(
 ) -> list[Finding]:
     """Pool findings for one package: `by_file` are its compiler verdicts (widened) by the
     file they are about, `sources` every file of the package as the build saw them,
-    `indexes` those files' pool indexes when already built (`index_packages`)."""
-    if not any(map(may_import_sync, sources.values())):
-        return []
+    `indexes` those files' pool indexes when already built (`index_packages`). Its caller
+    asks only for a package a file of which may import `sync` (`pools.tree.may_import_sync`,
+    tested before this module is imported); for any other the index is empty."""
     verdicts = Verdicts(by_file, sources)
     out: list[Finding] = []
     for pools in index_packages(sources) if indexes is None else indexes:
