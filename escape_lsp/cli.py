@@ -226,19 +226,19 @@ def _exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _serve(ns: argparse.Namespace) -> int:
+def _serve(stdio: bool, tcp: str | None, no_resident: bool) -> int:
     """The language server: forked from the resident zygote when possible (see
     `lsp/resident/`), else in this process."""
     from escape_lsp.lsp.resident import client
 
-    if client.wanted(ns.no_resident, ns.tcp):
-        code = client.serve(["serve", *(["--stdio"] if ns.stdio else [])])
+    if client.wanted(no_resident, tcp):
+        code = client.serve(["serve", *(["--stdio"] if stdio else [])])
         if code is not None:
             return code
     from escape_lsp.lsp import codegen_cache, first_answer
 
     handover = None
-    if ns.tcp is None and not sys.stdin.isatty() and first_answer.wanted():
+    if tcp is None and not sys.stdin.isatty() and first_answer.wanted():
         # The first diagnostics before the server is imported: the go build the last first
         # publish from here used starts now, if what it read changed (as `check`'s head start);
         # with no record, the opened file's from its didOpen, read before the first publish
@@ -275,9 +275,9 @@ def _serve(ns: argparse.Namespace) -> int:
     if cache is not None:
         cache.save()  # what the imports compiled; the session's message hooks at its end
     try:
-        if ns.tcp is None and sys.stdin.isatty():
+        if tcp is None and sys.stdin.isatty():
             return serve_from_terminal(serve)
-        return serve(tcp=ns.tcp, handover=handover)
+        return serve(tcp=tcp, handover=handover)
     finally:
         if cache is not None:
             cache.save()
@@ -362,12 +362,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # No TLS: `check` opens no connection, and asyncio imports ssl (OpenSSL, ~13 ms) only
         # for TLS transports; with it marked missing asyncio leaves TLS out.
         sys.modules.setdefault("ssl", None)  # type: ignore[arg-type]
+    if args in (["serve"], ["serve", "--stdio"]):  # what editors run: no argparse (~10 ms)
+        return _serve(stdio=len(args) == 2, tcp=None, no_resident=False)
     if args[:1] == ["serve"]:  # without the other commands' imports
         import argparse
 
         serve = argparse.ArgumentParser(prog="escape-lsp serve")
         _add_serve_options(serve)
-        return _serve(serve.parse_args(args[1:]))
+        ns = serve.parse_args(args[1:])
+        return _serve(ns.stdio, ns.tcp, ns.no_resident)
     from escape_lsp.gotool import head_start
 
     cwd, records = os.getcwd(), _head_start_records() if args[:1] == ["check"] else None
@@ -379,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "pools":
             return _pools(ns)
         if ns.command != "check":
-            return _serve(ns)
+            return _serve(ns.stdio, ns.tcp, ns.no_resident)
         from escape_lsp.analysis import durable_store
 
         if argv is None:  # the on-disk memo written once the report is out, by a child

@@ -186,6 +186,33 @@ async def test_the_very_first_spawn_serves_in_process_and_then_starts_the_zygote
     assert await third.stop() == 0
 
 
+async def test_a_first_spawn_answers_initialize_without_argparse_sockets_or_openssl(
+    gomod: WriteModule, runtime: Path
+) -> None:
+    """With no zygote's socket in the runtime dir, `serve` does not work out the install key
+    (a walk of escape_lsp's files) or import the socket modules until it starts a zygote,
+    after its first diagnostics; editors' plain `serve` needs no argparse, and nothing before
+    the answer loads OpenSSL. `-X importtime` writes each import as it ends to stderr: what
+    was imported before `early_open`, which answers `initialize`."""
+    root = gomod({"p/p.go": ESCAPING})
+    srv, diags = await _first_diagnostics(root, _env(runtime, PYTHONPROFILEIMPORTTIME="1"))
+    assert diags
+    assert await srv.stop() == 0
+    rows = [
+        line.rsplit("|", 1)[1].strip()
+        for line in (await srv.stderr_tail(1 << 20)).splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    ]
+    before_the_answer = rows[: rows.index("escape_lsp.lsp.early_open")]
+    assert "escape_lsp.gotool.head_start" in before_the_answer
+    unwanted = {"argparse", "socket", "hashlib", "escape_lsp.lsp.resident.wire"}
+    assert unwanted.isdisjoint(before_the_answer), sorted(unwanted.intersection(before_the_answer))
+    async with asyncio.timeout(30):  # and the zygote it starts after them has its key
+        while _readies(runtime) == 0:
+            await asyncio.sleep(0.05)
+    assert len(list(runtime.glob("zygote-*.sock"))) == 1
+
+
 def _children(pid: int) -> list[int]:
     return [
         int(e.name)

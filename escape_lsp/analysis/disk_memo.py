@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from escape_lsp import __version__
+from escape_lsp.gotool.blake2 import blake2b
 
 fcntl: ModuleType | None
 try:
@@ -67,10 +68,8 @@ def environment_salt(*parts: object) -> str:
     env = sorted(
         (k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES
     )
-    import hashlib  # here: `check` reads `cache_dir` before go starts (OpenSSL ~3 ms)
-
     code = (FORMAT, __version__, _code_identity())
-    return hashlib.sha256(repr((code, env, parts)).encode()).hexdigest()
+    return blake2b(repr((code, env, parts)).encode(), digest_size=32).hexdigest()
 
 
 _CODE: list[tuple[str, int, int]] = []

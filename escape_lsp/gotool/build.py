@@ -7,7 +7,6 @@ failed, so one command serves a whole batch and the go build cache gives early c
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -16,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from escape_lsp.gotool.blake2 import blake2b
 from escape_lsp.gotool.build_command import BuildRequest, build_argv
 from escape_lsp.gotool.head_start import Started
 from escape_lsp.gotool.process import adopt, run
@@ -65,13 +65,13 @@ class OverlayStore:
         try:
             replace: dict[str, str] = {}
             for real, data in sorted(contents.items()):
-                digest = hashlib.sha256(data).hexdigest()[:24]
+                digest = blake2b(data, digest_size=12).hexdigest()
                 tmp = os.path.join(self.dir, digest, os.path.basename(real))
                 self._hold(tmp, data)
                 held.append(tmp)
                 replace[real] = tmp
             doc = json.dumps({"Replace": replace}, sort_keys=True).encode()
-            name = f"overlay-{hashlib.sha256(doc).hexdigest()[:24]}.json"
+            name = f"overlay-{blake2b(doc, digest_size=12).hexdigest()}.json"
             path = os.path.join(self.dir, name)
             self._hold(path, doc)
             held.append(path)

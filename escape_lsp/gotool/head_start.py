@@ -37,11 +37,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
-try:  # what hashlib.blake2b is, without hashlib's load of OpenSSL (~4 ms)
-    from _blake2 import blake2b
-except ImportError:  # an interpreter built without it
-    from hashlib import blake2b
-
+from escape_lsp.gotool.blake2 import blake2b
 from escape_lsp.gotool.compile_stream import toolexec_flag
 from escape_lsp.gotool.spawning import kill_group, spawn_options
 from escape_lsp.gotool.tempdir import private_subdir

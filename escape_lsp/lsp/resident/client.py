@@ -5,7 +5,9 @@ It hands the zygote its stdin/stdout/stderr, environment, cwd and arguments, for
 SIGTERM/SIGINT/SIGHUP to the server forked for it, and exits with that server's status. No
 zygote yet: `serve` returns None, the caller serves in-process (its first diagnostics before
 the server is imported: `lsp/first_publish.py`) and then calls `start_later`, which starts
-one (detached, its output in the runtime dir's log) for the editors that come next.
+one (detached, its output in the runtime dir's log) for the editors that come next. With no
+zygote's socket in the runtime dir at all (a first spawn, after a reboot), the install key
+(a walk of escape_lsp's files) and the socket modules wait for `start_later` (~10 ms).
 Whatever fails before a server was forked, `serve` returns None and the caller serves
 in-process.
 """
@@ -14,12 +16,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from escape_lsp.lsp.resident import wire
 from escape_lsp.lsp.resident.install import (
     RuntimeDirError,
     import_path,
@@ -29,6 +29,9 @@ from escape_lsp.lsp.resident.install import (
     runtime_dir,
     socket_path,
 )
+
+if TYPE_CHECKING:
+    import socket
 
 #: `off` serves in-process (as `serve --no-resident` does).
 RESIDENT_ENV = "ESCAPE_LSP_RESIDENT"
@@ -61,7 +64,11 @@ def wanted(no_resident: bool, tcp: str | None) -> bool:
     passing, and not a person at a terminal (who gets the in-process server's Ctrl-C)."""
     if no_resident or tcp is not None or os.environ.get(RESIDENT_ENV, "").lower() == "off":
         return False
-    if not (hasattr(socket, "AF_UNIX") and hasattr(socket, "send_fds") and hasattr(os, "fork")):
+    import _socket  # what `socket.AF_UNIX` and `socket.send_fds` need, without socket.py
+
+    if not (hasattr(_socket, "AF_UNIX") and hasattr(_socket.socket, "sendmsg")):
+        return False
+    if not hasattr(os, "fork"):
         return False
     try:
         return not os.isatty(0)
@@ -101,6 +108,10 @@ class _Forwarder:
 
 
 def _connect(path: str) -> socket.socket:
+    import socket
+
+    from escape_lsp.lsp.resident import wire
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(FORK_TIMEOUT)
@@ -162,24 +173,53 @@ def _exit_code(status: int) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
+def _holds_a_socket(directory: str) -> bool:
+    """Whether any zygote's socket is in the runtime dir (whatever its install key)."""
+    return any(n.startswith("zygote-") and n.endswith(".sock") for n in os.listdir(directory))
+
+
+def _start_later(directory: str, search: list[str], key: str | None) -> None:
+    """Set `start_later`: it starts a zygote for this install (its key worked out then, if
+    `key` is None), or says why it cannot."""
+
+    def launch() -> None:
+        try:
+            known = key or install_key(search)
+            path = socket_path(directory, known)
+        except (RuntimeDirError, OSError) as exc:
+            print(f"escape-lsp: resident server unavailable ({exc})", file=sys.stderr)
+            return
+        _launch_zygote(directory, path, known, search)
+
+    global start_later
+    start_later = launch
+
+
 def _fork_server(argv: list[str]) -> tuple[socket.socket, int]:
     search = import_path()
-    key = install_key(search)
     try:
         directory = runtime_dir()
+        if not _holds_a_socket(directory):
+            _start_later(directory, search, None)
+            raise NotRunning
+        key = install_key(search)
         path = socket_path(directory, key)
     except (RuntimeDirError, OSError) as exc:
         raise Unavailable(str(exc)) from None
     try:
         sock = _connect(path)
     except (FileNotFoundError, ConnectionRefusedError):
-        global start_later
-        start_later = lambda: _launch_zygote(directory, path, key, search)  # noqa: E731
+        _start_later(directory, search, key)
         raise NotRunning from None
+    from escape_lsp.lsp.resident import wire
+
     try:
         request = {"key": key, "argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
         wire.send_request(sock, request, [0, 1, 2])
         reply = wire.receive(sock)
+    except wire.WireError as exc:
+        sock.close()
+        raise Unavailable(str(exc)) from None
     except BaseException:
         sock.close()
         raise
@@ -199,7 +239,7 @@ def serve(argv: list[str]) -> int | None:
     except NotRunning:
         forwarder.restore()
         return 0 if forwarder.pending else None
-    except (Unavailable, OSError, wire.WireError) as exc:
+    except (Unavailable, OSError) as exc:
         forwarder.restore()
         print(
             f"escape-lsp: resident server unavailable ({exc}); serving in-process", file=sys.stderr
@@ -208,6 +248,8 @@ def serve(argv: list[str]) -> int | None:
             return 0
         return None
     forwarder.attach(pid)
+    from escape_lsp.lsp.resident import wire
+
     with sock:
         sock.settimeout(None)
         try:

@@ -81,13 +81,13 @@ def _entry_signature(entry: str) -> str:
 
 def install_key(path: list[str]) -> str:
     """A short hash of the interpreter, the import path and escape_lsp's installed files."""
-    import hashlib  # here: `check` reads only `kept_state_dir` before go starts (OpenSSL ~4 ms)
+    from escape_lsp.gotool.blake2 import blake2b  # (not hashlib: OpenSSL, ~4 ms)
 
     parts = [sys.executable, sys.version, *interpreter_flags()]
     for entry in path:
         parts.append(f"{entry}\0{_entry_signature(entry)}")
     _tree_signature(_package_dir(), parts)
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    return blake2b("\n".join(parts).encode("utf-8", "surrogateescape"), digest_size=10).hexdigest()
 
 
 def runtime_dir() -> str:
