@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -265,6 +267,28 @@ async def test_kill_all_also_kills_go_processes_it_never_saw_start() -> None:
     process.kill_all()
     assert stray.wait(timeout=10) == -9
     await group_ends(stray.pid)
+
+
+@pytest.mark.parametrize("tmpdir_env", ["usable", "missing", "unset"])
+def test_the_private_dirs_are_made_where_tempfile_would_and_only_we_can_open_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tmpdir_env: str
+) -> None:
+    """Made without `tempfile` (its imports delayed go's start): the same temp dir as
+    `tempfile.gettempdir()` finds, the same private dirs as `tempfile.mkdtemp` makes."""
+    base = tmp_path / "tmp"
+    base.mkdir()
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    if tmpdir_env != "unset":
+        monkeypatch.setenv("TMPDIR", str(base if tmpdir_env == "usable" else tmp_path / "no"))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile works it out again, once
+    assert tempdir.system_temp_dir() == tempfile.gettempdir()
+    assert (tempdir.system_temp_dir() == str(base)) is (tmpdir_env == "usable")
+    made = {tempdir.make_private_dir(str(base), "x-") for _ in range(20)}
+    assert len(made) == 20
+    for path in made:
+        assert Path(path).parent == base and Path(path).name.startswith("x-")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
 
 
 def test_stale_private_dirs_of_dead_processes_are_removed(tmp_path: Path) -> None:

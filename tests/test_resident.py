@@ -192,8 +192,9 @@ async def test_a_first_spawn_answers_initialize_without_argparse_sockets_or_open
     """With no zygote's socket in the runtime dir, `serve` does not work out the install key
     (a walk of escape_lsp's files) or import the socket modules until it starts a zygote,
     after its first diagnostics; editors' plain `serve` needs no argparse, and nothing before
-    the answer loads OpenSSL. `-X importtime` writes each import as it ends to stderr: what
-    was imported before `early_open`, which answers `initialize`."""
+    the answer loads OpenSSL or tempfile (the private temp dir is made without it).
+    `-X importtime` writes each import as it ends to stderr: what was imported before
+    `early_open`, which answers `initialize`."""
     root = gomod({"p/p.go": ESCAPING})
     srv, diags = await _first_diagnostics(root, _env(runtime, PYTHONPROFILEIMPORTTIME="1"))
     assert diags
@@ -205,7 +206,7 @@ async def test_a_first_spawn_answers_initialize_without_argparse_sockets_or_open
     ]
     before_the_answer = rows[: rows.index("escape_lsp.lsp.early_open")]
     assert "escape_lsp.gotool.head_start" in before_the_answer
-    unwanted = {"argparse", "socket", "hashlib", "escape_lsp.lsp.resident.wire"}
+    unwanted = {"argparse", "socket", "hashlib", "tempfile", "escape_lsp.lsp.resident.wire"}
     assert unwanted.isdisjoint(before_the_answer), sorted(unwanted.intersection(before_the_answer))
     async with asyncio.timeout(30):  # and the zygote it starts after them has its key
         while _readies(runtime) == 0:

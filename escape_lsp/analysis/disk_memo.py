@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import tempfile
 import time
 from types import ModuleType
 from typing import Any
@@ -104,6 +103,8 @@ def binary_identity(path: str) -> tuple[str, int, int]:
 def replace_file(path: str, data: bytes) -> None:
     """Write `path` whole or not at all (a temp file beside it, mode 0600, then renamed over
     it): readers in other processes see the old bytes or the new ones."""
+    import tempfile  # here: the state dir is read before go starts, written after (~8 ms)
+
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as fh:
