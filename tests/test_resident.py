@@ -208,7 +208,7 @@ async def test_a_first_spawn_answers_initialize_without_argparse_sockets_or_open
     assert "escape_lsp.gotool.head_start" in before_the_answer
     unwanted = {"argparse", "socket", "hashlib", "tempfile", "escape_lsp.lsp.resident.wire"}
     assert unwanted.isdisjoint(before_the_answer), sorted(unwanted.intersection(before_the_answer))
-    async with asyncio.timeout(30):  # and the zygote it starts after them has its key
+    async with asyncio.timeout(30):  # and it still starts the zygote, after them
         while _readies(runtime) == 0:
             await asyncio.sleep(0.05)
     assert len(list(runtime.glob("zygote-*.sock"))) == 1
