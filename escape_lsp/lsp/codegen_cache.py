@@ -9,9 +9,10 @@ the code objects are kept (`marshal`) under the private state dir, keyed by the 
 itself: a new server reads them in ~10 ms and compiles only what it has not met (the
 in-process server's imports: ~660 → ~400 ms here). Upstream: microsoft/lsprotocol#441.
 
-Light (the stdlib; the disk memo's file writer once it writes), and installed before those
-classes are made: `install` gives the generator modules a `compile` (or, for dataclasses, an
-`exec`) of their own, as a module global that shadows the builtin, and changes nothing else.
+Light (the stdlib, and the disk memo's file writer, which imports tempfile only to write),
+and installed before those classes are made: `install` gives the generator modules a
+`compile` (or, for dataclasses, an `exec`) of their own, as a module global that shadows the
+builtin, and changes nothing else.
 The file holds code to run, so it is read only from a dir only we can open, and only if it is
 ours; anything unreadable is ignored and written again.
 """
@@ -27,6 +28,8 @@ import time
 from importlib.util import MAGIC_NUMBER
 from types import CodeType
 from typing import Any
+
+from escape_lsp.analysis.disk_memo import replace_file
 
 #: The modules whose `compile` calls are cached: attrs' class builder, cattrs' hook makers,
 #: typing's `ForwardRef` (string annotations).
@@ -120,8 +123,6 @@ class CodegenCache:
             if len(data) > MAX_BYTES:
                 table = dict(self.used)
                 data = marshal.dumps(table)
-            from escape_lsp.analysis.disk_memo import replace_file  # (tempfile: ~5 ms)
-
             replace_file(self.path, data)
         except (OSError, ValueError):
             return
