@@ -283,10 +283,13 @@ async def test_a_first_spawn_in_a_directory_starts_the_opened_packages_build_at_
     target = root / "p" / "p.go"
     log = tmp_path / "go.log"
     bin_dir = tmp_path / "bin"
-    # each go command: when, its verb, and whether its parent (the server) has asyncio loaded
+    # each go command: when, its verb (`plan` for a `build -n`: a compile recipe's, after the
+    # first diagnostics), and whether its parent (the server) has asyncio loaded
     asyncio_loaded = "$(grep -c _asyncio /proc/$PPID/maps)"
+    verb = 'verb=$1; [ "$2" = -n ] && verb=plan'
     fake_go(
-        bin_dir, f'echo "$(date +%s.%N) $1 {asyncio_loaded}" >> \'{log}\'\nexec "$REAL_GO" "$@"'
+        bin_dir,
+        f'{verb}\necho "$(date +%s.%N) $verb {asyncio_loaded}" >> \'{log}\'\nexec "$REAL_GO" "$@"',
     )
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "ESCAPE_LSP_CACHE": str(tmp_path / "c")}
     env["ESCAPE_LSP_STATE_DIR"] = str(tmp_path / "state")

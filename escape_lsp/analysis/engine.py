@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable, Mapping
 
 from escape_lsp.analysis import package_results
 from escape_lsp.analysis.builds import BuildRunner, build_request
+from escape_lsp.analysis.compile_recipes import RecipeBook, recipe_key
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import FileHasher, digest
-from escape_lsp.analysis.memo_keys import package_keys
+from escape_lsp.analysis.memo_keys import key_base, package_keys
 from escape_lsp.analysis.package_graphs import PackageGraphCache
 from escape_lsp.analysis.result_memo import ResultMemo
 from escape_lsp.analysis.results import PackageResult
@@ -27,7 +28,9 @@ from escape_lsp.analysis.stream_follower import follow
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool import head_start
-from escape_lsp.gotool.build import OverlayStore
+from escape_lsp.gotool.build import BuildOutput, OverlayStore
+from escape_lsp.gotool.build_command import BuildRequest
+from escape_lsp.gotool.compile_recipe import Recipe, replay
 from escape_lsp.gotool.compile_stream import Streams, as_go_shows
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
@@ -35,6 +38,9 @@ from escape_lsp.gotool.toolchain import ModuleContext, Toolchain
 __all__ = ["SOURCE_BUDGET", "SOURCE_COST_FACTOR", "AnalysisSettings", "Buffers", "Engine"]
 
 Buffers = Callable[[], Mapping[str, bytes]]
+
+#: `off`: every build is a go build (no compile replayed from a recipe).
+REPLAY_ENV = "ESCAPE_LSP_COMPILE_REPLAY"
 
 
 class Engine:
@@ -69,6 +75,8 @@ class Engine:
         self.sources = SourceCache(self._memo_answers)
         self._sources = self.sources.entries
         self.builds = BuildRunner(toolchain, settings.max_processes)
+        #: Packages the server compiles without go while their recipe holds.
+        self.recipes = RecipeBook(toolchain, self.overlays)
         #: File hashes of the last build of each package (which files change between builds).
         self._built_hashes: dict[str, Mapping[str, str]] = {}
         #: Each package's last result: for files whose findings came from a memo (never
@@ -82,6 +90,7 @@ class Engine:
 
     def close(self) -> None:
         self.cancel_speculation()
+        self.recipes.close()
         self.flush_disk()
         self.overlays.close()
 
@@ -171,13 +180,18 @@ class Engine:
                 results[name] = self._latest[name] = PackageResult(
                     name, hit.findings, hit.blocked, hit.file_hashes, hit.key, from_memo=True
                 )
+                if hit.blocked is None and not self.recipes.held_or_making(name):
+                    self._make_recipes(graph, [name], contents, keys)
             else:
                 missing.append(name)
         if not missing:
             self.cancel_speculation()
             head_start.release()  # the CLI's head start too: nothing to build
         if missing:
-            built = await self._build(graph, missing, contents, keys, hashes, on_package)
+            recipe_keys = self._recipe_keys(graph, missing, contents, keys)
+            built = await self._build(
+                graph, missing, contents, keys, hashes, recipe_keys, on_package
+            )
             for name, res in built.items():
                 results[name] = self._latest[name] = res
                 self._built_hashes[name] = res.file_hashes
@@ -185,7 +199,44 @@ class Engine:
                     self.memo.remember(res)
                 if res.file_keys is not None and self.store.durable_package(graph, name):
                     self.memo.store(res, self._lineage(name))
+            self._make_recipes(
+                graph,
+                [n for n, r in built.items() if r.blocked is None],
+                contents,
+                keys,
+                recipe_keys,
+            )
         return results
+
+    def _make_recipes(
+        self,
+        graph: PackageGraph,
+        names: list[str],
+        contents: Mapping[str, bytes],
+        keys: Mapping[str, str],
+        recipe_keys: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Start making the recipes of packages the server built or answered from a memo."""
+        if recipe_keys is None:
+            recipe_keys = self._recipe_keys(graph, names, contents, keys)
+        for name in names:
+            if name in recipe_keys:
+                root = self.context.root
+                self.recipes.make(self.settings, root, graph, name, contents, recipe_keys[name])
+
+    def _recipe_keys(
+        self,
+        graph: PackageGraph,
+        names: list[str],
+        contents: Mapping[str, bytes],
+        keys: Mapping[str, str],
+    ) -> dict[str, str | None]:
+        """Each package's recipe key (`compile_recipes.recipe_key`), for the server's builds
+        of packages alone without tests: those a recipe can serve."""
+        if self.one_shot or self.settings.tests or os.environ.get(REPLAY_ENV) == "off":
+            return {}
+        base = key_base(self.toolchain, self.context, self.settings, self.hasher, graph)
+        return {n: recipe_key(base, self.settings, graph, n, contents, keys) for n in names}
 
     def input_stats(self) -> dict[str, head_start.Stat]:
         """The (mtime_ns, size, inode) of what this engine's results were read from: every file
@@ -237,6 +288,7 @@ class Engine:
         contents: Mapping[str, bytes],
         keys: Mapping[str, str],
         hashes: Mapping[str, dict[str, str]],
+        recipe_keys: Mapping[str, str | None],
         on_package: Callable[[str], None] | None = None,
     ) -> dict[str, PackageResult]:
         changed = {p: d for p, d in contents.items() if self.hasher.hash(p) != digest(d)}
@@ -275,7 +327,14 @@ class Engine:
                     )
 
             try:
-                out = await self.builds.run(req, on_package, prepare)
+                recipe = self._recipe(names, recipe_keys)
+                out = await self._replayed(recipe, path_map, req, prepare) if recipe else None
+                if out is None:
+                    out = await self.builds.run(req, on_package, prepare)
+                    if recipe is not None and out.returncode == 0:  # go built what it could not
+                        self.recipes.forget(names[0])
+                elif on_package is not None:
+                    on_package(names[0])
             finally:
                 for task in following:
                     task.cancel()
@@ -286,6 +345,26 @@ class Engine:
             )
             for name in names
         }
+
+    def _recipe(self, names: list[str], recipe_keys: Mapping[str, str | None]) -> Recipe | None:
+        """The recipe that compiles the build's one package, if it holds."""
+        if len(names) != 1:
+            return None
+        return self.recipes.usable(names[0], recipe_keys.get(names[0]))
+
+    async def _replayed(
+        self,
+        recipe: Recipe,
+        path_map: Mapping[str, str],
+        req: BuildRequest,
+        prepare: Callable[[str | None], None],
+    ) -> BuildOutput | None:
+        """The output of the package's compile run from its recipe, without go; None when
+        the compile did not end cleanly (go build runs and says why: an error in the code,
+        or a recipe gone stale, which that build then shows)."""
+        self.cancel_speculation()
+        overlaid = {real: tmp for tmp, real in path_map.items()}
+        return await replay(recipe, overlaid, req.options.timeout, lambda _: prepare(None))
 
     def _lineage(self, name: str) -> str:
         """What the disk memo keeps a package's last result under: its name and settings."""

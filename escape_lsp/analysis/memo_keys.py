@@ -25,8 +25,7 @@ def package_keys(
     module files) and the content hashes of its files."""
     keys: dict[str, str] = {}
     hashes: dict[str, dict[str, str]] = {}
-    mod_files = graph_files(graph.modules, context.gowork)
-    base = repr((toolchain.version_text, settings, [hasher.hash(f) for f in mod_files]))
+    base = key_base(toolchain, context, settings, hasher, graph)
     tests = settings.tests
 
     def key_of(name: str, stack: frozenset[str]) -> str:
@@ -50,3 +49,15 @@ def package_keys(
         if n in graph.packages:
             key_of(n, frozenset())
     return keys, hashes
+
+
+def key_base(
+    toolchain: Toolchain,
+    context: ModuleContext,
+    settings: AnalysisSettings,
+    hasher: FileHasher,
+    graph: PackageGraph,
+) -> str:
+    """What every package's key shares: the go version, the settings, the module files."""
+    mod_files = graph_files(graph.modules, context.gowork)
+    return repr((toolchain.version_text, settings, [hasher.hash(f) for f in mod_files]))

@@ -315,6 +315,21 @@ async def _settle(ended: asyncio.Future[int]) -> None:
             await asyncio.shield(ended)
 
 
+async def run_in_thread(
+    argv: list[str], cwd: str | None, env: dict[str, str] | None, timeout: float
+) -> ProcessResult:
+    """`run_sync` in a thread, for work in the background that nothing awaits to the end: a
+    loop that ends while asyncio starts a subprocess can hang in its shutdown (cancelled
+    mid-start, the transport waits for pipes that never connect). A cancelled caller leaves
+    the command to end by itself. Counted in `running` like `run`."""
+    global _active
+    _active += 1
+    try:
+        return await asyncio.to_thread(run_sync, argv, cwd, env, timeout)
+    finally:
+        _active -= 1
+
+
 def run_sync(
     argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None, timeout: float = 30
 ) -> ProcessResult:
