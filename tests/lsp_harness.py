@@ -102,6 +102,18 @@ async def wait_diagnostics(
     return lc.diagnostics[key]
 
 
+async def idle_status(lc: LanguageClient, timeout: float = 30) -> Any:
+    """`escapeLsp.status`, asked again until it says idle (no build and no go command: a
+    compile recipe may still be planned after the last diagnostics); its answer."""
+    async with asyncio.timeout(timeout):
+        while True:
+            status = await lc.workspace_execute_command_async(
+                lsp.ExecuteCommandParams("escapeLsp.status")
+            )
+            if status["state"] == "idle":
+                return status
+
+
 def codes(diags: Sequence[lsp.Diagnostic]) -> list[str]:
     return sorted(str(d.code) for d in diags)
 

@@ -14,6 +14,7 @@ from tests.lsp_harness import (
     change_doc,
     codes,
     has,
+    idle_status,
     lacks,
     lsp_session,
     open_doc,
@@ -204,10 +205,7 @@ async def test_burst_of_edits_last_state_wins_with_bounded_builds(gomod: WriteMo
         # version 201 is odd: the escaping text is the last state
         diags = await wait_diagnostics(lc, path, has("&T{...} escapes to heap"))
         assert len(diags) == 1
-        status = await lc.workspace_execute_command_async(
-            lsp.ExecuteCommandParams("escapeLsp.status")
-        )
-        assert status["state"] == "idle"
+        status = await idle_status(lc)
         assert status["buildsStarted"] <= 20, status
 
 
@@ -282,8 +280,5 @@ async def test_a_burst_of_500_changes_costs_one_build_with_the_adaptive_debounce
             "n: 501" in text_at(ESCAPING.replace("n: 1", "n: 501"), diags[0].range, "utf-16")
             or diags
         )
-        status = await lc.workspace_execute_command_async(
-            lsp.ExecuteCommandParams("escapeLsp.status")
-        )
-        assert status["state"] == "idle"
+        status = await idle_status(lc)
         assert status["buildsStarted"] - before["buildsStarted"] == 1, (before, status)

@@ -101,23 +101,14 @@ class RecipeBook:
         making = self._making.get(name)
         if making is not None and making[0] == key and not making[1].done():
             return
-        task = asyncio.ensure_future(self._make(settings, root, graph, name, dict(contents), key))
-        self._making[name] = (key, task)
 
-    async def _make(
-        self,
-        settings: AnalysisSettings,
-        root: str,
-        graph: PackageGraph,
-        name: str,
-        contents: dict[str, bytes],
-        key: str,
-    ) -> None:
-        with contextlib.suppress(Exception):  # no recipe: go build serves, as before
-            recipe = await self._plan(settings, root, graph, name, contents)
-            if recipe is not None:
-                self.forget(name)
-                self._recipes[name] = (key, recipe)
+        async def made() -> None:
+            with contextlib.suppress(Exception):  # no recipe: go build serves, as before
+                recipe = await self._plan(settings, root, graph, name, dict(contents))
+                if recipe is not None:
+                    self._recipes[name] = (key, recipe)
+
+        self._making[name] = (key, asyncio.ensure_future(made()))
 
     async def _plan(
         self,
