@@ -233,15 +233,18 @@ async def replay(
         with open(os.path.join(workdir, "importcfg"), "w", encoding="utf-8") as fh:
             fh.write(recipe.importcfg)
         argv = replay_argv(recipe, workdir, overlaid)
-        proc = await run(argv, recipe.cwd, dict(recipe.env), timeout, None, on_start)
+        printed = os.path.join(workdir, "printed")
+        env = dict(recipe.env)
+        proc = await run(argv, recipe.cwd, env, timeout, None, on_start, stdout_file=printed)
+        if proc.returncode != 0 or proc.stderr:
+            return None
+        with open(printed, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     except Exception:  # a timeout, a compiler that cannot start: go build says what is wrong
         return None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if proc.returncode != 0 or proc.stderr:
-        return None
     output = {}
-    if proc.stdout:
-        shown = as_go_shows(proc.stdout, recipe.package, recipe.package_dir, recipe.cwd)
-        output[recipe.package] = shown
+    if text:
+        output[recipe.package] = as_go_shows(text, recipe.package, recipe.package_dir, recipe.cwd)
     return BuildOutput(0, output, set(), "", time.monotonic() - began)

@@ -169,17 +169,21 @@ async def run(
     timeout: float | None = None,
     on_line: Callable[[str], None] | None = None,
     on_start: Callable[[str], None] | None = None,
+    *,
+    stdout_file: str | None = None,
 ) -> ProcessResult:
     """Run `argv`; cancelling the awaiting task kills the command's whole process group.
 
     Raises GoTimeout (group killed) past `timeout`, OSError when the command cannot start.
     `on_line`, when given, sees each stdout line while the command runs (progress reports);
     `on_start` is called once the command runs (work to overlap with it), with its GOTMPDIR.
+    `stdout_file`: the command's stdout goes to that file, not to the result (megabytes
+    read once from a file instead of buffered, joined and copied from a pipe).
     """
     global _active
     _active += 1
     try:
-        return await _run(argv, cwd, env, timeout, on_line, on_start)
+        return await _run(argv, cwd, env, timeout, on_line, on_start, stdout_file)
     finally:
         _active -= 1
 
@@ -191,13 +195,17 @@ async def _run(
     timeout: float | None,
     on_line: Callable[[str], None] | None,
     on_start: Callable[[str], None] | None = None,
+    stdout_file: str | None = None,
 ) -> ProcessResult:
     # The GOTMPDIR goes only once go has ended: a dying go recreates its work dir (MkdirAll).
     gotmp = private_subdir("gotmp-")
+    options = spawn_options(env, gotmp, cwd)
+    if stdout_file is not None:
+        options["stdout"] = open(stdout_file, "wb")  # noqa: SIM115 - closed once started
     # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
-    starting = asyncio.ensure_future(
-        asyncio.create_subprocess_exec(*argv, cwd=cwd, **spawn_options(env, gotmp, cwd))
-    )
+    starting = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, cwd=cwd, **options))
+    if stdout_file is not None:
+        starting.add_done_callback(lambda _: options["stdout"].close())
     try:
         proc = await asyncio.shield(starting)
     except asyncio.CancelledError:
@@ -247,7 +255,9 @@ async def _outcome(
         _remove(gotmp)
     code = returncode()
     return ProcessResult(
-        -1 if code is None else code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        -1 if code is None else code,
+        (out or b"").decode("utf-8", "replace"),
+        err.decode("utf-8", "replace"),
     )
 
 
