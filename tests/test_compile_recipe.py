@@ -79,7 +79,13 @@ class GoBuilds:
 
 @pytest.mark.parametrize(
     ("std", "flags"),
-    [("encoding/csv", ()), ("bufio", ()), ("image/png", ()), ("encoding/csv", ("-trimpath",))],
+    [
+        ("encoding/csv", ()),
+        ("bufio", ()),
+        ("image/png", ()),
+        ("container/list", ()),
+        ("encoding/csv", ("-trimpath",)),
+    ],
 )
 async def test_a_replay_shows_what_go_build_shows(
     gomod: WriteModule, std: str, flags: tuple[str, ...]
@@ -265,3 +271,23 @@ def test_go_quoted_words_are_read_as_go_wrote_them() -> None:
     ]  # fmt: skip
     assert words(r'-x "tab\there"') == ["-x", "tab\there"]
     assert words(r'-x "bell\a"') is None and words(r'-x "byte\xff"') is None
+
+
+async def test_packages_built_together_make_no_recipe_and_a_lone_one_does(
+    gomod: WriteModule,
+) -> None:
+    """A batch (a workspace's packages, a package and its dependents) is a go build and makes
+    no recipe: a recipe serves a lone package's next build. A lone package's memo answer makes
+    one, as its build does."""
+    root = gomod({"p/p.go": ESCAPES, "q/q.go": "package q\n\nfunc Q(n int) *int { return &n }\n"})
+    engine = _engine(root)
+    try:
+        await engine.analyze(["example.com/m/p", "example.com/m/q"])
+        await asyncio.wait_for(engine.recipes.settled(), 60)
+        assert not engine.recipes.held_or_making("example.com/m/p")
+        assert not engine.recipes.held_or_making("example.com/m/q")
+        result = (await engine.analyze(["example.com/m/q"]))["example.com/m/q"]
+        assert result.from_memo
+        await _recipe(engine, "example.com/m/q")
+    finally:
+        engine.close()

@@ -180,7 +180,7 @@ class Engine:
                 results[name] = self._latest[name] = PackageResult(
                     name, hit.findings, hit.blocked, hit.file_hashes, hit.key, from_memo=True
                 )
-                if hit.blocked is None and not self.recipes.held_or_making(name):
+                if len(wanted) == 1 and hit.blocked is None:
                     self._make_recipes(graph, [name], contents, keys)
             else:
                 missing.append(name)
@@ -216,8 +216,12 @@ class Engine:
         keys: Mapping[str, str],
         recipe_keys: Mapping[str, str | None] | None = None,
     ) -> None:
-        """Start making the recipes of packages the server built or answered from a memo."""
+        """Start making the recipe of a package the server built or answered from a memo
+        alone (a workspace's packages answered at once make none: a recipe serves a lone
+        package's next build)."""
         if recipe_keys is None:
+            if all(self.recipes.held_or_making(n) for n in names):
+                return
             recipe_keys = self._recipe_keys(graph, names, contents, keys)
         for name in names:
             if name in recipe_keys:
@@ -231,9 +235,11 @@ class Engine:
         contents: Mapping[str, bytes],
         keys: Mapping[str, str],
     ) -> dict[str, str | None]:
-        """Each package's recipe key (`compile_recipes.recipe_key`), for the server's builds
-        of packages alone without tests: those a recipe can serve."""
-        if self.one_shot or self.settings.tests or os.environ.get(REPLAY_ENV) == "off":
+        """The recipe key (`compile_recipes.recipe_key`) of a package built alone, by the
+        server, without tests: what a recipe can serve; none for anything else."""
+        if len(names) != 1 or self.one_shot or self.settings.tests:
+            return {}
+        if os.environ.get(REPLAY_ENV) == "off":
             return {}
         base = key_base(self.toolchain, self.context, self.settings, self.hasher, graph)
         return {n: recipe_key(base, self.settings, graph, n, contents, keys) for n in names}

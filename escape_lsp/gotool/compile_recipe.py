@@ -35,9 +35,12 @@ from escape_lsp.gotool.tempdir import private_subdir
 OUT, IMPORTCFG, TRIMPATH = "\0out", "\0importcfg", "\0trimpath"
 _STANDS_FOR = {"-o": OUT, "-importcfg": IMPORTCFG, "-trimpath": TRIMPATH}
 
+#: The import config as go -n shows writing it (`Shell.WriteFile`): a heredoc, or for one line
+#: (a package importing nothing: its comment alone) an echo.
 _IMPORTCFG = re.compile(
     r"^cat >(\$WORK/b\d+)/importcfg << 'EOF' # internal\n(.*?)^EOF$", re.M | re.S
 )
+_IMPORTCFG_LINE = re.compile(r"^echo '([^'\n]*)' > (\$WORK/b\d+)/importcfg # internal$", re.M)
 _CD = re.compile(r"^cd (/.*)$", re.M)
 #: One word of a command as go's -n prints it: plain, or quoted as Go quotes strings.
 _WORD = re.compile(r'"(?:[^"\\]|\\.)*"|[^ ]+')
@@ -98,10 +101,14 @@ def parse_plan(
     """The package's compile from what `go build -n -json` printed for it (its events'
     text), where `overlaid` maps each overlay file go was given to the real file; None when
     the compile needs anything go makes in its work directory first."""
-    cfg = _IMPORTCFG.search(text)
-    if cfg is None or "$WORK" in cfg[2]:
+    if (cfg := _IMPORTCFG.search(text)) is not None:
+        objdir, importcfg = cfg[1], cfg[2]
+    elif (line_cfg := _IMPORTCFG_LINE.search(text)) is not None:
+        objdir, importcfg = line_cfg[2], line_cfg[1] + "\n"
+    else:
         return None
-    objdir = cfg[1]
+    if "$WORK" in importcfg:
+        return None
     line = next((ln for ln in text.splitlines() if _is_compile(ln)), None)
     if line is None or (argv := words(line)) is None:
         return None
@@ -151,7 +158,7 @@ def parse_plan(
         files,
         before,
         rewrite_dir,
-        cfg[2],
+        importcfg,
         tuple(sorted(env.items())),
     )
 
