@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from escape_lsp.analysis.builds import asserts_bce, build_request
 from escape_lsp.analysis.hashing import digest, read_contents
 from escape_lsp.analysis.settings import AnalysisSettings
+from escape_lsp.gotool import process
 from escape_lsp.gotool.build import OverlayStore, split_json
 from escape_lsp.gotool.build_command import build_argv
 from escape_lsp.gotool.compile_recipe import Recipe, parse_plan, plan_argv
@@ -32,6 +33,8 @@ from escape_lsp.gotool.toolchain import Toolchain
 
 #: `go build -n` and `go env` of one package: well under a second unless the machine stalls.
 PLAN_TIMEOUT = 60.0
+#: Seconds between a build (or memo answer) and its package's plan.
+PLAN_DELAY = 0.25
 
 
 def recipe_key(
@@ -103,12 +106,17 @@ class RecipeBook:
             return
 
         async def made() -> None:
+            # After what the build it follows is for: the server publishes its diagnostics
+            # first (a plan's go beside them on two cores slowed a first spawn's).
+            await asyncio.sleep(PLAN_DELAY)
             with contextlib.suppress(Exception):  # no recipe: go build serves, as before
                 recipe = await self._plan(settings, root, graph, name, dict(contents))
                 if recipe is not None:
                     self._recipes[name] = (key, recipe)
 
-        self._making[name] = (key, asyncio.ensure_future(made()))
+        task = asyncio.ensure_future(made())
+        process.expect(task)  # the status is not idle until it is done
+        self._making[name] = (key, task)
 
     async def _plan(
         self,

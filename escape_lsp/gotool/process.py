@@ -48,6 +48,18 @@ def running() -> int:
     return _active
 
 
+def expect(task: asyncio.Future[Any]) -> None:
+    """Count `task`, which will run go commands later, in `running` until it is done."""
+    global _active
+    _active += 1
+    task.add_done_callback(_expected)
+
+
+def _expected(_: asyncio.Future[Any]) -> None:
+    global _active
+    _active -= 1
+
+
 def _kill_when_started(gotmp: str, starting: asyncio.Task[asyncio.subprocess.Process]) -> None:
     """The caller gave up while the command was starting: kill its group once it exists,
     and remove its GOTMPDIR once it has ended."""
