@@ -102,7 +102,12 @@ class RecipeBook:
         if self.usable(name, key) is not None:
             return
         making = self._making.get(name)
-        if making is not None and making[0] == key and not making[1].done():
+        if making is not None and not making[1].done():
+            if making[0] == key:
+                return
+            making[1].cancel()  # made for texts that are gone
+        planned = _planned(pkg.files, contents)  # the texts `key` is of, read now
+        if planned is None:
             return
 
         async def made() -> None:
@@ -110,7 +115,7 @@ class RecipeBook:
             # first (a plan's go beside them on two cores slowed a first spawn's).
             await asyncio.sleep(PLAN_DELAY)
             with contextlib.suppress(Exception):  # no recipe: go build serves, as before
-                recipe = await self._plan(settings, root, graph, name, dict(contents))
+                recipe = await self._plan(settings, root, graph, name, planned)
                 if recipe is not None:
                     self._recipes[name] = (key, recipe)
 
@@ -124,17 +129,9 @@ class RecipeBook:
         root: str,
         graph: PackageGraph,
         name: str,
-        contents: dict[str, bytes],
+        planned: dict[str, bytes],
     ) -> Recipe | None:
         pkg = graph.packages[name]
-        planned = dict(contents)
-        for i, path in enumerate(pkg.files):
-            data = read_contents(path, contents)
-            if data is None:
-                return None
-            # Every file overlaid, so go names each by its overlay; the first one changed,
-            # so go plans the compile instead of taking its output from the cache.
-            planned[path] = data + b"\n" if i == 0 else data
         env = dict(settings.env)
         with self.overlays.lease(planned) as (overlay, path_map):
             req = build_request(settings, root, graph, [name], planned, overlay)
@@ -160,6 +157,19 @@ class RecipeBook:
         for _, task in self._making.values():
             task.cancel()
         self._recipes.clear()
+
+
+def _planned(files: tuple[str, ...], contents: Mapping[str, bytes]) -> dict[str, bytes] | None:
+    """The overlays a plan gives go: `contents`, and every file of the package as it is now,
+    the first one changed (a newline added), so go names each by its overlay and plans the
+    compile instead of taking its output from the cache."""
+    planned = dict(contents)
+    for i, path in enumerate(files):
+        data = read_contents(path, contents)
+        if data is None:
+            return None
+        planned[path] = data + b"\n" if i == 0 else data
+    return planned
 
 
 async def _run(argv: list[str], cwd: str, env: dict[str, str]) -> ProcessResult:

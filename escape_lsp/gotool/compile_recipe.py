@@ -209,7 +209,8 @@ def _trim_parts(
 
 def replay_argv(recipe: Recipe, workdir: str, overlaid: Mapping[str, str]) -> list[str]:
     """The recipe's compile on the files as they are now, its import config and object file
-    in `workdir`: `overlaid` maps a real file to the overlay file holding its unsaved text."""
+    in `workdir` (a compile that fails removes its object file, whatever path it names):
+    `overlaid` maps a real file to the overlay file holding its unsaved text."""
     rewrites = [
         f"{overlaid[f]}=>{os.path.join(recipe.rewrite_dir, os.path.basename(f))}"
         for f in recipe.files
@@ -217,7 +218,7 @@ def replay_argv(recipe: Recipe, workdir: str, overlaid: Mapping[str, str]) -> li
     ]
     trimpath = ";".join([*recipe.trim_before, *rewrites, f"{workdir}=>"])
     given = {
-        OUT: os.path.join(workdir, "_pkg_.a"),
+        OUT: os.path.join(workdir, "_pkg_.a"),  # never a path the compiler may remove
         IMPORTCFG: os.path.join(workdir, "importcfg"),
         TRIMPATH: trimpath,
     }
@@ -232,25 +233,23 @@ async def replay(
 ) -> BuildOutput | None:
     """The recipe's compile run now, as go build's output for its package; None when it did
     not end cleanly (an error in the code, a dependency's export data gone from go's cache, a
-    timeout): go build must run and say what it says. Cancelling kills the compiler. Its
-    work dir (import config, object file) lives only while it runs, as go's does."""
+    timeout): go build must run and say what it says. Cancelling kills the compiler."""
     began = time.monotonic()
+    # The compile's work dir (import config, object file) is its GOTMPDIR, removed once it
+    # has ended, however it ends (`process.run`).
     workdir = private_subdir("compile-")
     try:
         with open(os.path.join(workdir, "importcfg"), "w", encoding="utf-8") as fh:
             fh.write(recipe.importcfg)
         argv = replay_argv(recipe, workdir, overlaid)
-        printed = os.path.join(workdir, "printed")
         env = dict(recipe.env)
-        proc = await run(argv, recipe.cwd, env, timeout, None, on_start, stdout_file=printed)
-        if proc.returncode != 0 or proc.stderr:
-            return None
-        with open(printed, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
+        proc = await run(argv, recipe.cwd, env, timeout, None, on_start, gotmp=workdir)
     except Exception:  # a timeout, a compiler that cannot start: go build says what is wrong
+        shutil.rmtree(workdir, ignore_errors=True)  # the command never ran, or has ended
         return None
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    if proc.returncode != 0 or proc.stderr:
+        return None
+    text = proc.stdout
     output = {}
     if text:
         output[recipe.package] = as_go_shows(text, recipe.package, recipe.package_dir, recipe.cwd)

@@ -182,20 +182,20 @@ async def run(
     on_line: Callable[[str], None] | None = None,
     on_start: Callable[[str], None] | None = None,
     *,
-    stdout_file: str | None = None,
+    gotmp: str | None = None,
 ) -> ProcessResult:
     """Run `argv`; cancelling the awaiting task kills the command's whole process group.
 
     Raises GoTimeout (group killed) past `timeout`, OSError when the command cannot start.
     `on_line`, when given, sees each stdout line while the command runs (progress reports);
     `on_start` is called once the command runs (work to overlap with it), with its GOTMPDIR.
-    `stdout_file`: the command's stdout goes to that file, not to the result (megabytes
-    read once from a file instead of buffered, joined and copied from a pipe).
+    `gotmp`: a private dir made for the command to be its GOTMPDIR (files it reads, files it
+    writes), removed as a GOTMPDIR is: once the command has ended.
     """
     global _active
     _active += 1
     try:
-        return await _run(argv, cwd, env, timeout, on_line, on_start, stdout_file)
+        return await _run(argv, cwd, env, timeout, on_line, on_start, gotmp)
     finally:
         _active -= 1
 
@@ -207,17 +207,14 @@ async def _run(
     timeout: float | None,
     on_line: Callable[[str], None] | None,
     on_start: Callable[[str], None] | None = None,
-    stdout_file: str | None = None,
+    gotmp: str | None = None,
 ) -> ProcessResult:
     # The GOTMPDIR goes only once go has ended: a dying go recreates its work dir (MkdirAll).
-    gotmp = private_subdir("gotmp-")
-    options = spawn_options(env, gotmp, cwd)
-    if stdout_file is not None:
-        options["stdout"] = open(stdout_file, "wb")  # noqa: SIM115 - closed once started
+    gotmp = gotmp if gotmp is not None else private_subdir("gotmp-")
     # Shielded: cancelled mid-start, asyncio would kill only the leader, not its group.
-    starting = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, cwd=cwd, **options))
-    if stdout_file is not None:
-        starting.add_done_callback(lambda _: options["stdout"].close())
+    starting = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(*argv, cwd=cwd, **spawn_options(env, gotmp, cwd))
+    )
     try:
         proc = await asyncio.shield(starting)
     except asyncio.CancelledError:
@@ -267,9 +264,7 @@ async def _outcome(
         _remove(gotmp)
     code = returncode()
     return ProcessResult(
-        -1 if code is None else code,
-        (out or b"").decode("utf-8", "replace"),
-        err.decode("utf-8", "replace"),
+        -1 if code is None else code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
     )
 
 
