@@ -8,8 +8,8 @@ dependencies' memo keys (their export data), what go reads of each of its files 
 names in its directory (a new .s, .c or .go file changes the compile) and whether it asks for
 the bounds-check report. Only its files' bodies may differ: that is what a replay compiles.
 
-Recipes are made after a package's go build, in the background, once per such state; the CLI
-(one build per process) and test builds (`go test -c`) make none.
+Recipes are made after a lone package's go build or memo answer, in the background, once per
+such state; the CLI (one build per process) and test builds (`go test -c`) make none.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from escape_lsp.gotool.compile_recipe import Recipe, parse_plan, plan_argv
 from escape_lsp.gotool.file_header import listing_part
 from escape_lsp.gotool.packages import PackageGraph
 from escape_lsp.gotool.process import ProcessResult, run_in_thread
-from escape_lsp.gotool.toolchain import Toolchain
+from escape_lsp.gotool.toolchain import Toolchain, env_json
 
 #: `go build -n` and `go env` of one package: well under a second unless the machine stalls.
 PLAN_TIMEOUT = 60.0
@@ -39,7 +39,6 @@ PLAN_DELAY = 0.25
 
 def recipe_key(
     base: str,
-    settings: AnalysisSettings,
     graph: PackageGraph,
     name: str,
     contents: Mapping[str, bytes],
@@ -48,19 +47,20 @@ def recipe_key(
     """What a recipe of `name` depends on, as it is now (see the module's docstring); None
     when a file cannot be read."""
     pkg = graph.packages[name]
-    parts: list[bytes] = []
+    texts: dict[str, bytes] = {}
     for path in pkg.files:
         data = read_contents(path, contents)
         if data is None:
             return None
-        parts.append(listing_part(data))
+        texts[path] = data
     try:
         names = sorted(os.listdir(pkg.dir))
     except OSError:
         return None
     deps = sorted((d, keys[d]) for d in pkg.imports if d in keys and d != name)
-    bce = asserts_bce(graph, name, contents, False)
-    return digest(repr((base, name, pkg, deps, [digest(p) for p in parts], names, bce)).encode())
+    parts = [digest(listing_part(data)) for data in texts.values()]
+    bce = asserts_bce(graph, name, texts, False)  # the texts just read, not read again
+    return digest(repr((base, name, pkg, deps, parts, names, bce)).encode())
 
 
 class RecipeBook:
@@ -140,10 +140,8 @@ class RecipeBook:
         if plan.returncode != 0:
             return None
         texts, _, _ = split_json(plan.stdout, {name})
-        go_env = await _run([go, "env", "-json"], root, env)
-        if go_env.returncode != 0:
-            return None
-        values = {k: v for k, v in json_object(go_env.stdout).items() if isinstance(v, str) and v}
+        go_env = env_json(go, await _run([go, "env", "-json"], root, env), ())
+        values = {k: v for k, v in go_env.items() if v}
         values.pop("GOTMPDIR", None)  # this command's own; each replay has its own
         return parse_plan(texts.get(name, ""), name, pkg.dir, path_map, {**env, **values})
 
@@ -174,13 +172,3 @@ def _planned(files: tuple[str, ...], contents: Mapping[str, bytes]) -> dict[str,
 
 async def _run(argv: list[str], cwd: str, env: dict[str, str]) -> ProcessResult:
     return await run_in_thread(argv, cwd, env, PLAN_TIMEOUT)
-
-
-def json_object(text: str) -> dict[str, object]:
-    import json
-
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -242,7 +242,7 @@ class Engine:
         if os.environ.get(REPLAY_ENV) == "off":
             return {}
         base = key_base(self.toolchain, self.context, self.settings, self.hasher, graph)
-        return {n: recipe_key(base, self.settings, graph, n, contents, keys) for n in names}
+        return {n: recipe_key(base, graph, n, contents, keys) for n in names}
 
     def input_stats(self) -> dict[str, head_start.Stat]:
         """The (mtime_ns, size, inode) of what this engine's results were read from: every file
@@ -333,7 +333,8 @@ class Engine:
                     )
 
             try:
-                recipe = self._recipe(names, recipe_keys)
+                # a lone package's, if it holds (a batch has no recipe keys)
+                recipe = self.recipes.usable(names[0], recipe_keys.get(names[0]))
                 out = await self._replayed(recipe, path_map, req, prepare) if recipe else None
                 if out is None:
                     out = await self.builds.run(req, on_package, prepare)
@@ -351,12 +352,6 @@ class Engine:
             )
             for name in names
         }
-
-    def _recipe(self, names: list[str], recipe_keys: Mapping[str, str | None]) -> Recipe | None:
-        """The recipe that compiles the build's one package, if it holds."""
-        if len(names) != 1:
-            return None
-        return self.recipes.usable(names[0], recipe_keys.get(names[0]))
 
     async def _replayed(
         self,
