@@ -154,8 +154,7 @@ def cli(runs: int) -> None:
 
 
 def parse(runs: int) -> None:
-    from escape_lsp.findings import codec
-    from escape_lsp.findings.compiled_map import mapped_rows
+    from escape_lsp.findings.compiled_map import mapped_findings
     from escape_lsp.findings.model import Finding
     from escape_lsp.findings.parser import build_findings, gc_paused, split_by_file
     from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
@@ -190,9 +189,7 @@ def parse(runs: int) -> None:
         with gc_paused():  # as the engine maps a package's output
             for path, part in split_by_file(text, "/").items():
                 if files(path):  # the compiled route in one call where it is built
-                    rows = mapped_rows(part, "/", lambda _p: True, None, source)
-                    if rows is not None:
-                        codec.decode(rows)
+                    if mapped_findings(part, "/", lambda _p: True, None, source) is not None:
                         continue
                     raw = build_findings(part, "/", lambda _p: True)
                     sorted(widen_findings(raw, source), key=MAPPED_ORDER)

@@ -225,7 +225,7 @@ async def test_a_change_the_compiler_says_nothing_new_about_is_mapped_without_pa
         return parse
 
     # Either route parses: through the parsed findings, or the compiled one-call mapping.
-    for route in ("build_findings", "mapped_rows"):
+    for route in ("build_findings", "mapped_rows", "mapped_findings"):
         monkeypatch.setattr(package_results, route, counted(getattr(package_results, route)))
     src = 'package m\n\nfunc F(s string) *string { t := s + "!"; return &t }\n'
     root = gomod({"m/m.go": src})

@@ -9,13 +9,13 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from escape_lsp.findings import codec, native, parser
-from escape_lsp.findings.compiled_map import mapped_rows
+from escape_lsp.findings.compiled_map import mapped_findings, mapped_rows
 from escape_lsp.findings.model import SORT_ORDER, Finding, Kind, Span
 from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, unwiden_findings, widen_findings
 from tests.conftest import WriteModule
@@ -110,13 +110,72 @@ def test_compiled_and_python_agree_on_a_real_package(
         assert rows is not None
         fused = list(codec.decode(rows))
         assert _everything(fused) == _everything(sorted(expected, key=MAPPED_ORDER)), path
+        # Decoded by the Python reference, and made in the same call with no row between:
+        # the same findings, of the model's own types, a repeated step one object.
+        for other in (codec._decode(rows), mapped_findings(chunk, root, keep, None, _sources())):
+            assert other is not None
+            assert _everything(list(other)) == _everything(fused), path
+            assert _types(other) == _types(fused) == _types(expected), path
+            assert _shared_steps(other) == _shared_steps(codec._decode(rows)), path
         # ... from which the parse the result memo keeps is made again.
         assert _multiset(unwiden_findings(fused)) == _multiset(reference), path
     assert total > 300
 
 
+def _types(findings: Iterable[Finding]) -> set[tuple[type, ...]]:
+    return {
+        (
+            type(f),
+            type(f.kind),
+            type(f.span),
+            type(f.point),
+            type(f.detail),
+            *((type(s), type(s.span), type(s.point)) for s in f.flow),
+        )
+        for f in findings
+    }
+
+
+def _shared_steps(findings: Iterable[Finding]) -> int:
+    """How many flow steps are one object with a step met before."""
+    seen: set[int] = set()
+    shared = 0
+    for step in (s for f in findings for s in f.flow):
+        shared += id(step) in seen
+        seen.add(id(step))
+    return shared
+
+
 def _multiset(findings: list[Finding]) -> list[str]:
     return sorted(map(repr, findings))
+
+
+@needs_native
+@pytest.mark.parametrize(
+    "bent",
+    [
+        lambda row: ("no-such-kind", *row[1:]),  # a kind this version lacks
+        lambda row: row[:11],  # a field short
+        lambda row: (*row[:6], ((row[6][0][:5]),), *row[7:]),  # a step a field short
+        lambda row: (*row[:2], None, *row[3:]),  # no range
+        lambda row: (*row[:6], 7, *row[7:]),  # a flow that is no tuple
+    ],
+)
+def test_rows_of_another_shape_fail_to_decode_alike(bent: Callable[[codec.Row], object]) -> None:
+    """A memo entry of another shape is an error both decoders raise (the memo then treats
+    it as missing), never a crash or a finding made up."""
+    output = (  # as -m=2 prints it: the explanation, then the verdict
+        "./m.go:3:37: t escapes to heap:\n"
+        "./m.go:3:37:   flow: ~r0 = &t:\n"
+        "./m.go:3:37:     from &t (address-of) at ./m.go:3:51\n"
+        "./m.go:3:37: moved to heap: t\n"
+    )
+    rows = codec.encode(parser.build_findings(output, "/w", lambda _p: True))
+    assert rows and rows[0][6], rows
+    assert len(codec.decode(rows)) == len(codec._decode(rows)) == 1
+    for decoder in (codec.decode, codec._decode):
+        with pytest.raises((TypeError, ValueError, KeyError)):
+            decoder([bent(rows[0])])
 
 
 @needs_native

@@ -44,6 +44,7 @@ if mode in ("failing-child", "failing-parent"):
         return fail
     package_results.widen_findings = failing(package_results.widen_findings)
     package_results.mapped_rows = failing(package_results.mapped_rows)
+    package_results.mapped_findings = failing(package_results.mapped_findings)
 
 async def findings(min_chars):
     two_cores.MIN_CHARS = min_chars

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 from escape_lsp.analysis.durable_store import DurableStore
 from escape_lsp.analysis.hashing import digest, text_digest
@@ -17,7 +17,7 @@ from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.analysis.two_cores import map_on_two_cores
 from escape_lsp.findings import codec, native
 from escape_lsp.findings.codec import Row
-from escape_lsp.findings.compiled_map import mapped_rows
+from escape_lsp.findings.compiled_map import CompiledRoute, mapped_findings, mapped_rows
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import build_findings, gc_paused, parse_errors, split_by_file
 from escape_lsp.findings.syntax import MAPPED_ORDER, GoSource, widen_findings
@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # the sync.Pool doctor is imported for a package that may hav
 #: as many bytes of memory, so a run over many large packages parses the rest as it maps,
 #: one file at a time.
 TREES_AHEAD = 8 * 2**20
+
+Made = TypeVar("Made")
 
 
 class Host(Protocol):
@@ -168,28 +170,31 @@ class _Mapping:
             keys.append(_chunk_key(self.host, parse_key, path, self.contents))
         return keys
 
-    def compiled_rows(self, item: tuple[str, str]) -> tuple[Row, ...] | None:
-        """The chunk parsed and mapped in one compiled call (`compiled_map`), unless its
-        parse is memoised, or its file carries answers from an earlier text (each of those
-        points then costs a lookup)."""
+    def compiled(
+        self, item: tuple[str, str], route: CompiledRoute[Made]
+    ) -> tuple[Made, ...] | None:
+        """The chunk parsed and mapped in one compiled call (`compiled_map`'s `route`: rows
+        or findings), unless its parse is memoised, or its file carries answers from an
+        earlier text (each of those points then costs a lookup)."""
         path, chunk = item
         if self.host.memo.has_parsed(path, self.parse_keys[path]):
             return None
         own = self.sources(path)
         if own is not None and own.has_answers:
             return None
-        return mapped_rows(chunk, self.root, self.keep, self.path_map, self.sources)
+        return route(chunk, self.root, self.keep, self.path_map, self.sources)
 
     def mapped(self, item: tuple[str, str]) -> tuple[Finding, ...]:
-        return self.found_of(item, self.compiled_rows(item))
+        return self.found_of(item, self.compiled(item, mapped_findings))
 
-    def found_of(self, item: tuple[str, str], rows: tuple[Row, ...] | None) -> tuple[Finding, ...]:
-        """The chunk's findings: made of `rows` (the compiled mapping's), else through its
-        parse."""
+    def found_of(
+        self, item: tuple[str, str], compiled: tuple[Finding, ...] | None
+    ) -> tuple[Finding, ...]:
+        """The chunk's findings: those the compiled mapping made, else through its parse."""
         host, (path, chunk) = self.host, item
         key = self.parse_keys[path]
-        if rows is not None:
-            found = codec.decode(rows)
+        if compiled is not None:
+            found = compiled
             host.memo.remember_parsed(path, key, found, mapped=True)
             own = self.parsed.get(path)
             if own is not None and not host.one_shot:  # the file's next text carries them
@@ -201,11 +206,11 @@ class _Mapping:
                 host.memo.remember_parsed(path, key, raw)
             found = tuple(sorted(widen_findings(raw, self.sources), key=MAPPED_ORDER))
         self.release(path)
-        return found  # its rows go now: the disk memo encodes what it stores, later
+        return found  # the disk memo encodes what it stores, later
 
     def as_rows(self, item: tuple[str, str]) -> tuple[Row, ...]:
         """`mapped`'s findings as rows, made as rows when the compiled mapping maps them."""
-        rows = self.compiled_rows(item)
+        rows = self.compiled(item, mapped_rows)
         if rows is None:  # (asked once: a file without a compiled tree is parsed once)
             return codec.encode(self.found_of(item, None))
         self.release(item[0])

@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
+from escape_lsp.findings import native
 from escape_lsp.findings.model import Finding, FlowStep, Kind, Span, shared_flow
 
 _KINDS = {k.value: k for k in Kind}
+#: What the compiled module makes the model's objects of (`native/src/decode.rs`).
+MODEL = (Finding, FlowStep, Span, _KINDS)
 
 Row = tuple[Any, ...]
 
@@ -46,7 +49,16 @@ def decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
     shape (a range's four numbers are not counted: rows come from this version's own
     mapping, or from a memo whose keys name the version). A step row several findings share
     (the compiled mapping's rows, `marshal`'s references) is one step object, as the
-    mapping made it."""
+    mapping made it. Compiled where it is built (no Python frame per row, step or range);
+    `_decode` is the reference."""
+    compiled = native.compiled
+    if compiled is not None:
+        found: tuple[Finding, ...] = compiled.decode_rows(rows, MODEL)
+        return found
+    return _decode(rows)
+
+
+def _decode(rows: Iterable[Row]) -> tuple[Finding, ...]:
     out: list[Finding] = []
     append = out.append
     new = tuple.__new__  # `Span._make` and `FlowStep(...)` without their Python frames

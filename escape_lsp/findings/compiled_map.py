@@ -7,12 +7,28 @@ third of that time; the rest was Python objects made twice)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from escape_lsp.findings import native
+from escape_lsp.findings import codec, native
 from escape_lsp.findings.codec import Row
+from escape_lsp.findings.model import Finding
 from escape_lsp.findings.parser import gc_paused, path_askers
 from escape_lsp.findings.syntax import GoSource
+
+Made = TypeVar("Made", covariant=True)
+
+
+class CompiledRoute(Protocol[Made]):
+    """`mapped_rows` or `mapped_findings`: what one compiled call makes of a file's text."""
+
+    def __call__(
+        self,
+        text: str,
+        cwd: str,
+        keep: Callable[[str], bool],
+        path_map: Mapping[str, str] | None,
+        sources: Callable[[str], GoSource | None],
+    ) -> tuple[Made, ...] | None: ...
 
 
 class _NoTree(Exception):
@@ -26,9 +42,33 @@ def mapped_rows(
     path_map: Mapping[str, str] | None,
     sources: Callable[[str], GoSource | None],
 ) -> tuple[Row, ...] | None:
-    """The mapped findings of `text` as rows (`codec.decode` makes them findings); None
-    without the compiled mapping, or when a file they name has no compiled tree: the caller
-    maps through the parsed findings then (the Python rules answer for such a file)."""
+    """The mapped findings of `text` as rows (`codec.decode` makes them findings; a mapping
+    child sends them, the disk memo stores them); None without the compiled mapping, or when
+    a file they name has no compiled tree: the caller maps through the parsed findings then
+    (the Python rules answer for such a file)."""
+    return _mapped(text, cwd, keep, path_map, sources, None)
+
+
+def mapped_findings(
+    text: str,
+    cwd: str,
+    keep: Callable[[str], bool],
+    path_map: Mapping[str, str] | None,
+    sources: Callable[[str], GoSource | None],
+) -> tuple[Finding, ...] | None:
+    """`codec.decode(mapped_rows(...))` with no row made: the findings made in the same
+    compiled call (~40% less time than rows then findings for h2_bundle.go's 3,735)."""
+    return _mapped(text, cwd, keep, path_map, sources, codec.MODEL)
+
+
+def _mapped(
+    text: str,
+    cwd: str,
+    keep: Callable[[str], bool],
+    path_map: Mapping[str, str] | None,
+    sources: Callable[[str], GoSource | None],
+    model: object,
+) -> tuple[Any, ...] | None:
     compiled = native.compiled
     if compiled is None:
         return None
@@ -45,6 +85,6 @@ def mapped_rows(
 
     try:
         with gc_paused():
-            return tuple(compiled.map_findings(text, kept, resolve, tree_of))
+            return tuple(compiled.map_findings(text, kept, resolve, tree_of, model))
     except _NoTree:
         return None

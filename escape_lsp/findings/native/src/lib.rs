@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 use rustc_hash::FxHashMap as HashMap;
 
+mod decode;
 mod map;
 mod parse;
 mod syntax;
@@ -122,14 +123,18 @@ fn build_findings(
 /// point)` (one tuple for a step the output repeats). `tree_of(path)` is the `NativeSource`
 /// of a resolved path the findings or their steps name, or None for a file not mapped;
 /// asked once per file. Parsing and locating run without the GIL.
+/// With `model` (`(Finding, FlowStep, Span, kinds)`, as `decode_rows` takes them): the
+/// findings themselves, as `codec.decode` would make them of the rows, no row made.
 #[pyfunction]
+#[pyo3(signature = (text, kept, resolve, tree_of, model=None))]
 fn map_findings<'py>(
     py: Python<'py>,
     text: &str,
     kept: &Bound<'py, PyAny>,
     resolve: &Bound<'py, PyAny>,
     tree_of: &Bound<'py, PyAny>,
-) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    model: Option<ModelArgs<'py>>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let (found, steps) = parse_released(py, text, kept, resolve)?;
     let mut trees: HashMap<String, Option<Arc<syntax::Syntax>>> = HashMap::default();
     for file in found
@@ -147,16 +152,18 @@ fn map_findings<'py>(
         }
     }
     let mapped = py.allow_threads(|| map::map(&found, &steps, &trees));
+    let model = model.map(ModelArgs::model);
     let mut names: HashMap<String, Bound<'py, PyString>> = HashMap::default();
-    let mut name = |text: &str| -> Bound<'py, PyString> {
+    let mut name = |text: &str| -> Bound<'py, PyAny> {
         if let Some(known) = names.get(text) {
-            return known.clone();
+            return known.clone().into_any();
         }
         let made = PyString::intern(py, text);
         names.insert(text.to_owned(), made.clone());
-        made
+        made.into_any()
     };
-    let mut step_rows: Vec<Option<Bound<'py, PyTuple>>> = vec![None; steps.len()];
+    let any = |value: Bound<'py, PyTuple>| value.into_any();
+    let mut step_rows: Vec<Option<Bound<'py, PyAny>>> = vec![None; steps.len()];
     let mut rows = Vec::with_capacity(found.len());
     for i in mapped.order {
         let v = &found[i];
@@ -166,15 +173,28 @@ fn map_findings<'py>(
                 Some(made) => made.clone(),
                 None => {
                     let (step, (span, point)) = (&steps[s], mapped.steps[s]);
-                    let made = (
-                        name(&step.file),
-                        span,
-                        &step.subject,
-                        &step.reason,
-                        &step.edge,
-                        point,
-                    )
-                        .into_pyobject(py)?;
+                    let made = match &model {
+                        None => any((
+                            name(&step.file),
+                            span,
+                            &step.subject,
+                            &step.reason,
+                            &step.edge,
+                            point,
+                        )
+                            .into_pyobject(py)?),
+                        Some(model) => model.step([
+                            name(&step.file),
+                            model.span(span)?,
+                            (&step.subject).into_pyobject(py)?.into_any(),
+                            (&step.reason).into_pyobject(py)?.into_any(),
+                            (&step.edge).into_pyobject(py)?.into_any(),
+                            match point {
+                                Some(point) => model.span(point)?,
+                                None => py.None().into_bound(py),
+                            },
+                        ])?,
+                    };
                     step_rows[s] = Some(made.clone());
                     made
                 }
@@ -182,24 +202,73 @@ fn map_findings<'py>(
             flow.push(row);
         }
         let (span, inlined) = &mapped.findings[i];
-        let detail = PyTuple::new(py, &v.detail)?;
-        let row = (
-            name(v.kind),
-            name(&v.file),
-            *span,
-            &v.message,
-            &v.subject,
-            &v.function,
-            PyTuple::new(py, flow)?,
-            v.cost,
-            &v.leak_to,
-            detail,
-            inlined,
-            (v.at.0, v.at.1, v.at.0, v.at.1),
-        );
-        rows.push(row.into_pyobject(py)?);
+        let point = (v.at.0, v.at.1, v.at.0, v.at.1);
+        let row = match &model {
+            None => any((
+                name(v.kind),
+                name(&v.file),
+                *span,
+                &v.message,
+                &v.subject,
+                &v.function,
+                PyTuple::new(py, flow)?,
+                v.cost,
+                &v.leak_to,
+                PyTuple::new(py, &v.detail)?,
+                inlined,
+                point,
+            )
+                .into_pyobject(py)?),
+            Some(model) => {
+                let fields = decode::Fields {
+                    kind: model.kind(&name(v.kind))?,
+                    file: name(&v.file),
+                    span: model.span(*span)?,
+                    message: (&v.message).into_pyobject(py)?.into_any(),
+                    subject: (&v.subject).into_pyobject(py)?.into_any(),
+                    function: (&v.function).into_pyobject(py)?.into_any(),
+                    cost: v.cost.into_pyobject(py)?.into_any(),
+                    leak_to: (&v.leak_to).into_pyobject(py)?.into_any(),
+                    detail: PyTuple::new(py, &v.detail)?.into_any(),
+                    inlined: inlined.into_pyobject(py)?.into_any(),
+                    point: model.span(point)?,
+                };
+                model.finding(fields, flow)?
+            }
+        };
+        rows.push(row);
     }
     Ok(rows)
+}
+
+/// The model's classes as Python passes them: `(Finding, FlowStep, Span, kinds)`.
+#[derive(FromPyObject)]
+struct ModelArgs<'py>(
+    Bound<'py, PyType>,
+    Bound<'py, PyType>,
+    Bound<'py, PyType>,
+    Bound<'py, PyDict>,
+);
+
+impl<'py> ModelArgs<'py> {
+    fn model(self) -> decode::Model<'py> {
+        decode::Model {
+            finding: self.0,
+            step: self.1,
+            span: self.2,
+            kinds: self.3,
+        }
+    }
+}
+
+/// `codec.decode` of `rows`: the findings (`model` as `map_findings` takes it), a step row
+/// several rows share one step.
+#[pyfunction]
+fn decode_rows<'py>(
+    rows: &Bound<'py, PyAny>,
+    model: ModelArgs<'py>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    model.model().decode(rows)
 }
 
 /// `parse::build` of `text` with the GIL released (taken again only to ask `kept` and
@@ -271,6 +340,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeSource>()?;
     m.add_function(wrap_pyfunction!(build_findings, m)?)?;
     m.add_function(wrap_pyfunction!(map_findings, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_rows, m)?)?;
     m.add_function(wrap_pyfunction!(split_by_file, m)?)?;
     Ok(())
 }
