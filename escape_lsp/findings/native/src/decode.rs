@@ -8,14 +8,21 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
 
-/// The model's classes (`findings/model.py`).
+use crate::map::Span;
+
+/// The model's classes (`findings/model.py`), and the ranges made so far.
 pub struct Model<'py> {
     pub finding: Bound<'py, PyType>,
     pub step: Bound<'py, PyType>,
     pub span: Bound<'py, PyType>,
     /// `Kind` by its value.
     pub kinds: Bound<'py, PyDict>,
+    /// One `Span` object per range (they are immutable): a finding's point and range, and
+    /// the steps at one place, share it (std's net/http, all its findings made at once:
+    /// 29.5 → 27.2 MiB held).
+    pub spans: RefCell<HashMap<Span, Bound<'py, PyAny>>>,
 }
 
 /// A finding's fields but its flow, as `Finding(...)` takes them.
@@ -58,17 +65,35 @@ impl<'py> Model<'py> {
         }
     }
 
-    /// `Span` of four numbers.
-    pub fn span(&self, span: (i64, i64, i64, i64)) -> PyResult<Bound<'py, PyAny>> {
+    /// `Span` of four numbers (a line or column repeated is one number object).
+    pub fn span(&self, span: Span) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(made) = self.spans.borrow().get(&span) {
+            return Ok(made.clone());
+        }
         let py = self.span.py();
         let (a, b, c, d) = span;
-        let items = [a, b, c, d].map(|n| n.into_pyobject(py).map(Bound::into_any));
-        let [a, b, c, d] = items;
-        self.named(&self.span, vec![a?, b?, c?, d?])
+        let number = |n: i64| n.into_pyobject(py).map(Bound::into_any);
+        let (start_line, start_col) = (number(a)?, number(b)?);
+        let end_line = if c == a {
+            start_line.clone()
+        } else {
+            number(c)?
+        };
+        let end_col = if d == b {
+            start_col.clone()
+        } else {
+            number(d)?
+        };
+        let made = self.named(&self.span, vec![start_line, start_col, end_line, end_col])?;
+        self.spans.borrow_mut().insert(span, made.clone());
+        Ok(made)
     }
 
     /// `Span` of a row's range: a tuple of numbers (not counted, as in Python).
     fn span_of(&self, row: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(four) = row.extract::<Span>() {
+            return self.span(four);
+        }
         self.named(&self.span, row.downcast::<PyTuple>()?.iter().collect())
     }
 
