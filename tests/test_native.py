@@ -179,6 +179,16 @@ def test_rows_of_another_shape_fail_to_decode_alike(bent: Callable[[codec.Row], 
 
 
 @needs_native
+def test_the_compiled_decode_makes_ranges_and_steps_of_tuple_types_only() -> None:
+    """It fills their objects as tuples: any other class is refused before anything is made."""
+    assert native.compiled is not None
+    finding, step, span, kinds = codec.MODEL
+    for model in ((finding, step, dict, kinds), (finding, Finding, span, kinds)):
+        with pytest.raises(TypeError, match="not a tuple type"):
+            native.compiled.decode_rows([], model)
+
+
+@needs_native
 def test_odd_lines_parse_alike() -> None:
     """Lines real packages rarely print: CRLF ends, a line 0, no column, Windows paths,
     repeated and unpositioned steps, headers no verdict matches, non-ASCII subjects."""

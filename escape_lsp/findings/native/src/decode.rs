@@ -50,9 +50,9 @@ impl<'py> Model<'py> {
         items: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = cls.py();
-        // SAFETY: `cls` is one of the model's NamedTuples (a tuple subclass): its allocation
-        // is a tuple of `items.len()` empty slots, one reference held here, which
-        // `PyTuple_SetItem` fills (stealing each item's reference).
+        // SAFETY: `cls` is one of the model's NamedTuples, a tuple subclass (`ModelArgs::model`
+        // checks): its allocation is a tuple of `items.len()` empty slots, one reference held
+        // here, which `PyTuple_SetItem` fills (stealing each item's reference).
         unsafe {
             let made = ffi::PyType_GenericAlloc(cls.as_type_ptr(), items.len() as ffi::Py_ssize_t);
             let made = Bound::from_owned_ptr_or_err(py, made)?;

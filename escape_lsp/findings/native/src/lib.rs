@@ -152,7 +152,7 @@ fn map_findings<'py>(
         }
     }
     let mapped = py.allow_threads(|| map::map(&found, &steps, &trees));
-    let model = model.map(ModelArgs::model);
+    let model = model.map(ModelArgs::model).transpose()?;
     let mut names: HashMap<String, Bound<'py, PyString>> = HashMap::default();
     let mut name = |text: &str| -> Bound<'py, PyAny> {
         if let Some(known) = names.get(text) {
@@ -266,14 +266,24 @@ struct ModelArgs<'py>(
 );
 
 impl<'py> ModelArgs<'py> {
-    fn model(self) -> decode::Model<'py> {
-        decode::Model {
+    /// The model, once its ranges' and steps' classes are known to be tuples (they are
+    /// made as tuples are).
+    fn model(self) -> PyResult<decode::Model<'py>> {
+        for cls in [&self.1, &self.2] {
+            if !cls.is_subclass_of::<PyTuple>()? {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "{} is not a tuple type",
+                    cls.name()?
+                )));
+            }
+        }
+        Ok(decode::Model {
             finding: self.0,
             step: self.1,
             span: self.2,
             kinds: self.3,
             spans: Default::default(),
-        }
+        })
     }
 }
 
@@ -284,7 +294,7 @@ fn decode_rows<'py>(
     rows: &Bound<'py, PyAny>,
     model: ModelArgs<'py>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    model.model().decode(rows)
+    model.model()?.decode(rows)
 }
 
 /// `parse::build` of `text` with the GIL released (taken again only to ask `kept` and
