@@ -268,6 +268,9 @@ def _serve(stdio: bool, tcp: str | None, no_resident: bool) -> int:
             kept.save()
     if client.start_later is not None:  # no resident server listened: one for the next editor
         client.start_later()
+    from escape_lsp.lsp import heap
+
+    heap.give_back_large_blocks()  # a long-lived process (see lsp/heap.py)
     cache = codegen_cache.for_this_user()  # before lsprotocol is imported
     from escape_lsp.lsp.server import serve
     from escape_lsp.terminal import serve_from_terminal

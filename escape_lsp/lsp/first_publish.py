@@ -233,7 +233,9 @@ class FirstPublish:
         # opened and its build guessed (`_guess_build`), so the import runs beside go; and
         # with it what `_publish` makes the diagnostics with (~5 ms), not after go.
         from escape_lsp.analysis.session import Session
-        from escape_lsp.lsp import diagnostics  # noqa: F401 - (see above)
+        from escape_lsp.lsp import diagnostics, heap  # noqa: F401 - (see above)
+
+        heap.give_back_large_blocks()  # before go's output is read (a server's memory)
 
         self.session = Session(toolchain, s.analysis(), self._publish)
         self.session.configure(s.analysis(), s.debounce_ms / 1000, s.scope)

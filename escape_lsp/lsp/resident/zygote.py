@@ -302,9 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     inode = os.stat(ns.socket).st_ino
     try:
         started = time.monotonic()
-        from escape_lsp.lsp import codegen_cache
+        from escape_lsp.lsp import codegen_cache, heap
         from escape_lsp.lsp.resident import warm
 
+        heap.give_back_large_blocks()  # inherited by every server forked from here
         cache = codegen_cache.for_this_user()  # before warm imports lsprotocol
         warm.prepare()
         if cache is not None:
