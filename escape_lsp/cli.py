@@ -249,14 +249,17 @@ def _serve(stdio: bool, tcp: str | None, no_resident: bool) -> int:
         head_start.begin(records, cwd, first_answer.HEAD_START_KEY, anywhere=True)
         previous = _end_on_signals()  # until the first publish's own handlers
         try:
-            kept = codegen_cache.for_this_user(codegen_cache.CLI)  # the analysis' kept code
+            # The analysis' kept code, before the settings' imports (after the guessed build's
+            # start if `early_open` reads them); installed once.
+            keep_code = functools.partial(codegen_cache.for_this_user, codegen_cache.CLI)
             stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer
             early = None
             if not head_start.running():  # the build the opened file needs, from its didOpen
                 from escape_lsp.lsp.early_open import early_open, start_guessed_build
 
                 guess = functools.partial(start_guessed_build, records, cwd)
-                early = early_open(stdin, stdout, guess)
+                early = early_open(stdin, stdout, guess, head_start.release, keep_code)
+            kept = keep_code()
             _import_asyncio_without_tls()
             from escape_lsp.lsp import first_publish
 

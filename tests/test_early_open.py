@@ -50,18 +50,29 @@ def pipe() -> Iterator[tuple[int, int]]:
 
 
 def run(
-    pipe: tuple[int, int], sent: bytes, close: bool = False
+    pipe: tuple[int, int], sent: bytes, close: bool = False, steps: list[str] | None = None
 ) -> tuple[early.EarlyOpen, bytes, list[tuple[str, str | None]], float]:
     """`early_open` on `sent` (the write end closed after it if `close`): what it returned,
-    wrote, guessed, and how long it took."""
+    wrote, guessed (the guesses it dropped taken out), and how long it took; `steps`, if
+    given, hears each guess, drop and preparation in order."""
     read, write = pipe
     os.write(write, sent)
     if close:
         os.close(write)
     out = io.BytesIO()
     guessed: list[tuple[str, str | None]] = []
+    heard = steps if steps is not None else []
+
+    def guess(path: str, go: str | None) -> None:
+        guessed.append((path, go))
+        heard.append(f"guess {path} {go}")
+
+    def drop() -> None:
+        guessed.pop()
+        heard.append("drop")
+
     start = time.monotonic()
-    got = early.early_open(read, out, lambda path, go: guessed.append((path, go)))
+    got = early.early_open(read, out, guess, drop, lambda: heard.append("prepare"))
     return got, out.getvalue(), guessed, time.monotonic() - start
 
 
@@ -97,12 +108,30 @@ def test_an_editors_opening_is_answered_and_its_file_guessed(pipe: tuple[int, in
         ({"escapeLsp": {"includeTests": True}}, []),
     ],
 )
-def test_only_settings_that_build_as_the_defaults_guess(
+def test_only_settings_that_build_as_the_defaults_keep_a_guess(
     pipe: tuple[int, int], options: Any, guess: list[tuple[str, str]]
 ) -> None:
     got, out, guessed, _ = run(pipe, initialize(options) + OPEN)
     assert got.answered is not None and out.startswith(b"Content-Length: ")
     assert guessed == guess
+
+
+@pytest.mark.parametrize(
+    ("options", "after"),
+    [
+        ({"escapeLsp": {}}, []),
+        ({"escapeLsp": {"go": "/opt/go/bin/go"}}, ["drop", "guess /w/p/p.go /opt/go/bin/go"]),
+        ({"escapeLsp": {"includeTests": True}}, ["drop"]),
+    ],
+)
+def test_the_build_is_guessed_before_the_settings_are_read(
+    pipe: tuple[int, int], options: Any, after: list[str]
+) -> None:
+    """go starts at the didOpen, before the kept code is installed (`prepare`) and the
+    settings' imports: settings that build otherwise drop the guess after."""
+    steps: list[str] = []
+    run(pipe, initialize(options) + OPEN, steps=steps)
+    assert steps == ["guess /w/p/p.go None", "prepare", *after]
 
 
 def test_headers_in_any_order_are_read(pipe: tuple[int, int]) -> None:

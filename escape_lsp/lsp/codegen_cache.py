@@ -129,13 +129,21 @@ class CodegenCache:
         self.kept, self.compiling = table, 0.0
 
 
+#: What `for_this_user` installed in this process, by user.
+_installed: dict[str, CodegenCache | None] = {}
+
+
 def for_this_user(user: str = "") -> CodegenCache | None:
     """`install` under the private state dir (`resident.install.kept_state_dir`), unless
-    the on-disk caches are off or there is no such dir."""
+    the on-disk caches are off or there is no such dir; once per process and user (again:
+    the same cache)."""
+    if user in _installed:
+        return _installed[user]
     from escape_lsp.lsp.resident.install import kept_state_dir
 
     directory = kept_state_dir()
-    return install(directory, user) if directory is not None else None
+    cache = _installed[user] = install(directory, user) if directory is not None else None
+    return cache
 
 
 def install(directory: str, user: str = "") -> CodegenCache | None:

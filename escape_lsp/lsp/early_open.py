@@ -4,16 +4,18 @@ go build of the file the editor opens starts at once.
 With no head start record (the first spawn from a directory) the build is guessed from the
 opened file (`first_publish._guess_build`), which the editor sends only once `initialize` is
 answered. Answering it after the first publish's imports (asyncio, the settings, the frames:
-~0.1 s here) put those before go started. Here, with the standard library and the settings
-alone: the `initialize` request is read and answered as the first publish answers it
+~0.1 s here) put those before go started. Here, with the standard library alone: the
+`initialize` request is read and answered as the first publish answers it
 (`first_answer.answer`), then the editor's next messages are read for up to `WAIT` seconds
-until a `didOpen`, whose package's build starts (`guess`). Every byte read goes back to the
-first publish (`EarlyOpen.data`), which reads the messages again as if they had just come, and
-does not answer `initialize` twice (`EarlyOpen.answered`).
+until a `didOpen`, whose package's build starts (`guess`) with the default settings; only
+then are the settings sent with `initialize` read (their imports and the kept generated
+code's took ~40 ms before go's start), and a guess they do not build as is dropped. Every
+byte read goes back to the first publish (`EarlyOpen.data`), which reads the messages again
+as if they had just come, and does not answer `initialize` twice (`EarlyOpen.answered`).
 
 It stops reading, and leaves everything to the first publish, at anything else: a frame it
-cannot parse at once, a message other than those an editor sends right after `initialize`, the
-end of input, or a settings section that changes the build (the guess is with the defaults).
+cannot parse at once, a message other than those an editor sends right after `initialize`, or
+the end of input.
 """
 
 from __future__ import annotations
@@ -102,11 +104,19 @@ class _Frames:
             self.data += chunk
 
 
-def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None]) -> EarlyOpen:
+def early_open(
+    fd: int,
+    out: BinaryIO,
+    guess: Callable[[str, str | None], None],
+    drop: Callable[[], None] = lambda: None,
+    prepare: Callable[[], object] = lambda: None,
+) -> EarlyOpen:
     """Read and answer `initialize` from `fd`, then read up to the first `didOpen` and call
-    `guess(path, go)` with its file and the `go` setting, if the settings sent with
-    `initialize` build as the defaults do. Never fails: what it cannot follow is the first
-    publish's."""
+    `guess(path, None)` with its file at once, go from PATH; then `prepare()` (what must come
+    before the settings' imports: the kept generated code) and read the settings sent with
+    `initialize`: if they do not build as the defaults do, `drop()` the guess; if they name
+    another go, `drop()` it and `guess(path, go)` again. Never fails: what it cannot follow is
+    the first publish's."""
     frames = _Frames(fd)
     answered = None
     try:
@@ -121,15 +131,13 @@ def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None])
         out.write(frame(body))
         out.flush()
         answered = (init["id"], result)
-        # The settings' imports (10–30 ms) while the editor reads the answer, not after didOpen
-        go = _default_build(params)
         deadline = time.monotonic() + WAIT
         while (message := frames.next(deadline)) is not None:
             method = message.get("method")
             if method == "textDocument/didOpen" and "id" not in message:
                 path = _opened_path(message)
-                if path is not None and go is not None:
-                    guess(path, go[0])
+                if path is not None:
+                    _guess_then_settle(path, params, guess, drop, prepare)
                 break
             if method not in BEFORE_OPEN or "id" in message:
                 break
@@ -138,6 +146,26 @@ def early_open(fd: int, out: BinaryIO, guess: Callable[[str, str | None], None])
 
         logging.getLogger("escape_lsp.early_open").exception("reading the first messages")
     return EarlyOpen(bytes(frames.data), answered)
+
+
+def _guess_then_settle(
+    path: str,
+    params: dict[str, Any],
+    guess: Callable[[str, str | None], None],
+    drop: Callable[[], None],
+    prepare: Callable[[], object],
+) -> None:
+    """The guessed build started before the settings are read: their imports and the kept
+    code's (~40 ms) ran before go's start when they came first. Settings that build otherwise
+    cost a go command started and killed ~40 ms later."""
+    guess(path, None)
+    prepare()
+    go = _default_build(params)
+    if go is None:
+        drop()
+    elif go[0] is not None:
+        drop()
+        guess(path, go[0])
 
 
 def _opened_path(message: dict[str, Any]) -> str | None:

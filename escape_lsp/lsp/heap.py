@@ -29,8 +29,19 @@ DEFAULT_THRESHOLD = 128 * 1024
 
 def give_back_large_blocks() -> bool:
     """Fix glibc's mmap and trim thresholds at their default, and trim what the heap holds
-    free now; False where there is no glibc (another libc keeps its own policy) or a call
-    failed. ctypes' import (~5 ms) is the cost."""
+    free now, once per process; False where there is no glibc (another libc keeps its own
+    policy) or a call failed. ctypes' import (~5 ms) is the cost."""
+    global _set
+    if _set is None:
+        _set = _set_thresholds()
+    return _set
+
+
+#: Whether the thresholds were set in this process (None: not tried yet).
+_set: bool | None = None
+
+
+def _set_thresholds() -> bool:
     if not sys.platform.startswith("linux") or not _glibc():
         return False
     try:
