@@ -18,6 +18,7 @@ from escape_lsp.analysis.engine import Engine
 from escape_lsp.analysis.results import PackageResult
 from escape_lsp.analysis.settings import AnalysisSettings
 from escape_lsp.findings import codec as findings_codec
+from escape_lsp.findings import native
 from escape_lsp.findings.model import Finding, FlowStep, Kind, Span
 from escape_lsp.findings.syntax import GoSource
 from escape_lsp.gotool.toolchain import find_toolchain, module_context
@@ -406,13 +407,19 @@ func C(x *int) **int { return &x }
 """
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["python-mapping", "compiled-mapping"])
 async def test_after_a_memo_answer_the_first_edit_maps_only_what_it_changed(
-    gomod: WriteModule, cache: Path, monkeypatch: pytest.MonkeyPatch
+    gomod: WriteModule, cache: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool
 ) -> None:
     """A new process answers the package from disk, so none of its points were located here;
-    the file's first edit still maps only the edited function: the memo's findings say where
-    each other point's range is (`GoSource.seed`), and the result is what a process without
-    any memo maps."""
+    in the Python mapping the file's first edit still maps only the edited function: the
+    memo's findings say where each other point's range is (`GoSource.seed`). The compiled
+    mapping locates every point of the edited file again (faster than reusing them). Either
+    way the result is what a process without any memo maps."""
+    if not compiled:
+        monkeypatch.setattr(native, "compiled", None)
+    elif native.compiled is None:
+        pytest.skip("the compiled mapping is not built here")
     root = gomod({"p/a.go": SEEDED})
     await run(root)  # the memo holds the package now
     path = root / "p" / "a.go"
@@ -441,7 +448,10 @@ async def test_after_a_memo_answer_the_first_edit_maps_only_what_it_changed(
         engine.close()
     assert not after.from_memo and after.findings
     c_line = edited.splitlines().index("func C(x *int) **int { y := x; return &y }")
-    assert computed and all(span.start_line == c_line for span in computed), computed
+    if compiled:  # all in the compiled call: no point located one by one in Python
+        assert not computed, computed
+    else:
+        assert computed and all(span.start_line == c_line for span in computed), computed
     monkeypatch.setattr(GoSource, "_locate", locate)
     monkeypatch.setattr(GoSource, "_locate_many", locate_many)
     monkeypatch.setenv("ESCAPE_LSP_CACHE", "off")

@@ -174,13 +174,12 @@ class _Mapping:
         self, item: tuple[str, str], route: CompiledRoute[Made]
     ) -> tuple[Made, ...] | None:
         """The chunk parsed and mapped in one compiled call (`compiled_map`'s `route`: rows
-        or findings), unless its parse is memoised, or its file carries answers from an
-        earlier text (each of those points then costs a lookup)."""
+        or findings), unless its parse is memoised. Also for a file whose earlier text's
+        answers it could reuse: the compiled call locating every point was faster than the
+        Python mapping's lookups (server.go of a net/http copy after an edit: ~75 → ~69 ms
+        for the package)."""
         path, chunk = item
         if self.host.memo.has_parsed(path, self.parse_keys[path]):
-            return None
-        own = self.sources(path)
-        if own is not None and own.has_answers:
             return None
         return route(chunk, self.root, self.keep, self.path_map, self.sources)
 
@@ -196,9 +195,6 @@ class _Mapping:
         if compiled is not None:
             found = compiled
             host.memo.remember_parsed(path, key, found, mapped=True)
-            own = self.parsed.get(path)
-            if own is not None and not host.one_shot:  # the file's next text carries them
-                own.seed(found, path)
         else:
             raw = host.memo.parsed(path, key)
             if raw is None:

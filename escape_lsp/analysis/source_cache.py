@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from escape_lsp.analysis.bounded_memo import BoundedMemo
 from escape_lsp.analysis.hashing import digest, read_contents
+from escape_lsp.findings import native
 from escape_lsp.findings.model import Finding
 from escape_lsp.findings.syntax import GoSource
 
@@ -51,7 +52,9 @@ class SourceCache:
             src = GoSource(data)
             earlier = self._versions.get(path)
             previous = self._memo.get(earlier[-1]) if earlier else None
-            if previous is not None:  # an edit: unchanged declarations map as before
+            # An edit: unchanged declarations map as before, in the Python mapping (the
+            # compiled one locates every point anew, faster than reusing them).
+            if previous is not None and native.compiled is None:
                 if not previous.has_answers and self._answers is not None and earlier:
                     previous.seed(self._answers(path, earlier[-1]), path)  # from a memo
                 src.carry_from(previous)
