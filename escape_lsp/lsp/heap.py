@@ -2,16 +2,17 @@
 
 glibc serves blocks of 128 KiB and more with their own `mmap`, unmapped when freed, but each
 time it frees one it raises that threshold to the block's size (up to 32 MiB) and the heap's
-trim threshold to twice that. A server reads go's -m=2 output of a package whole (~4 MB for
+trim threshold to twice that. A server reads go's -m=2 output of a package whole (~3 MB for
 a copy of net/http) and splits and parses it; after the first build every later build's
 output, its per-file parts and the parse's lists came from the heap, which kept what they
 left as free but resident memory. Setting both thresholds (to their default value) turns the
 adjustment off: large blocks stay mapped on their own and go back when freed. The
-large-package session's peak RSS (bench/overhead.py's, 3 saves) 137–143 → 127–133 MiB.
+large-package session's peak RSS (bench/overhead.py's session, 3 saves) 137–143 → 127–133
+MiB.
 
 Set by a long-lived server before its first large block is freed: the first publish as it
-imports the analysis (while go builds), the in-process server before it imports pygls (again,
-harmless, if a first publish ran), the resident zygote before its warm imports (a forked
+imports the analysis (while go builds), the in-process server before it imports pygls (a
+no-op if its first publish set them), the resident zygote before its warm imports (a forked
 server inherits it). Set after a first publish instead, it saved little (135–139 MiB): the
 heap had grown by then. `check` ends before its heap matters.
 """
